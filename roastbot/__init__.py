@@ -1,0 +1,1 @@
+"""Roastbot core: everything the workers and the console share."""
