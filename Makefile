@@ -1,0 +1,49 @@
+# Roastbot: `make up` runs the whole system on the embedded defaults; `make test` runs every test.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: up up-real down status test test-fast bench lint venv deps
+
+$(STAMP): requirements.txt
+	@command -v python3.11 >/dev/null || { echo "python3.11 is required"; exit 1; }
+	test -x $(PY) || python3.11 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# System packages the project needs: Redis and (for browser tests) Chromium.
+deps:
+	@bash scripts/system-deps.sh
+
+up: venv deps
+	$(PY) scripts/services.py up
+	$(PY) scripts/stack.py up
+
+up-real: venv deps
+	$(PY) scripts/services.py up
+	$(PY) scripts/stack.py up --real
+
+down:
+	-$(PY) scripts/stack.py down
+	-$(PY) scripts/services.py down
+
+status:
+	-$(PY) scripts/services.py status
+	-$(PY) scripts/stack.py status
+
+test: venv deps
+	$(PY) scripts/services.py up
+	$(PY) -m ruff check .
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: venv deps
+	$(PY) scripts/services.py up
+	$(PY) bench/run.py $(BENCH_ARGS)
+
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .

@@ -1,0 +1,204 @@
+"""The consumer loop: Kafka in, a bounded pool of handlers, offsets out in order.
+
+The poll loop runs on the main thread (librdkafka's consumer is not shared across
+threads); handlers run in a pool. Offsets are committed up to the oldest unfinished
+message per partition, so completion may be out of order and nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import redis
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+
+from roastbot.control import Control
+from roastbot.handling import Interrupted, MentionHandler
+from roastbot.kafka_wiring import ensure_topics, make_consumer
+from roastbot.offsets import OffsetTracker
+from roastbot.settings import Settings
+from roastbot.telemetry import Telemetry
+
+log = logging.getLogger(__name__)
+
+COMMIT_EVERY_S = 1.0
+SWITCH_CHECK_EVERY_S = 0.5
+HEARTBEAT_EVERY_S = 2.0
+REVOKE_WAIT_S = 20.0
+
+
+class MentionConsumer:
+    def __init__(
+        self,
+        settings: Settings,
+        handler: MentionHandler,
+        telemetry: Telemetry,
+        kafka_producer: Producer,
+        stop_event: threading.Event,
+    ) -> None:
+        self.settings = settings
+        self.handler = handler
+        self.telemetry = telemetry
+        self.kafka_producer = kafka_producer
+        self.stop_event = stop_event
+        self.control = Control(telemetry.client, handler.control.keys)
+        self.offsets = OffsetTracker()
+        self.pool = ThreadPoolExecutor(
+            max_workers=settings.consumer_concurrency, thread_name_prefix="mention"
+        )
+        self.slots = threading.BoundedSemaphore(settings.consumer_concurrency)
+        self.consumer: Consumer | None = None
+        self.assigned: set[int] = set()
+        self.paused = False
+        self.last_error = ""
+
+    # --- rebalance callbacks (called inside poll, on this thread) ------------------
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self.assigned |= {tp.partition for tp in partitions}
+        log.info("assigned partitions %s", sorted(tp.partition for tp in partitions))
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        numbers = {tp.partition for tp in partitions}
+        log.info("revoking partitions %s", sorted(numbers))
+        deadline = time.monotonic() + REVOKE_WAIT_S
+        while self.offsets.in_flight(numbers) and time.monotonic() < deadline:
+            time.sleep(0.05)  # bounded wait inside librdkafka's callback for our own handlers
+        self._commit(numbers)
+        self.offsets.forget(numbers)
+        self.assigned -= numbers
+
+    # --- the loop ------------------------------------------------------------------
+    def run(self) -> None:
+        ensure_topics(self.settings)
+        consumer = make_consumer(self.settings)
+        self.consumer = consumer
+        consumer.subscribe(
+            [self.settings.kafka_topic_mentions],
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_revoke,
+        )
+        log.info("consumer started with concurrency %d", self.settings.consumer_concurrency)
+        next_commit = next_switch = next_beat = 0.0
+        try:
+            while not self.stop_event.is_set():
+                now = time.monotonic()
+                if now >= next_switch:
+                    self._apply_switches()
+                    next_switch = now + SWITCH_CHECK_EVERY_S
+                if now >= next_beat:
+                    self._beat()
+                    next_beat = now + HEARTBEAT_EVERY_S
+                if now >= next_commit:
+                    self._commit()
+                    next_commit = now + COMMIT_EVERY_S
+                if not self.slots.acquire(timeout=0.2):
+                    consumer.poll(0)  # keep rebalances flowing while every slot is busy
+                    continue
+                message = consumer.poll(0.2)
+                if message is None:
+                    self.slots.release()
+                    continue
+                if message.error() is not None:
+                    self.slots.release()
+                    self._on_kafka_error(message.error())
+                    continue
+                self.offsets.started(message.partition(), message.offset())
+                future = self.pool.submit(self._handle, message)
+                future.add_done_callback(lambda _f: self.slots.release())
+        finally:
+            self._shutdown()
+
+    def _handle(self, message: Message) -> None:
+        """Run the handler until it finishes; only shutdown leaves a message unfinished."""
+        failures = 0
+        while True:
+            try:
+                self.handler.handle(message)
+                self.offsets.finished(message.partition(), message.offset())
+                return
+            except Interrupted:
+                return
+            except Exception as error:  # Redis or Kafka down, a bug: keep the message, retry
+                failures += 1
+                self.last_error = f"{type(error).__name__}: {error}"
+                log.warning(
+                    "handling failed (attempt %d), retrying: %s", failures, error, exc_info=failures == 1
+                )
+                self._safe_count("failed:infrastructure")
+                if self.stop_event.wait(random.uniform(0.5, min(30.0, 2**failures))):
+                    return
+
+    def _apply_switches(self) -> None:
+        try:
+            paused = self.control.switches().paused
+        except redis.RedisError as error:
+            self.last_error = f"redis: {error}"
+            return
+        if self.consumer is None or (not paused and not self.paused):
+            return
+        # Re-applied while paused, so partitions assigned after the pause are paused too.
+        partitions = self.consumer.assignment()
+        if paused:
+            self.consumer.pause(partitions)
+        else:
+            self.consumer.resume(partitions)
+        if paused != self.paused:
+            log.info("consumption %s", "paused" if paused else "resumed")
+        self.paused = paused
+
+    def _commit(self, partitions: set[int] | None = None) -> None:
+        if self.consumer is None:
+            return
+        points = self.offsets.commit_points(partitions)
+        if not points:
+            return
+        offsets = [TopicPartition(self.settings.kafka_topic_mentions, p, o) for p, o in points.items()]
+        try:
+            self.consumer.commit(offsets=offsets, asynchronous=False)
+            self.offsets.mark_committed(points)
+        except KafkaException as error:
+            # Nothing is lost: the same points are tried again next time.
+            self.last_error = f"commit: {error}"
+            log.warning("commit failed: %s", error)
+
+    def _on_kafka_error(self, error: KafkaError) -> None:
+        self.last_error = f"kafka: {error}"
+        self._safe_count("failed:kafka")
+        log.warning("kafka: %s", error)
+        if error.fatal():
+            raise KafkaException(error)
+
+    def _beat(self) -> None:
+        try:
+            self.telemetry.heartbeat(
+                self.settings.heartbeat_ttl_s,
+                status="paused" if self.paused else "running",
+                partitions=",".join(map(str, sorted(self.assigned))),
+                in_flight=self.offsets.in_flight(),
+                last_error=self.last_error,
+            )
+        except redis.RedisError as error:
+            self.last_error = f"redis: {error}"
+
+    def _safe_count(self, event: str) -> None:
+        with contextlib.suppress(redis.RedisError):
+            self.telemetry.count(event)
+
+    def _shutdown(self) -> None:
+        """Stop taking work, let handlers finish or hand back, commit, leave the group."""
+        log.info("consumer stopping: %d in flight", self.offsets.in_flight())
+        self.stop_event.set()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self._commit()
+        if self.consumer is not None:
+            self.consumer.close()
+        self.kafka_producer.flush(10)
+        with contextlib.suppress(redis.RedisError):
+            self.telemetry.clear_heartbeat()
+        log.info("consumer stopped")

@@ -1,0 +1,58 @@
+"""The dead-letter topic: what could not be finished, with the original bytes and why."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from confluent_kafka import KafkaError, Message, Producer
+
+from roastbot.settings import Settings
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """Why a message was given up on."""
+
+    reason: str  # short stable code: invalid_message, retries_exhausted, ...
+    error: str  # human-readable detail
+    attempts: int
+    first_seen: float
+
+
+class DeadLetterError(Exception):
+    """The DLQ did not acknowledge: the source message must not be committed."""
+
+
+def dead_letter_headers(letter: DeadLetter, source: Message) -> list[tuple[str, bytes]]:
+    return [
+        ("dlq.reason", letter.reason.encode()),
+        ("dlq.error", letter.error[:1000].encode()),
+        ("dlq.attempts", str(letter.attempts).encode()),
+        ("dlq.first_seen", f"{letter.first_seen:.3f}".encode()),
+        ("dlq.dead_lettered_at", f"{time.time():.3f}".encode()),
+        ("dlq.source", f"{source.topic()}:{source.partition()}:{source.offset()}".encode()),
+    ]
+
+
+def send_to_dead_letters(
+    producer: Producer, settings: Settings, source: Message, letter: DeadLetter, timeout_s: float = 30.0
+) -> None:
+    """Publish the original bytes with the reason as headers; returns only once acknowledged."""
+    outcome: list[KafkaError | None] = []
+
+    def on_delivery(error: KafkaError | None, _message: Message) -> None:
+        outcome.append(error)
+
+    producer.produce(
+        settings.kafka_topic_dlq,
+        key=source.key(),
+        value=source.value(),
+        headers=dead_letter_headers(letter, source),
+        on_delivery=on_delivery,
+    )
+    deadline = time.monotonic() + timeout_s
+    while not outcome and time.monotonic() < deadline:
+        producer.poll(0.1)
+    if not outcome or outcome[0] is not None:
+        raise DeadLetterError(f"dead-letter publish failed: {outcome[0] if outcome else 'timeout'}")

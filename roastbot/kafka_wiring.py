@@ -1,0 +1,157 @@
+"""The one Kafka wiring module: client configs, topic creation, lag.
+
+Any librdkafka setting can be passed from the environment with the ``KAFKA_`` prefix
+(``KAFKA_SECURITY_PROTOCOL=SASL_SSL`` becomes ``security.protocol``), so a managed
+cluster needs no code change.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from roastbot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# KAFKA_* variables that are our own settings, not librdkafka properties.
+_OWN_KAFKA_VARIABLES = {
+    "KAFKA_BOOTSTRAP_SERVERS",
+    "KAFKA_TOPIC_MENTIONS",
+    "KAFKA_TOPIC_DLQ",
+    "KAFKA_PARTITIONS",
+    "KAFKA_CONSUMER_GROUP",
+    "KAFKA_CONTROLLER_PORT",
+    "KAFKA_HEAP_OPTS",
+    "KAFKA_OPTS",
+}
+
+
+def librdkafka_overrides(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """librdkafka properties from ``KAFKA_*`` variables that are not our own settings."""
+    environ = os.environ if environ is None else environ
+    overrides = {}
+    for name, value in environ.items():
+        if name.startswith("KAFKA_") and name not in _OWN_KAFKA_VARIABLES:
+            overrides[name.removeprefix("KAFKA_").lower().replace("_", ".")] = value
+    return overrides
+
+
+def _base_config(settings: Settings) -> dict[str, object]:
+    return {
+        "bootstrap.servers": settings.kafka_bootstrap_servers,
+        "client.id": "roastbot",
+        **librdkafka_overrides(),
+    }
+
+
+def make_producer(settings: Settings, **extra: object) -> Producer:
+    """Idempotent producer: retries never duplicate or reorder within a partition."""
+    config = {
+        **_base_config(settings),
+        "enable.idempotence": True,
+        "acks": "all",
+        "linger.ms": 5,
+        "message.timeout.ms": 30_000,
+        **extra,
+    }
+    return Producer(config)
+
+
+def make_consumer(settings: Settings, group_id: str | None = None, **extra: object) -> Consumer:
+    """Consumer with manual offset storage: offsets move only when work is finished."""
+    config = {
+        **_base_config(settings),
+        "group.id": group_id or settings.kafka_consumer_group,
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "auto.offset.reset": "earliest",
+        "partition.assignment.strategy": "cooperative-sticky",
+        "session.timeout.ms": 10_000,
+        "heartbeat.interval.ms": 1_000,
+        "max.poll.interval.ms": 300_000,
+        **extra,
+    }
+    return Consumer(config)
+
+
+def make_reader(settings: Settings, **extra: object) -> Consumer:
+    """A consumer for browsing (assign, never subscribe, never commit)."""
+    return make_consumer(
+        settings,
+        group_id="roastbot-reader",
+        **{"enable.auto.commit": False, "partition.assignment.strategy": "range", **extra},
+    )
+
+
+def make_admin(settings: Settings) -> AdminClient:
+    return AdminClient(_base_config(settings))
+
+
+def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> None:
+    """Create the mentions and dead-letter topics when missing; idempotent."""
+    admin = make_admin(settings)
+    existing = admin.list_topics(timeout=timeout_s).topics
+    wanted = [settings.kafka_topic_mentions, settings.kafka_topic_dlq]
+    missing = [
+        NewTopic(name, num_partitions=settings.kafka_partitions) for name in wanted if name not in existing
+    ]
+    if not missing:
+        return
+    for name, future in admin.create_topics(missing, request_timeout=timeout_s).items():
+        try:
+            future.result(timeout=timeout_s)
+            log.info("created topic %s with %d partitions", name, settings.kafka_partitions)
+        except KafkaException as error:
+            if error.args[0].name() != "TOPIC_ALREADY_EXISTS":
+                raise
+
+
+def delete_topics(settings: Settings, names: list[str], timeout_s: float = 30.0) -> None:
+    admin = make_admin(settings)
+    for future in admin.delete_topics(names, request_timeout=timeout_s).values():
+        try:
+            future.result(timeout=timeout_s)
+        except KafkaException as error:
+            if error.args[0].name() != "UNKNOWN_TOPIC_OR_PART":
+                raise
+
+
+@dataclass(frozen=True)
+class PartitionLag:
+    partition: int
+    committed: int
+    high_watermark: int
+
+    @property
+    def lag(self) -> int:
+        return max(0, self.high_watermark - max(self.committed, 0))
+
+
+def consumer_lag(settings: Settings, timeout_s: float = 5.0) -> list[PartitionLag]:
+    """Lag of the consumer group on the mentions topic, per partition."""
+    reader = make_reader(settings)
+    try:
+        topic = settings.kafka_topic_mentions
+        metadata = reader.list_topics(topic, timeout=timeout_s).topics.get(topic)
+        if metadata is None or metadata.error is not None:
+            return []
+        partitions = [TopicPartition(topic, p) for p in sorted(metadata.partitions)]
+        group_reader = make_consumer(settings)
+        try:
+            committed = group_reader.committed(partitions, timeout=timeout_s)
+        finally:
+            group_reader.close()
+        lags = []
+        for tp in committed:
+            low, high = reader.get_watermark_offsets(TopicPartition(topic, tp.partition), timeout=timeout_s)
+            start = tp.offset if tp.offset >= 0 else low
+            lags.append(PartitionLag(tp.partition, start, high))
+        return lags
+    finally:
+        reader.close()

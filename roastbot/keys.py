@@ -1,0 +1,125 @@
+"""The one Redis key schema. Every key the bot reads or writes is named here.
+
+All keys live under one prefix (``REDIS_KEY_PREFIX``) so tests and several bots can
+share a Redis without touching each other. Per-mention and per-minute keys expire,
+so memory stays bounded however many mentions go through.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MINUTE_BUCKET_TTL_S = 25 * 3600  # charts show at most 24 h
+MENTION_STATE_TTL_S = 7 * 24 * 3600  # longer than any retry or reconciliation
+RECENT_ROASTS_CAP = 1000
+AUDIT_STREAM_CAP = 10_000
+
+
+@dataclass(frozen=True)
+class RedisKeys:
+    """Key names under one prefix."""
+
+    prefix: str = "roastbot"
+
+    def _key(self, *parts: str) -> str:
+        return ":".join((self.prefix, *parts))
+
+    # --- producer -------------------------------------------------------------------
+    @property
+    def since_id(self) -> str:
+        """Newest mention id whose batch Kafka acknowledged."""
+        return self._key("producer", "since_id")
+
+    @property
+    def producer_lease(self) -> str:
+        """Leader lease: the value is the leader's worker id, the TTL its lease."""
+        return self._key("producer", "lease")
+
+    @property
+    def seen_mentions(self) -> str:
+        """Sorted set id -> first-seen time, trimmed to a short window."""
+        return self._key("producer", "seen")
+
+    @property
+    def fetch_now(self) -> str:
+        """List the producer blocks on; a push wakes it for an immediate poll."""
+        return self._key("commands", "fetch_now")
+
+    # --- consumer -------------------------------------------------------------------
+    def mention_state(self, mention_id: str) -> str:
+        """Hash: state, reason, attempts, reply_id, roast, owner, updated_at."""
+        return self._key("mention", mention_id)
+
+    def author_roasts(self, author_id: str) -> str:
+        """Sorted set of roast times for one author (per-author hourly limit)."""
+        return self._key("author", author_id, "roasts")
+
+    @property
+    def post_hold(self) -> str:
+        """Global posting hold (X blocked us as automated); a JSON reason."""
+        return self._key("posting", "hold")
+
+    @property
+    def recent_roasts(self) -> str:
+        """Capped list of JSON roast records, newest first."""
+        return self._key("roasts", "recent")
+
+    @property
+    def pending_approvals(self) -> str:
+        """Hash mention id -> JSON pending roast (approval mode)."""
+        return self._key("approvals", "pending")
+
+    @property
+    def opt_out(self) -> str:
+        return self._key("authors", "opt_out")
+
+    @property
+    def block_list(self) -> str:
+        return self._key("authors", "blocked")
+
+    # --- runtime control (the console writes, workers read) -------------------------
+    @property
+    def runtime(self) -> str:
+        """Hash of run-time overrides: paused, poll_interval_s, dry_run, approval_mode, ..."""
+        return self._key("runtime")
+
+    @property
+    def audit(self) -> str:
+        """Stream of operator actions."""
+        return self._key("audit")
+
+    @property
+    def replayed_dead_letters(self) -> str:
+        """Hash dlq offset key -> JSON replay result."""
+        return self._key("dlq", "replayed")
+
+    # --- observability --------------------------------------------------------------
+    def heartbeat(self, worker_id: str) -> str:
+        """Hash with a TTL: a worker is alive while it exists."""
+        return self._key("heartbeat", worker_id)
+
+    @property
+    def workers(self) -> str:
+        """Sorted set worker id -> last heartbeat time (to list stale workers too)."""
+        return self._key("workers")
+
+    @property
+    def counters(self) -> str:
+        """Hash counter name -> total since the beginning."""
+        return self._key("counters")
+
+    def minute_counters(self, minute: int) -> str:
+        """Hash counter name -> count within one minute (epoch minutes); expires."""
+        return self._key("minute", str(minute))
+
+    def minute_latency(self, minute: int) -> str:
+        """Hash histogram bucket -> count of mention-to-reply latencies in one minute."""
+        return self._key("latency", str(minute))
+
+    def quota(self, endpoint: str) -> str:
+        """Hash limit, remaining, reset, seen_at for one X endpoint."""
+        return self._key("quota", endpoint)
+
+    @property
+    def quota_endpoints(self) -> str:
+        return self._key("quota", "endpoints")

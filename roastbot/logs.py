@@ -1,0 +1,77 @@
+"""One log format for every worker: JSON lines, secrets redacted.
+
+The redaction filter replaces every configured secret and any Authorization/OAuth
+header value before a record is formatted, so no secret reaches a log file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+from collections.abc import Iterable
+from contextvars import ContextVar
+
+# The mention a worker thread is busy with; stamped on every log line about it.
+current_mention: ContextVar[str | None] = ContextVar("current_mention", default=None)
+
+_AUTH_VALUE = re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)(bearer|oauth|basic)\b[^\n'}]*")
+_OAUTH_PARAM = re.compile(r'(?i)(oauth_(?:signature|token|consumer_key|nonce)=)"?[^",&\s]+')
+
+
+class RedactSecrets(logging.Filter):
+    """Masks configured secrets and auth header values in the final message."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "[redacted]")
+        text = _AUTH_VALUE.sub(r"\1\2 [redacted]", text)
+        return _OAUTH_PARAM.sub(r"\1[redacted]", text)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.exc_info:
+            message += "\n" + logging.Formatter().formatException(record.exc_info)
+            record.exc_info = None
+            record.exc_text = None
+        record.msg, record.args = self.redact(message), None
+        if getattr(record, "mention_id", None) is None:
+            record.mention_id = current_mention.get()
+        return True
+
+
+class JsonLines(logging.Formatter):
+    def __init__(self, worker: str) -> None:
+        super().__init__()
+        self.worker = worker
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "worker": self.worker,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        mention_id = getattr(record, "mention_id", None)
+        if mention_id:
+            entry["mention_id"] = mention_id
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(worker: str, secrets: Iterable[str], level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonLines(worker))
+    handler.addFilter(RedactSecrets(secrets))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("urllib3", "httpx", "httpcore", "tweepy", "together", "oauthlib", "requests_oauthlib"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

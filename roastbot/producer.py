@@ -1,0 +1,339 @@
+"""The producer: poll X for mentions, publish them to Kafka, never lose one.
+
+since_id moves only after Kafka acknowledged every message of a batch, so a crash at
+any point means the batch is fetched and published again; consumers deduplicate by
+mention id. A Redis lease makes one producer the leader per bot account.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+
+import redis
+from confluent_kafka import KafkaError, Message, Producer, TopicPartition
+
+from roastbot.control import Control
+from roastbot.kafka_wiring import ensure_topics, make_producer, make_reader
+from roastbot.keys import RedisKeys
+from roastbot.models import InvalidMessage, Mention
+from roastbot.outcomes import ExternalError, Permanent, RateLimited, Transient
+from roastbot.quota import QuotaBook
+from roastbot.settings import Settings
+from roastbot.telemetry import Telemetry
+from roastbot.x_gateway import FetchedMention, XGateway
+
+log = logging.getLogger(__name__)
+
+SEEN_WINDOW_S = 6 * 3600
+SEEN_CAP = 200_000
+
+# Move since_id forward only: a slow leader that lost its lease must not move it back.
+_ADVANCE_SINCE_ID = """
+local current = redis.call('GET', KEYS[1])
+if current == false or string.len(ARGV[1]) > string.len(current)
+   or (string.len(ARGV[1]) == string.len(current) and ARGV[1] > current) then
+  redis.call('SET', KEYS[1], ARGV[1])
+  return 1
+end
+return 0
+"""
+_RENEW_LEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+"""
+_RELEASE_LEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+@dataclass
+class _Batch:
+    """Mentions collected across pages; survives a rate-limit pause between pages."""
+
+    since_id: str | None
+    mentions: dict[str, FetchedMention] = field(default_factory=dict)
+    next_token: str | None = None
+
+
+class MentionProducer:
+    def __init__(
+        self,
+        settings: Settings,
+        client: redis.Redis,
+        gateway: XGateway,
+        telemetry: Telemetry,
+        kafka_producer: Producer | None = None,
+    ) -> None:
+        self.settings = settings
+        self.redis = client
+        self.keys = RedisKeys(settings.redis_key_prefix)
+        self.gateway = gateway
+        self.telemetry = telemetry
+        self.control = Control(client, self.keys)
+        self.quota = QuotaBook(client, self.keys)
+        self.kafka = kafka_producer or make_producer(settings)
+        self.stop_event = threading.Event()
+        self._advance = client.register_script(_ADVANCE_SINCE_ID)
+        self._renew = client.register_script(_RENEW_LEASE)
+        self._release = client.register_script(_RELEASE_LEASE)
+        self._batch: _Batch | None = None
+        self._failures = 0
+        self.is_leader = False
+        self.last_error = ""
+
+    # --- lease ---------------------------------------------------------------------
+    @property
+    def lease_ms(self) -> int:
+        lease_s = self.settings.producer_lease_s or max(2.0, 1.5 * self.poll_interval_s())
+        return int(lease_s * 1000)
+
+    def hold_lease(self) -> bool:
+        """Acquire or renew leadership; False when another producer leads."""
+        worker = self.telemetry.worker_id
+        if self.is_leader and self._renew(keys=[self.keys.producer_lease], args=[worker, self.lease_ms]):
+            return True
+        self.is_leader = bool(self.redis.set(self.keys.producer_lease, worker, nx=True, px=self.lease_ms))
+        if self.is_leader:
+            log.info("took the producer lease")
+        return self.is_leader
+
+    def release_lease(self) -> None:
+        if self.is_leader:
+            self._release(keys=[self.keys.producer_lease], args=[self.telemetry.worker_id])
+            self.is_leader = False
+
+    # --- the loop ------------------------------------------------------------------
+    def poll_interval_s(self) -> float:
+        override = self.control.switches().poll_interval_s
+        return override if override else self.settings.poll_interval_s
+
+    def run(self) -> None:
+        ensure_topics(self.settings)
+        log.info("producer started")
+        try:
+            while not self.stop_event.is_set():
+                self._step()
+        finally:
+            self.kafka.flush(10)
+            self._safely(self.release_lease)
+            self._safely(self.telemetry.clear_heartbeat)
+            log.info("producer stopped")
+
+    def _step(self) -> None:
+        try:
+            if not self.hold_lease():
+                self._beat("standby")
+                self.stop_event.wait(min(self.poll_interval_s() / 2, self.lease_ms / 3000))
+                return
+            self._beat("polling")
+            self.poll_once()
+            self._failures = 0
+            self._wait_for_next_poll(self.poll_interval_s())
+        except RateLimited as error:
+            self._report("rate_limited", error)
+            self._wait_until(error.reset_at)
+        except (Transient, Permanent) as error:
+            self._report("transient" if isinstance(error, Transient) else "permanent", error)
+            self._backoff()
+        except (redis.RedisError, KafkaPublishError) as error:
+            self._report("redis" if isinstance(error, redis.RedisError) else "kafka", error)
+            self._backoff()
+
+    def _report(self, kind: str, error: Exception) -> None:
+        self.last_error = f"{kind}: {error}"
+        log.warning("poll failed (%s): %s", kind, error)
+        self._safely(lambda: self.telemetry.count(f"producer_error:{kind}"))
+
+    def _backoff(self) -> None:
+        """Exponential backoff with full jitter, capped at the poll interval or 60 s."""
+        self._failures += 1
+        cap = min(60.0, max(1.0, self.poll_interval_s()) * 2)
+        self.stop_event.wait(random.uniform(0, min(cap, 0.5 * 2**self._failures)))
+
+    def _wait_until(self, reset_at: float) -> None:
+        """Sleep until a quota reset, renewing the lease and staying stoppable."""
+        while not self.stop_event.is_set() and time.time() < reset_at:
+            self._safely(self.hold_lease)
+            self._safely(lambda: self._beat("waiting_for_quota"))
+            self.stop_event.wait(min(reset_at - time.time(), self.lease_ms / 3000))
+
+    def _wait_for_next_poll(self, interval_s: float) -> None:
+        """Block on the fetch-now command with the interval as timeout (no sleeping)."""
+        deadline = time.time() + interval_s
+        while not self.stop_event.is_set():
+            remaining = deadline - time.time()
+            if remaining <= 0:
+                return
+            if self.control.wait_for_fetch_now(min(remaining, self.lease_ms / 3000, 1.0)):
+                log.info("fetch-now command received")
+                return
+            if not self.hold_lease():
+                return
+            self._beat("idle")
+
+    def _beat(self, status: str) -> None:
+        quota = self.quota.snapshot("mentions")
+        self.telemetry.heartbeat(
+            self.settings.heartbeat_ttl_s,
+            status=status,
+            leader=int(self.is_leader),
+            since_id=self.redis.get(self.keys.since_id) or "",
+            quota_remaining="" if quota.remaining is None else quota.remaining,
+            last_error=self.last_error,
+        )
+
+    @staticmethod
+    def _safely(action: object) -> None:
+        try:
+            action()  # type: ignore[operator]
+        except (redis.RedisError, ExternalError):
+            log.warning("ignored error during bookkeeping", exc_info=True)
+
+    # --- one poll ------------------------------------------------------------------
+    def poll_once(self) -> int:
+        """Fetch every mention newer than since_id and publish them; returns the count published."""
+        blocked = self.quota.blocked_until("mentions")
+        if blocked:
+            raise RateLimited("mentions quota spent", blocked)
+        self.telemetry.count("polls")
+        since_id = self.redis.get(self.keys.since_id) or self.recover_since_id()
+        if since_id is None:
+            return self._first_start()
+        batch = self._batch if self._batch and self._batch.since_id == since_id else _Batch(since_id)
+        self._batch = batch
+        self._collect(batch)
+        published = self._publish(list(batch.mentions.values()))
+        newest = max(batch.mentions, key=int, default=None)
+        if newest is not None:
+            self._advance(keys=[self.keys.since_id], args=[newest])
+        self._batch = None
+        return published
+
+    def _collect(self, batch: _Batch, limit: int | None = None) -> None:
+        """Page through everything newer than since_id; resumable after a refusal."""
+        while True:
+            page = self.gateway.mentions_page(batch.since_id, batch.next_token)
+            for fetched in page.mentions:
+                batch.mentions[fetched.mention.id] = fetched
+            batch.next_token = page.next_token
+            self.hold_lease()
+            if not page.next_token or (limit is not None and len(batch.mentions) >= limit):
+                return
+
+    def _first_start(self) -> int:
+        """No since_id anywhere: publish the latest N (backfill) or start from now."""
+        wanted = self.settings.backfill_on_first_start
+        batch = _Batch(None)
+        if wanted:
+            self._collect(batch, limit=wanted)
+        else:
+            page = self.gateway.mentions_page(None, max_results=5)
+            batch.mentions = {f.mention.id: f for f in page.mentions}
+        newest_first = sorted(batch.mentions.values(), key=lambda f: int(f.mention.id), reverse=True)
+        published = self._publish(newest_first[:wanted]) if wanted else 0
+        newest = newest_first[0].mention.id if newest_first else "1"
+        self._advance(keys=[self.keys.since_id], args=[newest])
+        log.info("first start: since_id=%s, backfilled %d", newest, published)
+        return published
+
+    def _publish(self, fetched: list[FetchedMention]) -> int:
+        """Publish oldest first; returns once Kafka acknowledged all, raises otherwise."""
+        bot_id = self.gateway.bot_user().id
+        fetched = sorted(fetched, key=lambda f: int(f.mention.id))
+        self.telemetry.count("mentions_seen", len(fetched)) if fetched else None
+        wanted = []
+        for item in fetched:
+            if item.mention.author_id == bot_id:
+                self.telemetry.count("producer_skipped:own_tweet")
+            elif item.is_retweet:
+                self.telemetry.count("producer_skipped:retweet")
+            else:
+                wanted.append(item.mention)
+        if not wanted:
+            return 0
+        seen = self.redis.zmscore(self.keys.seen_mentions, [m.id for m in wanted])
+        fresh = [m for m, score in zip(wanted, seen, strict=True) if score is None]
+        if len(fresh) < len(wanted):
+            self.telemetry.count("producer_skipped:seen", len(wanted) - len(fresh))
+        failures: list[str] = []
+
+        def on_delivery(error: KafkaError | None, _message: Message) -> None:
+            if error is not None:
+                failures.append(str(error))
+
+        for mention in fresh:
+            self._produce(mention, on_delivery)
+        remaining = self.kafka.flush(30)
+        if remaining or failures:
+            raise KafkaPublishError(f"{remaining} unacknowledged, {len(failures)} failed: {failures[:1]}")
+        now = time.time()
+        pipe = self.redis.pipeline(transaction=False)
+        if fresh:
+            pipe.zadd(self.keys.seen_mentions, {m.id: now for m in fresh})
+        pipe.zremrangebyscore(self.keys.seen_mentions, 0, now - SEEN_WINDOW_S)
+        pipe.zremrangebyrank(self.keys.seen_mentions, 0, -SEEN_CAP - 1)
+        pipe.execute()
+        if fresh:
+            self.telemetry.count("published", len(fresh))
+        return len(fresh)
+
+    def _produce(self, mention: Mention, on_delivery: object) -> None:
+        while True:
+            try:
+                self.kafka.produce(
+                    self.settings.kafka_topic_mentions,
+                    key=mention.conversation_id.encode(),
+                    value=mention.to_bytes(),
+                    on_delivery=on_delivery,
+                )
+                self.kafka.poll(0)
+                return
+            except BufferError:
+                self.kafka.poll(0.5)  # local queue full: let deliveries drain
+
+    # --- recovery ------------------------------------------------------------------
+    def recover_since_id(self, tail: int = 50) -> str | None:
+        """Newest mention id in the mentions topic (Redis lost since_id)."""
+        reader = make_reader(self.settings)
+        try:
+            topic = self.settings.kafka_topic_mentions
+            metadata = reader.list_topics(topic, timeout=10).topics.get(topic)
+            if metadata is None:
+                return None
+            newest: str | None = None
+            for partition in metadata.partitions:
+                low, high = reader.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+                if high <= low:
+                    continue
+                start = max(low, high - tail)
+                reader.assign([TopicPartition(topic, partition, start)])
+                for message in reader.consume(num_messages=high - start, timeout=10):
+                    if message.error() is not None:
+                        continue
+                    try:
+                        mention = Mention.from_bytes(message.value())
+                    except InvalidMessage:
+                        continue
+                    if mention.replay_of is None and (newest is None or int(mention.id) > int(newest)):
+                        newest = mention.id
+            if newest is not None:
+                self._advance(keys=[self.keys.since_id], args=[newest])
+                log.warning("since_id was missing in Redis; recovered %s from Kafka", newest)
+                self.telemetry.count("since_id_recovered")
+            return newest
+        finally:
+            reader.close()
+
+
+class KafkaPublishError(Exception):
+    """Kafka did not acknowledge every message of a batch."""

@@ -1,0 +1,154 @@
+"""The one settings module: typed, from the environment and an optional `.env`.
+
+Built once at start (``load_settings``), validated, then passed down. Bad values stop
+the process with the variable's name and what is allowed; secrets never appear in
+messages because they are ``SecretStr``.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Literal
+from urllib.parse import urlparse
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SANDBOX_X_CREDENTIALS = {
+    "x_api_key": "sandbox-api-key",
+    "x_api_secret": "sandbox-api-secret",
+    "x_access_token": "sandbox-access-token",
+    "x_access_token_secret": "sandbox-access-token-secret",
+    "x_bearer_token": "sandbox-bearer-token",
+}
+
+
+class Settings(BaseSettings):
+    """Every knob of the bot. Field names map to upper-case environment variables."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # Infrastructure
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_key_prefix: str = Field(default="roastbot", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_topic_mentions: str = Field(default="mentions", pattern=r"^[A-Za-z0-9._-]+$")
+    kafka_topic_dlq: str = Field(default="mentions.dlq", pattern=r"^[A-Za-z0-9._-]+$")
+    kafka_partitions: int = Field(default=6, ge=1, le=1000)
+    kafka_consumer_group: str = Field(default="roastbot-consumers", min_length=1)
+
+    # X API. Empty base URL means the real X API.
+    x_api_base_url: str = ""
+    x_api_key: SecretStr = SecretStr("")
+    x_api_secret: SecretStr = SecretStr("")
+    x_access_token: SecretStr = SecretStr("")
+    x_access_token_secret: SecretStr = SecretStr("")
+    x_bearer_token: SecretStr = SecretStr("")
+    x_timeout_s: float = Field(default=10.0, gt=0, le=120)
+
+    # Roasting
+    roaster: Literal["together", "offline"] | None = None
+    together_api_key: SecretStr = SecretStr("")
+    together_base_url: str = ""
+    roast_model: str = "meta-llama/Llama-3.3-70B-Instruct-Turbo"
+    llm_timeout_s: float = Field(default=20.0, gt=0, le=300)
+    roast_seed: int = 0
+    roast_max_attempts: int = Field(default=3, ge=1, le=10)
+
+    # Producer
+    poll_interval_s: float = Field(default=15.0, ge=0.2, le=3600)
+    backfill_on_first_start: int = Field(default=0, ge=0, le=800)
+    producer_lease_s: float = Field(default=0.0, ge=0, le=3600)
+    producer_metrics_port: int = Field(default=0, ge=0, le=65535)
+
+    # Consumer
+    consumer_concurrency: int = Field(default=32, ge=1, le=1024)
+    consumer_max_retries: int = Field(default=5, ge=0, le=50)
+    consumer_metrics_port: int = Field(default=0, ge=0, le=65535)
+    max_mention_age_s: float = Field(default=24 * 3600, gt=0)
+    per_author_limit_per_hour: int = Field(default=5, ge=0, le=1000)
+    dry_run: bool = False
+
+    # Supervisor's XML-RPC (the console's Processes page) and the console itself
+    supervisor_url: str = "http://127.0.0.1:9001/RPC2"
+    supervisor_user: str = "roastbot"
+    supervisor_password: SecretStr = SecretStr("")
+    console_password: SecretStr = SecretStr("")
+
+    # Heartbeats: a worker is stale after this many seconds without one.
+    heartbeat_ttl_s: float = Field(default=15.0, ge=1, le=600)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if urlparse(value).scheme not in {"redis", "rediss", "unix"}:
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("x_api_base_url", "together_base_url")
+    @classmethod
+    def _http_url_or_empty(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and urlparse(value).scheme not in {"http", "https"}:
+            raise ValueError("must be empty or an http(s):// URL")
+        return value
+
+    @field_validator("together_base_url")
+    @classmethod
+    def _no_v1_suffix(cls, value: str) -> str:
+        # The together SDK already adds /v1/ to every path.
+        if value.endswith("/v1"):
+            raise ValueError("must not end in /v1 (the together SDK adds it); drop the suffix")
+        return value
+
+    @model_validator(mode="after")
+    def _resolve_roaster(self) -> Settings:
+        if self.roaster is None:
+            self.roaster = "together" if self.together_api_key.get_secret_value() else "offline"
+        if self.roaster == "together" and not self.together_api_key.get_secret_value():
+            raise ValueError("ROASTER=together needs TOGETHER_API_KEY; set it or use ROASTER=offline")
+        if self.kafka_topic_mentions == self.kafka_topic_dlq:
+            raise ValueError("KAFKA_TOPIC_MENTIONS and KAFKA_TOPIC_DLQ must differ")
+        return self
+
+    @property
+    def sandbox_mode(self) -> bool:
+        """True when X calls go to a local sandbox rather than the real API."""
+        return bool(self.x_api_base_url)
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret, for log redaction."""
+        secrets = [
+            self.x_api_key,
+            self.x_api_secret,
+            self.x_access_token,
+            self.x_access_token_secret,
+            self.x_bearer_token,
+            self.together_api_key,
+            self.supervisor_password,
+            self.console_password,
+        ]
+        return [s.get_secret_value() for s in secrets if s.get_secret_value()]
+
+
+class ConfigError(SystemExit):
+    """Raised (as a clean exit) when the configuration is invalid."""
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line per bad variable: its environment name and what is allowed, never its value."""
+    lines = ["invalid configuration:"]
+    for problem in error.errors():
+        location = "_".join(str(part) for part in problem["loc"]).upper() or "(settings)"
+        message = problem["msg"].removeprefix("Value error, ")
+        lines.append(f"  {location}: {message}")
+    return "\n".join(lines)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and validate the settings; exit with a readable message when they are wrong."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        print(describe_validation_error(error), file=sys.stderr)
+        raise ConfigError(2) from None

@@ -1,0 +1,93 @@
+"""Start-up shared by the worker entry points: settings, logging, signals, wiring.
+
+Two-stage shutdown as in rq: the first SIGTERM/SIGINT stops taking work and lets the
+current work finish or be handed back; a second one exits at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import signal
+import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import redis
+from confluent_kafka import KafkaException
+from prometheus_client import start_http_server
+
+from roastbot.logs import configure_logging
+from roastbot.settings import Settings, load_settings
+from roastbot.telemetry import Telemetry
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+EXIT_OK = 0
+EXIT_CONFIG = 2
+
+
+def install_stop_handlers(stop_event: threading.Event) -> None:
+    def request_stop(signum: int, _frame: object) -> None:
+        if stop_event.is_set():
+            log.warning("second %s: exiting now", signal.Signals(signum).name)
+            os._exit(1)
+        log.info("%s received: finishing current work", signal.Signals(signum).name)
+        stop_event.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+
+
+def start_worker(role: str) -> tuple[Settings, threading.Event]:
+    settings = load_settings()
+    configure_logging(role, settings.secret_values(), os.environ.get("LOG_LEVEL", "INFO"))
+    stop_event = threading.Event()
+    install_stop_handlers(stop_event)
+    return settings, stop_event
+
+
+def serve_metrics(telemetry: Telemetry, port: int) -> None:
+    if port:
+        start_http_server(port, addr="127.0.0.1", registry=telemetry.registry)
+        log.info("metrics on http://127.0.0.1:%d/metrics", port)
+
+
+def metrics_port_for_process(base_port: int) -> int:
+    """Base port plus Supervisor's process number (consumer_03 -> base + 3); 0 stays off."""
+    if not base_port:
+        return 0
+    name = os.environ.get("SUPERVISOR_PROCESS_NAME", "")
+    suffix = name.rsplit("_", 1)[-1]
+    return base_port + (int(suffix) if suffix.isdigit() else 0)
+
+
+def until_ready(what: str, attempt: Callable[[], T], stop_event: threading.Event) -> T | None:
+    """Retry start-up steps (Redis or Kafka not up yet) with backoff until they work."""
+    failures = 0
+    while not stop_event.is_set():
+        try:
+            return attempt()
+        except (redis.RedisError, KafkaException, OSError) as error:
+            failures += 1
+            delay = min(30.0, 0.5 * 2**failures) * random.uniform(0.5, 1.0)
+            log.warning("%s not ready (%s); retrying in %.1fs", what, error, delay)
+            stop_event.wait(delay)
+    return None
+
+
+def run_forever(what: str, loop: Callable[[], None], stop_event: threading.Event) -> None:
+    """Restart a loop that died of an infrastructure error; stop only on request."""
+    failures = 0
+    while not stop_event.is_set():
+        started = time.monotonic()
+        try:
+            loop()
+        except (redis.RedisError, KafkaException, OSError) as error:
+            failures = 1 if time.monotonic() - started > 60 else failures + 1
+            delay = min(30.0, 0.5 * 2**failures) * random.uniform(0.5, 1.0)
+            log.error("%s loop failed (%s); restarting in %.1fs", what, error, delay)
+            stop_event.wait(delay)

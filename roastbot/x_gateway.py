@@ -1,0 +1,265 @@
+"""The one X gateway: tweepy's v2 Client for the real API or the local sandbox.
+
+tweepy hard-codes https://api.twitter.com; we hand the client a Session that rewrites
+that prefix to ``X_API_BASE_URL`` (no global patching), sets a timeout tweepy never
+sets, and records every rate-limit header in the shared QuotaBook. Every answer
+becomes a Mention or one of the typed outcomes in ``roastbot.outcomes``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import requests
+import tweepy
+
+from roastbot.models import Author, Mention, utc_now
+from roastbot.outcomes import Permanent, RateLimited, Transient
+from roastbot.quota import QuotaBook
+from roastbot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+X_API_HOST = "https://api.twitter.com"
+TWEET_FIELDS = ["id", "text", "author_id", "conversation_id", "created_at", "referenced_tweets"]
+USER_FIELDS = ["id", "name", "username", "description"]
+EXPANSIONS = ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_id"]
+
+T = TypeVar("T")
+
+
+def endpoint_name(method: str, path: str) -> str:
+    """A stable quota name for an X API path (ids stripped)."""
+    if method == "POST" and path.rstrip("/").endswith("/2/tweets"):
+        return "post"
+    if re.search(r"/2/users/[^/]+/mentions", path):
+        return "mentions"
+    if re.search(r"/2/users/me\b", path):
+        return "me"
+    if re.search(r"/2/users/[^/]+/tweets", path):
+        return "user_tweets"
+    if "/2/tweets" in path:
+        return "tweets_lookup"
+    return "other"
+
+
+class XSession(requests.Session):
+    """Rewrites X's host to the configured base URL and records quota headers."""
+
+    def __init__(
+        self, base_url: str, timeout_s: float, on_answer: Callable[[requests.Response], None]
+    ) -> None:
+        super().__init__()
+        self._base_url = base_url
+        self._timeout_s = timeout_s
+        self.hooks["response"].append(lambda response, *args, **kwargs: on_answer(response))
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        url = url.decode() if isinstance(url, bytes) else url
+        if self._base_url and url.startswith(X_API_HOST):
+            url = self._base_url + url[len(X_API_HOST) :]
+        kwargs.setdefault("timeout", self._timeout_s)
+        return super().request(method, url, *args, **kwargs)
+
+
+@dataclass(frozen=True)
+class FetchedMention:
+    mention: Mention
+    is_retweet: bool
+
+
+@dataclass(frozen=True)
+class MentionsPage:
+    mentions: list[FetchedMention]
+    next_token: str | None
+
+
+def _refusal_code(error: tweepy.HTTPException) -> str:
+    """Name X's refusal from its status, codes and messages."""
+    text = " ".join(str(m) for m in error.api_messages).lower()
+    codes = set(error.api_codes)
+    if 187 in codes or "duplicate" in text:
+        return "duplicate"
+    if 226 in codes or "automated" in text:
+        return "automation_block"
+    if 64 in codes or "suspend" in text or "locked" in text:
+        return "suspended"
+    if "deleted" in text or "not visible" in text or "does not exist" in text or "not found" in text:
+        return "deleted"
+    if "not allowed to reply" in text or "who can reply" in text or "conversation" in text:
+        return "reply_restricted"
+    if isinstance(error, tweepy.Unauthorized):
+        return "unauthorized"
+    if "too long" in text or "length" in text:
+        return "too_long"
+    return f"http_{error.response.status_code}"
+
+
+def _reset_at(response: requests.Response | None) -> float:
+    """When a 429 ends: the latest reset among exhausted limits, else a minute from now."""
+    if response is None:
+        return time.time() + 60
+    headers = {k.lower(): v for k, v in response.headers.items()}
+    resets = []
+    for prefix in ("x-rate-limit-", "x-app-limit-24hour-", "x-user-limit-24hour-"):
+        remaining, reset = headers.get(prefix + "remaining"), headers.get(prefix + "reset")
+        if reset and reset.isdigit() and (remaining is None or remaining == "0"):
+            resets.append(float(reset))
+    return max(resets) if resets else time.time() + 60
+
+
+class XGateway:
+    """Every call the bot makes to X."""
+
+    def __init__(self, settings: Settings, quota: QuotaBook | None = None) -> None:
+        self._quota = quota
+        self._client = tweepy.Client(
+            bearer_token=settings.x_bearer_token.get_secret_value() or None,
+            consumer_key=settings.x_api_key.get_secret_value() or None,
+            consumer_secret=settings.x_api_secret.get_secret_value() or None,
+            access_token=settings.x_access_token.get_secret_value() or None,
+            access_token_secret=settings.x_access_token_secret.get_secret_value() or None,
+            wait_on_rate_limit=False,
+        )
+        self._client.session = XSession(settings.x_api_base_url, settings.x_timeout_s, self._record_quota)
+        self._bot: Author | None = None
+
+    def _record_quota(self, response: requests.Response) -> None:
+        if self._quota is None:
+            return
+        endpoint = endpoint_name(response.request.method or "GET", response.request.path_url)
+        try:
+            self._quota.record(endpoint, response.headers, refused=response.status_code == 429)
+        except Exception:  # quota bookkeeping must never break the call itself
+            log.warning("could not record quota for %s", endpoint, exc_info=True)
+
+    def _call(self, what: str, call: Callable[[], T]) -> T:
+        try:
+            return call()
+        except tweepy.TooManyRequests as error:
+            raise RateLimited(f"{what}: rate limited", _reset_at(error.response)) from None
+        except tweepy.TwitterServerError as error:
+            raise Transient(f"{what}: X server error {error.response.status_code}") from None
+        except tweepy.HTTPException as error:
+            code = _refusal_code(error)
+            detail = "; ".join(str(m) for m in error.api_messages)[:300]
+            raise Permanent(f"{what}: {code}: {detail}", code=code) from None
+        except (
+            requests.ConnectionError,
+            requests.Timeout,
+            requests.exceptions.ChunkedEncodingError,
+        ) as error:
+            raise Transient(f"{what}: network error: {type(error).__name__}") from None
+        except (ValueError, KeyError, TypeError) as error:
+            # A 200 with a body tweepy cannot parse: garbage from the server.
+            raise Transient(f"{what}: malformed answer: {type(error).__name__}") from None
+
+    def bot_user(self) -> Author:
+        """The account the credentials belong to (cached)."""
+        if self._bot is None:
+            response = self._call(
+                "get_me", lambda: self._client.get_me(user_fields=USER_FIELDS, user_auth=True)
+            )
+            if response.data is None:
+                raise Transient("get_me: answer without data")
+            user = response.data
+            self._bot = Author(id=str(user.id), username=user.username or "", name=user.name or "")
+        return self._bot
+
+    def mentions_page(
+        self, since_id: str | None, pagination_token: str | None = None, max_results: int = 100
+    ) -> MentionsPage:
+        """One page of mentions newer than since_id, newest first, as X returns them."""
+        bot = self.bot_user()
+        response = self._call(
+            "mentions",
+            lambda: self._client.get_users_mentions(
+                bot.id,
+                since_id=since_id,
+                pagination_token=pagination_token,
+                max_results=max_results,
+                tweet_fields=TWEET_FIELDS,
+                user_fields=USER_FIELDS,
+                expansions=EXPANSIONS,
+            ),
+        )
+        return MentionsPage(
+            mentions=_mentions_from(response), next_token=(response.meta or {}).get("next_token")
+        )
+
+    def post_reply(self, text: str, in_reply_to_tweet_id: str) -> str:
+        """Post a reply; returns the new tweet's id."""
+        response = self._call(
+            "post",
+            lambda: self._client.create_tweet(
+                text=text, in_reply_to_tweet_id=in_reply_to_tweet_id, user_auth=True
+            ),
+        )
+        if not response.data or "id" not in response.data:
+            raise Transient("post: answer without an id")
+        return str(response.data["id"])
+
+    def find_reply_to(self, mention_id: str, max_pages: int = 5) -> str | None:
+        """The id of the bot's own reply to a mention, if X has one (reconciliation)."""
+        bot = self.bot_user()
+        token = None
+        for _ in range(max_pages):
+            response = self._call(
+                "user_tweets",
+                lambda token=token: self._client.get_users_tweets(
+                    bot.id,
+                    since_id=mention_id,
+                    max_results=100,
+                    pagination_token=token,
+                    tweet_fields=["id", "referenced_tweets"],
+                    user_auth=True,
+                ),
+            )
+            for tweet in response.data or []:
+                for ref in tweet.referenced_tweets or []:
+                    if ref.type == "replied_to" and str(ref.id) == mention_id:
+                        return str(tweet.id)
+            token = (response.meta or {}).get("next_token")
+            if not token:
+                return None
+        return None
+
+
+def _mentions_from(response: tweepy.Response) -> list[FetchedMention]:
+    includes = response.includes or {}
+    users = {str(u.id): u for u in includes.get("users", [])}
+    tweets = {str(t.id): t for t in includes.get("tweets", [])}
+    processed_at = utc_now()
+    fetched = []
+    for tweet in response.data or []:
+        refs = tweet.referenced_tweets or []
+        replied_to = next((str(r.id) for r in refs if r.type in {"replied_to", "quoted"}), None)
+        referenced = tweets.get(replied_to) if replied_to else None
+        referenced_author = users.get(str(referenced.author_id)) if referenced is not None else None
+        user = users.get(str(tweet.author_id))
+        mention = Mention(
+            id=str(tweet.id),
+            text=tweet.text,
+            author_id=str(tweet.author_id),
+            conversation_id=str(tweet.conversation_id or tweet.id),
+            created_at=tweet.created_at or processed_at,
+            processed_at=processed_at,
+            referenced_tweet_id=replied_to,
+            author=Author(
+                id=str(tweet.author_id),
+                username=user.username or "",
+                name=user.name or "",
+                description=(user.description or "") if hasattr(user, "description") else "",
+            )
+            if user is not None
+            else None,
+            referenced_text=referenced.text if referenced is not None else None,
+            referenced_author_username=referenced_author.username if referenced_author is not None else None,
+        )
+        fetched.append(FetchedMention(mention, is_retweet=any(r.type == "retweeted" for r in refs)))
+    return fetched

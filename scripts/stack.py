@@ -1,0 +1,230 @@
+"""Start, stop and inspect the roastbot processes under supervisord.
+
+    python scripts/stack.py up [--real] [--consumers N]
+    python scripts/stack.py down
+    python scripts/stack.py status
+
+Kafka and Redis come from scripts/services.py; this script sets the environment
+supervisord.conf expects, starts supervisord, creates the topics and waits until
+every program is RUNNING. Tests import it to run an isolated stack on other ports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import xmlrpc.client
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HOME = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(HOME))
+
+from roastbot.settings import SANDBOX_X_CREDENTIALS  # noqa: E402
+
+SANDBOX_ENV = {name.upper(): value for name, value in SANDBOX_X_CREDENTIALS.items()}
+
+
+@dataclass
+class StackConfig:
+    var_dir: Path = HOME / "var"
+    supervisor_port: int = 9001
+    x_sandbox_port: int = 8700
+    llm_fake_port: int = 8701
+    console_port: int = 8501
+    console_address: str = "127.0.0.1"
+    consumer_processes: int = 2
+    sandbox: bool = True
+    console: bool = True
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def pid_file(self) -> Path:
+        return self.var_dir / "run" / "supervisord.pid"
+
+    @property
+    def password_file(self) -> Path:
+        return self.var_dir / "run" / "supervisor.password"
+
+    @property
+    def x_sandbox_url(self) -> str:
+        return f"http://127.0.0.1:{self.x_sandbox_port}"
+
+    @property
+    def llm_fake_url(self) -> str:
+        return f"http://127.0.0.1:{self.llm_fake_port}"
+
+    def supervisor_password(self) -> str:
+        """A random password made at first start, kept 0600 under var/run."""
+        if not self.password_file.exists():
+            self.password_file.parent.mkdir(parents=True, exist_ok=True)
+            self.password_file.write_text(secrets.token_urlsafe(18))
+            self.password_file.chmod(0o600)
+        return self.password_file.read_text().strip()
+
+    def environment(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
+        env = dict(os.environ if base is None else base)
+        password = self.supervisor_password()
+        env.update(
+            {
+                "ROASTBOT_HOME": str(HOME),
+                "ROASTBOT_VAR_DIR": str(self.var_dir),
+                "ROASTBOT_PYTHON": sys.executable,
+                "ROASTBOT_SANDBOX": "true" if self.sandbox else "false",
+                "ROASTBOT_CONSOLE": "true" if self.console else "false",
+                "SUPERVISOR_PORT": str(self.supervisor_port),
+                "SUPERVISOR_USER": "roastbot",
+                "SUPERVISOR_PASSWORD": password,
+                "SUPERVISOR_URL": f"http://127.0.0.1:{self.supervisor_port}/RPC2",
+                "X_SANDBOX_PORT": str(self.x_sandbox_port),
+                "LLM_FAKE_PORT": str(self.llm_fake_port),
+                "CONSOLE_PORT": str(self.console_port),
+                "CONSOLE_ADDRESS": self.console_address,
+                "CONSUMER_PROCESSES": str(self.consumer_processes),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        if self.sandbox:
+            # Embedded defaults: X calls go to the local sandbox with its own credentials.
+            env.update(SANDBOX_ENV)
+            env["X_API_BASE_URL"] = self.x_sandbox_url
+            env.setdefault("POLL_INTERVAL_S", "2")
+        env.update(self.extra_env)
+        return env
+
+    def rpc(self) -> xmlrpc.client.ServerProxy:
+        password = self.supervisor_password()
+        url = f"http://roastbot:{password}@127.0.0.1:{self.supervisor_port}/RPC2"
+        return xmlrpc.client.ServerProxy(url)
+
+
+def _running_pid(config: StackConfig) -> int | None:
+    try:
+        pid = int(config.pid_file.read_text().strip())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        return None
+    return pid
+
+
+def _wait(what: str, condition: object, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"timed out after {timeout_s:.0f}s waiting for {what}")
+
+
+def _rpc_answers(config: StackConfig) -> bool:
+    try:
+        return config.rpc().supervisor.getState()["statename"] == "RUNNING"
+    except (OSError, xmlrpc.client.Error):
+        return False
+
+
+def program_states(config: StackConfig) -> dict[str, str]:
+    return {f"{p['group']}:{p['name']}": p["statename"] for p in config.rpc().supervisor.getAllProcessInfo()}
+
+
+def ensure_topics_with(env: Mapping[str, str]) -> None:
+    """Create the topics with the application's own admin code, using the stack's settings."""
+    code = (
+        "from roastbot.settings import load_settings;"
+        "from roastbot.kafka_wiring import ensure_topics;"
+        "ensure_topics(load_settings())"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=HOME, env=dict(env), check=True)
+
+
+def up(config: StackConfig, timeout_s: float = 90.0) -> None:
+    for folder in ("run", "log"):
+        (config.var_dir / folder).mkdir(parents=True, exist_ok=True)
+    env = config.environment()
+    ensure_topics_with(env)
+    if _running_pid(config) and _rpc_answers(config):
+        print(f"supervisord: already running (pid {_running_pid(config)}); starting any stopped program")
+        config.rpc().supervisor.startAllProcesses(True)
+    else:
+        subprocess.run(
+            [sys.executable, "-m", "supervisor.supervisord", "-c", str(HOME / "supervisord.conf")],
+            cwd=HOME,
+            env=env,
+            check=True,
+        )
+        _wait("supervisord's XML-RPC", lambda: _rpc_answers(config), 30)
+    expected = {"x_sandbox", "llm_fake"} if config.sandbox else set()
+
+    def all_running() -> bool:
+        states = program_states(config)
+        failed = [name for name, state in states.items() if state in {"FATAL", "BACKOFF"}]
+        if failed and time.monotonic() > started + 30:
+            raise RuntimeError(f"programs failing: {failed}; see {config.var_dir / 'log'}")
+        wanted = [n for n in states if config.console or not n.startswith("console")]
+        missing = expected - {name.split(":")[0] for name in states}
+        return not missing and all(states[n] == "RUNNING" for n in wanted)
+
+    started = time.monotonic()
+    _wait("every program RUNNING", all_running, timeout_s)
+    for name, state in sorted(program_states(config).items()):
+        print(f"  {name:<24} {state}")
+    if config.console:
+        print(f"console: http://{config.console_address}:{config.console_port}")
+    if config.sandbox:
+        print(f"X sandbox: {config.x_sandbox_url}/sandbox/stats   LLM fake: {config.llm_fake_url}")
+
+
+def down(config: StackConfig, timeout_s: float = 60.0) -> None:
+    pid = _running_pid(config)
+    if pid is None:
+        print("supervisord: not running")
+        return
+    try:
+        config.rpc().supervisor.shutdown()
+    except (OSError, xmlrpc.client.Error):
+        os.kill(pid, signal.SIGTERM)
+    try:
+        _wait("supervisord to exit", lambda: _running_pid(config) is None, timeout_s)
+    except TimeoutError:
+        os.kill(pid, signal.SIGKILL)
+    print("supervisord: stopped")
+
+
+def status(config: StackConfig) -> int:
+    if _running_pid(config) is None or not _rpc_answers(config):
+        print("supervisord: not running")
+        return 1
+    states = program_states(config)
+    for name, state in sorted(states.items()):
+        print(f"  {name:<24} {state}")
+    return 0 if all(s == "RUNNING" for s in states.values()) else 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("action", choices=["up", "down", "status"])
+    parser.add_argument(
+        "--real", action="store_true", help="talk to the real X and LLM (credentials from .env)"
+    )
+    parser.add_argument("--consumers", type=int, default=int(os.environ.get("CONSUMER_PROCESSES", "2")))
+    args = parser.parse_args()
+    config = StackConfig(sandbox=not args.real, consumer_processes=args.consumers)
+    if args.action == "up":
+        up(config)
+    elif args.action == "down":
+        down(config)
+    else:
+        return status(config)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

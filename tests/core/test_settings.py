@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import pytest
+
+from roastbot.settings import ConfigError, Settings, load_settings
+
+
+def test_defaults_pick_offline_roaster_without_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TOGETHER_API_KEY", raising=False)
+    monkeypatch.delenv("ROASTER", raising=False)
+    assert Settings(_env_file=None).roaster == "offline"  # type: ignore[call-arg]
+
+
+def test_together_key_selects_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOGETHER_API_KEY", "k-123456")
+    monkeypatch.delenv("ROASTER", raising=False)
+    assert Settings(_env_file=None).roaster == "together"  # type: ignore[call-arg]
+
+
+def test_bad_value_names_the_variable_and_hides_secrets(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("POLL_INTERVAL_S", "fast")
+    monkeypatch.setenv("REDIS_URL", "http://nope")
+    monkeypatch.setenv("X_API_SECRET", "super-secret-value")
+    with pytest.raises(ConfigError):
+        load_settings(_env_file=None)
+    err = capsys.readouterr().err
+    assert "POLL_INTERVAL_S" in err
+    assert "REDIS_URL: must start with redis://" in err
+    assert "super-secret-value" not in err
+
+
+def test_together_roaster_without_key_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(ConfigError):
+        load_settings(_env_file=None, roaster="together", together_api_key="")
+    assert "TOGETHER_API_KEY" in capsys.readouterr().err
+
+
+def test_together_base_url_with_v1_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(ConfigError):
+        load_settings(_env_file=None, together_base_url="http://127.0.0.1:8701/v1")
+    assert "TOGETHER_BASE_URL" in capsys.readouterr().err
+
+
+def test_secret_values_lists_configured_secrets_only() -> None:
+    current = Settings(_env_file=None, x_api_key="abcd-key", together_api_key="", roaster="offline")  # type: ignore[call-arg]
+    assert current.secret_values() == ["abcd-key"]
+    assert "abcd-key" not in repr(current)

@@ -1,0 +1,55 @@
+"""Consumer worker: reads mentions from Kafka, roasts them safely, replies once."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from roastbot.roasting import build_roaster
+
+from roastbot.consumer import MentionConsumer
+from roastbot.handling import MentionHandler
+from roastbot.kafka_wiring import make_producer
+from roastbot.keys import RedisKeys
+from roastbot.quota import QuotaBook
+from roastbot.redis_conn import connect_redis
+from roastbot.telemetry import Telemetry
+from roastbot.worker import metrics_port_for_process, run_forever, serve_metrics, start_worker
+from roastbot.x_gateway import XGateway
+
+
+def main() -> int:
+    settings, stop_event = start_worker("consumer")
+    client = connect_redis(settings)
+    keys = RedisKeys(settings.redis_key_prefix)
+    telemetry = Telemetry(client, keys, "consumer")
+    serve_metrics(telemetry, metrics_port_for_process(settings.consumer_metrics_port))
+    roaster = build_roaster(
+        settings.roaster or "offline",
+        api_key=settings.together_api_key.get_secret_value() or None,
+        base_url=settings.together_base_url or None,
+        model=settings.roast_model,
+        timeout_s=settings.llm_timeout_s,
+        seed=settings.roast_seed,
+    )
+    kafka_producer = make_producer(settings)
+    handler = MentionHandler(
+        settings,
+        gateway=XGateway(settings, QuotaBook(client, keys)),
+        roaster=roaster,
+        telemetry=telemetry,
+        kafka_producer=kafka_producer,
+        stop_event=stop_event,
+    )
+
+    def consume() -> None:
+        MentionConsumer(settings, handler, telemetry, kafka_producer, stop_event).run()
+
+    run_forever("consumer", consume, stop_event)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

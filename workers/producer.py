@@ -1,0 +1,33 @@
+"""Producer worker: polls the bot's mentions on X and publishes them to Kafka."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from roastbot.keys import RedisKeys
+from roastbot.producer import MentionProducer
+from roastbot.quota import QuotaBook
+from roastbot.redis_conn import connect_redis
+from roastbot.telemetry import Telemetry
+from roastbot.worker import run_forever, serve_metrics, start_worker
+from roastbot.x_gateway import XGateway
+
+
+def main() -> int:
+    settings, stop_event = start_worker("producer")
+    client = connect_redis(settings)
+    keys = RedisKeys(settings.redis_key_prefix)
+    telemetry = Telemetry(client, keys, "producer")
+    serve_metrics(telemetry, settings.producer_metrics_port)
+    gateway = XGateway(settings, QuotaBook(client, keys))
+    producer = MentionProducer(settings, client, gateway, telemetry)
+    producer.stop_event = stop_event
+    run_forever("producer", producer.run, stop_event)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
