@@ -84,6 +84,8 @@ class MentionConsumer:
             on_lost=self._on_revoke,
         )
         log.info("consumer started with concurrency %d", self.settings.consumer_concurrency)
+        decisions = threading.Thread(target=self._follow_decisions, name="approvals", daemon=True)
+        decisions.start()
         next_commit = next_switch = next_beat = 0.0
         try:
             while not self.stop_event.is_set():
@@ -133,6 +135,20 @@ class MentionConsumer:
                 self._safe_count("failed:infrastructure")
                 if self.stop_event.wait(random.uniform(0.5, min(30.0, 2**failures))):
                     return
+
+    def _follow_decisions(self) -> None:
+        """Operators' approval decisions, handled by whichever consumer pops them first."""
+        while not self.stop_event.is_set():
+            try:
+                decision = self.handler.approvals.next_decision(timeout_s=1.0)
+                if decision is not None:
+                    self.handler.apply_decision(decision)
+            except Interrupted:
+                return
+            except Exception as error:  # Redis down or X failing: the decision stays parked
+                self.last_error = f"approvals: {error}"
+                log.warning("approval decision failed: %s", error)
+                self.stop_event.wait(2.0)
 
     def _apply_switches(self) -> None:
         try:

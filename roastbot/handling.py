@@ -17,15 +17,16 @@ from typing import TypeVar
 
 from confluent_kafka import Message, Producer
 
+from roastbot.approvals import ApprovalDecision, Approvals, Decision
 from roastbot.control import Control, PostingHold
 from roastbot.dead_letters import DeadLetter, send_to_dead_letters
 from roastbot.keys import RedisKeys
 from roastbot.logs import current_mention
-from roastbot.mention_state import ClaimVerdict, LostClaim, MentionStates
+from roastbot.mention_state import Claim, ClaimVerdict, LostClaim, MentionStates
 from roastbot.models import InvalidMessage, Mention, MentionState, utc_now
 from roastbot.outcomes import Permanent, RateLimited, Transient
 from roastbot.quota import QuotaBook
-from roastbot.roasting import Roaster, RoastRequest, generate_safe_roast
+from roastbot.roasting import Roaster, RoastRequest, check_roast, generate_safe_roast
 from roastbot.rules import OPT_OUT_CONFIRMATION, AuthorRules, wants_opt_out
 from roastbot.settings import Settings
 from roastbot.telemetry import Telemetry
@@ -79,6 +80,7 @@ class MentionHandler:
         self.control = Control(client, keys)
         self.hold = PostingHold(client, keys)
         self.quota = QuotaBook(client, keys)
+        self.approvals = Approvals(client, keys)
 
     # --- entry ---------------------------------------------------------------------
     def handle(self, message: Message) -> None:
@@ -95,11 +97,8 @@ class MentionHandler:
             current_mention.reset(token)
 
     def _handle_claimed(self, mention: Mention, message: Message) -> None:
-        claim = self.states.claim(mention.id, allow_dead_letter_reclaim=mention.replay_of is not None)
-        while claim.verdict == ClaimVerdict.BUSY:
-            # Another worker holds a lease; it finishes, or its lease runs out (it died).
-            self._pause(0.5)
-            claim = self.states.claim(mention.id, allow_dead_letter_reclaim=mention.replay_of is not None)
+        reclaim = MentionState.DEAD_LETTERED if mention.replay_of is not None else None
+        claim = self._claim(mention.id, reclaim)
         if claim.verdict == ClaimVerdict.FINAL:
             self.telemetry.count("duplicate_delivery")
             return
@@ -111,6 +110,52 @@ class MentionHandler:
         except LostClaim:
             self.telemetry.count("lost_claim")
             log.warning("mention %s: claim lost to another worker", mention.id)
+
+    def _claim(self, mention_id: str, reclaim: MentionState | None) -> Claim:
+        claim = self.states.claim(mention_id, reclaim)
+        while claim.verdict == ClaimVerdict.BUSY:
+            # Another worker holds a lease; it finishes, or its lease runs out (it died).
+            self._pause(0.5)
+            claim = self.states.claim(mention_id, reclaim)
+        return claim
+
+    def apply_decision(self, decision: ApprovalDecision) -> None:
+        """An operator approved (maybe edited) or rejected a parked roast."""
+        pending = self.approvals.take(decision.mention_id)
+        if pending is None:
+            return  # another consumer took it, or it was decided already
+        mention = pending.mention
+        token = current_mention.set(mention.id)
+        try:
+            if self._claim(mention.id, MentionState.PENDING_APPROVAL).verdict != ClaimVerdict.CLAIMED:
+                return
+            if decision.decision == Decision.REJECT:
+                self.states.move(
+                    mention.id, MentionState.SKIPPED, reason="rejected_by_operator", roast=pending.roast
+                )
+                self.telemetry.count("skipped:rejected_by_operator")
+                self._record(mention, pending.roast, "skipped", reason="rejected_by_operator")
+                return
+            text = decision.text.strip() or pending.roast
+            verdict = check_roast(text, mention.author.username if mention.author else "")
+            if not verdict.ok:
+                reason = "safety:" + ",".join(verdict.reasons)
+                self.states.move(mention.id, MentionState.SKIPPED, reason=reason, roast=text)
+                self.telemetry.count("skipped:safety")
+                self._record(mention, text, "skipped", reason=reason)
+                return
+            self._post(
+                mention,
+                text,
+                uncertain=False,
+                draft_info={"roaster": pending.roaster, "approved_by": decision.actor},
+            )
+        except Interrupted:
+            self.states.release(mention.id)
+            self.approvals.park(mention, pending.roast, pending.roaster)
+            raise
+        finally:
+            current_mention.reset(token)
 
     # --- the steps -----------------------------------------------------------------
     def _process(self, mention: Mention, previous_state: str, message: Message) -> None:
@@ -127,6 +172,12 @@ class MentionHandler:
             dry_run = switches.dry_run if switches.dry_run is not None else self.settings.dry_run
             if dry_run:
                 raise _Skip("dry_run", roast=roast)
+            if switches.approval_mode:
+                self.approvals.park(mention, roast, draft_info.get("roaster", ""))
+                self.states.move(mention.id, MentionState.PENDING_APPROVAL, roast=roast)
+                self.telemetry.count("pending_approval")
+                self._record(mention, roast, "pending_approval", **draft_info)
+                return
             self._post(mention, roast, uncertain=False, draft_info=draft_info)
         except _Skip as skip:
             self.states.move(

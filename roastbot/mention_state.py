@@ -18,22 +18,22 @@ import redis
 from roastbot.keys import MENTION_STATE_TTL_S, RedisKeys
 from roastbot.models import MentionState
 
-# KEYS[1] state hash. ARGV: owner, now, lease_until, allow_reclaim_dead_letter, ttl_s.
+# KEYS[1] state hash. ARGV: owner, now, lease_until, reclaimable state or '', ttl_s.
 # Returns {verdict, state}: verdict is claimed | final | busy.
 _CLAIM = """
 local state = redis.call('HGET', KEYS[1], 'state')
 local owner = redis.call('HGET', KEYS[1], 'owner')
 local lease = tonumber(redis.call('HGET', KEYS[1], 'lease_until') or '0')
 local now = tonumber(ARGV[2])
-if state == 'posted' or state == 'skipped' or state == 'pending_approval'
-   or (state == 'dead_lettered' and ARGV[4] ~= '1') then
+local parked = state == 'posted' or state == 'skipped' or state == 'pending_approval' or state == 'dead_lettered'
+if parked and state ~= ARGV[4] then
   return {'final', state}
 end
 if owner and owner ~= '' and owner ~= ARGV[1] and lease > now then
   return {'busy', state or ''}
 end
 local previous = state or 'queued'
-if previous == 'dead_lettered' then previous = 'queued' end
+if parked then previous = 'queued' end
 redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'lease_until', ARGV[3], 'updated_at', ARGV[2])
 if not state then
   redis.call('HSET', KEYS[1], 'state', 'queued', 'first_seen', ARGV[2])
@@ -80,17 +80,13 @@ class MentionStates:
         self._claim = client.register_script(_CLAIM)
         self._transition = client.register_script(_TRANSITION)
 
-    def claim(self, mention_id: str, allow_dead_letter_reclaim: bool = False) -> Claim:
+    def claim(self, mention_id: str, reclaim: MentionState | None = None) -> Claim:
+        """Own the mention unless it is final; ``reclaim`` reopens one parked state
+        (a replayed dead letter, an approved roast)."""
         now = time.time()
         verdict, previous = self._claim(
             keys=[self.keys.mention_state(mention_id)],
-            args=[
-                self.owner,
-                now,
-                now + self.lease_s,
-                "1" if allow_dead_letter_reclaim else "0",
-                MENTION_STATE_TTL_S,
-            ],
+            args=[self.owner, now, now + self.lease_s, reclaim.value if reclaim else "", MENTION_STATE_TTL_S],
         )
         return Claim(ClaimVerdict(verdict), previous)
 

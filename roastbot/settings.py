@@ -59,12 +59,12 @@ class Settings(BaseSettings):
     poll_interval_s: float = Field(default=15.0, ge=0.2, le=3600)
     backfill_on_first_start: int = Field(default=0, ge=0, le=800)
     producer_lease_s: float = Field(default=0.0, ge=0, le=3600)
-    producer_metrics_port: int = Field(default=0, ge=0, le=65535)
+    producer_metrics_port: int = Field(default=9100, ge=0, le=65535)
 
     # Consumer
     consumer_concurrency: int = Field(default=32, ge=1, le=1024)
     consumer_max_retries: int = Field(default=5, ge=0, le=50)
-    consumer_metrics_port: int = Field(default=0, ge=0, le=65535)
+    consumer_metrics_port: int = Field(default=9110, ge=0, le=65535)
     max_mention_age_s: float = Field(default=24 * 3600, gt=0)
     per_author_limit_per_hour: int = Field(default=5, ge=0, le=1000)
     dry_run: bool = False
@@ -77,6 +77,11 @@ class Settings(BaseSettings):
 
     # Heartbeats: a worker is stale after this many seconds without one.
     heartbeat_ttl_s: float = Field(default=15.0, ge=1, le=600)
+
+    @field_validator("roaster", mode="before")
+    @classmethod
+    def _empty_roaster_is_auto(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("redis_url")
     @classmethod

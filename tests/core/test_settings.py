@@ -47,3 +47,15 @@ def test_secret_values_lists_configured_secrets_only() -> None:
     current = Settings(_env_file=None, x_api_key="abcd-key", together_api_key="", roaster="offline")  # type: ignore[call-arg]
     assert current.secret_values() == ["abcd-key"]
     assert "abcd-key" not in repr(current)
+
+
+def test_env_example_is_valid_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pathlib import Path
+
+    for name in ("ROASTER", "TOGETHER_API_KEY", "X_API_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    example = Path(__file__).resolve().parents[2] / ".env.example"
+    current = Settings(_env_file=example)  # type: ignore[call-arg]
+    assert current.roaster == "offline"
+    assert current.poll_interval_s == 15
+    assert current.sandbox_mode is False
