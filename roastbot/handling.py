@@ -127,7 +127,8 @@ class MentionHandler:
         mention = pending.mention
         token = current_mention.set(mention.id)
         try:
-            if self._claim(mention.id, MentionState.PENDING_APPROVAL).verdict != ClaimVerdict.CLAIMED:
+            claim = self._claim(mention.id, MentionState.PENDING_APPROVAL)
+            if claim.verdict != ClaimVerdict.CLAIMED:
                 return
             if decision.decision == Decision.REJECT:
                 self.states.move(
@@ -147,10 +148,11 @@ class MentionHandler:
             self._post(
                 mention,
                 text,
-                uncertain=False,
+                uncertain=claim.previous_state == MentionState.POSTING.value,
                 draft_info={"roaster": pending.roaster, "approved_by": decision.actor},
             )
-        except Interrupted:
+        except Exception:
+            # Interrupted or failing: the decision must not vanish with the pending roast.
             self.states.release(mention.id)
             self.approvals.park(mention, pending.roast, pending.roaster)
             raise
