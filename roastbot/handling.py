@@ -197,6 +197,8 @@ class MentionHandler:
         author = mention.author.username if mention.author else ""
         if mention.author_id == bot.id:
             raise _Skip("own_tweet")
+        if {mention.author_id, author.lower()} & self.settings.known_bots:
+            raise _Skip("loop_guard:known_bot")
         if mention.age_s() > self.settings.max_mention_age_s:
             raise _Skip("too_old")
         if self.rules.is_blocked(mention.author_id, author):
@@ -210,7 +212,18 @@ class MentionHandler:
             raise _Skip("opted_out")
         limit = self.control.switches().per_author_limit_per_hour
         limit = self.settings.per_author_limit_per_hour if limit is None else limit
+        window = self.settings.conversation_window_s
+        if (
+            self.rules.conversation_replies(mention.conversation_id, window)
+            >= self.settings.loop_guard_replies
+        ):
+            raise _Skip("loop_guard:conversation")
+        if not self.rules.reserve_conversation(
+            mention.conversation_id, mention.id, self.settings.per_conversation_limit, window
+        ):
+            raise _Skip("conversation_limit")
         if not self.rules.reserve_roast(mention.author_id, mention.id, limit):
+            self.rules.give_back(mention)
             raise _Skip("author_limit")
 
     def _request(self, mention: Mention, attempt: int = 0, avoid: tuple[str, ...] = ()) -> RoastRequest:
@@ -240,7 +253,7 @@ class MentionHandler:
             ),
         )
         if result.draft is None:
-            self.rules.give_back(mention.author_id, mention.id)
+            self.rules.give_back(mention)
             raise _Skip("safety:" + ",".join(result.reasons))
         self.telemetry.count("roasted")
         return result.draft.text, {"roaster": result.draft.roaster, "model": result.draft.model}

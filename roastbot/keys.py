@@ -54,6 +54,10 @@ class RedisKeys:
         """Sorted set of roast times for one author (per-author hourly limit)."""
         return self._key("author", author_id, "roasts")
 
+    def conversation_roasts(self, conversation_id: str) -> str:
+        """Sorted set of the bot's roasts in one conversation (per-conversation limit, loop guard)."""
+        return self._key("conversation", conversation_id, "roasts")
+
     @property
     def post_hold(self) -> str:
         """Global posting hold (X blocked us as automated); a JSON reason."""

@@ -63,6 +63,7 @@ class _Batch:
     since_id: str | None
     mentions: dict[str, FetchedMention] = field(default_factory=dict)
     next_token: str | None = None
+    complete: bool = False
 
 
 class MentionProducer:
@@ -211,7 +212,9 @@ class MentionProducer:
             return self._first_start()
         batch = self._batch if self._batch and self._batch.since_id == since_id else _Batch(since_id)
         self._batch = batch
-        self._collect(batch)
+        if not batch.complete:
+            self._collect(batch)
+            batch.complete = True
         published = self._publish(list(batch.mentions.values()))
         newest = max(batch.mentions, key=int, default=None)
         if newest is not None:
@@ -250,7 +253,8 @@ class MentionProducer:
         """Publish oldest first; returns once Kafka acknowledged all, raises otherwise."""
         bot_id = self.gateway.bot_user().id
         fetched = sorted(fetched, key=lambda f: int(f.mention.id))
-        self.telemetry.count("mentions_seen", len(fetched)) if fetched else None
+        if fetched:
+            self.telemetry.count("mentions_seen", len(fetched))
         wanted = []
         for item in fetched:
             if item.mention.author_id == bot_id:

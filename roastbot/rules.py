@@ -14,8 +14,9 @@ AUTHOR_WINDOW_S = 3600
 OPT_OUT_PATTERN = re.compile(r"(?<![\w@#])stop(?![\w])", re.IGNORECASE)
 OPT_OUT_CONFIRMATION = "Got it, no more roasts for you. Mention me with START if you change your mind."
 
-# Reserve one roast for an author unless the hourly limit is reached. 1 = granted.
-_RESERVE_AUTHOR_SLOT = """
+# Reserve one slot in a sliding window (an author's hour, a conversation's window)
+# unless the limit is reached; idempotent per mention. 1 = granted.
+_RESERVE_SLOT = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], 0, tonumber(ARGV[1]) - tonumber(ARGV[3]))
 if redis.call('ZSCORE', KEYS[1], ARGV[4]) then return 1 end
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
@@ -39,7 +40,7 @@ class AuthorRules:
     def __init__(self, client: redis.Redis, keys: RedisKeys) -> None:
         self.client = client
         self.keys = keys
-        self._reserve = client.register_script(_RESERVE_AUTHOR_SLOT)
+        self._reserve = client.register_script(_RESERVE_SLOT)
 
     def is_opted_out(self, author_id: str) -> bool:
         return bool(self.client.sismember(self.keys.opt_out, author_id))
@@ -63,5 +64,23 @@ class AuthorRules:
             )
         )
 
-    def give_back(self, author_id: str, mention_id: str) -> None:
-        self.client.zrem(self.keys.author_roasts(author_id), mention_id)
+    def reserve_conversation(
+        self, conversation_id: str, mention_id: str, limit: int, window_s: float
+    ) -> bool:
+        """Take the conversation's roast for this window (pile-ons get one roast)."""
+        if limit <= 0:
+            return True
+        key = self.keys.conversation_roasts(conversation_id)
+        return bool(self._reserve(keys=[key], args=[time.time(), limit, int(window_s), mention_id]))
+
+    def conversation_replies(self, conversation_id: str, window_s: float) -> int:
+        """The bot's roasts in a conversation within the window (loop guard)."""
+        key = self.keys.conversation_roasts(conversation_id)
+        return int(self.client.zcount(key, time.time() - window_s, "+inf"))
+
+    def give_back(self, mention: Mention) -> None:
+        """Free the slots a mention took when it ends without a roast."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zrem(self.keys.author_roasts(mention.author_id), mention.id)
+        pipe.zrem(self.keys.conversation_roasts(mention.conversation_id), mention.id)
+        pipe.execute()

@@ -68,6 +68,18 @@ class Settings(BaseSettings):
     max_mention_age_s: float = Field(default=24 * 3600, gt=0)
     per_author_limit_per_hour: int = Field(default=5, ge=0, le=1000)
     dry_run: bool = False
+    # Etiquette: one roast per conversation per window; never talk to known bots, and stop
+    # when the bot already replied this many times in one conversation within the window.
+    per_conversation_limit: int = Field(default=1, ge=0, le=100)
+    conversation_window_s: float = Field(default=3600.0, ge=1)
+    loop_guard_replies: int = Field(default=3, ge=1, le=100)
+    known_bot_accounts: str = ""  # comma-separated usernames or ids
+
+    @property
+    def known_bots(self) -> frozenset[str]:
+        return frozenset(
+            part.strip().lstrip("@").lower() for part in self.known_bot_accounts.split(",") if part.strip()
+        )
 
     # Supervisor's XML-RPC (the console's Processes page) and the console itself
     supervisor_url: str = "http://127.0.0.1:9001/RPC2"
