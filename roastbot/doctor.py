@@ -1,0 +1,224 @@
+"""`python -m roastbot doctor`: check every dependency and say how to fix what fails."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import redis
+
+from roastbot.keys import RedisKeys
+from roastbot.outcomes import ExternalError, Permanent
+from roastbot.settings import Settings
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def check_kafka(settings: Settings) -> Check:
+    from confluent_kafka import KafkaException
+
+    from roastbot.kafka_wiring import make_admin
+
+    try:
+        topics = make_admin(settings).list_topics(timeout=8).topics
+    except KafkaException as error:
+        return Check(
+            "kafka",
+            False,
+            f"{settings.kafka_bootstrap_servers} unreachable: {error}",
+            "start Kafka (`make up` runs scripts/services.py) or fix KAFKA_BOOTSTRAP_SERVERS",
+        )
+    missing = [t for t in (settings.kafka_topic_mentions, settings.kafka_topic_dlq) if t not in topics]
+    if missing:
+        return Check(
+            "kafka",
+            False,
+            f"topics missing: {', '.join(missing)}",
+            "start a worker once (it creates them) or run `make up`",
+        )
+    partitions = len(topics[settings.kafka_topic_mentions].partitions)
+    return Check(
+        "kafka", True, f"{settings.kafka_bootstrap_servers}: topics present, {partitions} partitions"
+    )
+
+
+def check_redis(settings: Settings) -> Check:
+    from roastbot.redis_conn import connect_redis
+
+    client = connect_redis(settings)
+    try:
+        client.ping()
+        persistence = client.info("persistence")
+    except redis.RedisError as error:
+        return Check("redis", False, f"unreachable: {error}", "start Redis (`make up`) or fix REDIS_URL")
+    aof = persistence.get("aof_enabled") == 1
+    rdb = bool(persistence.get("rdb_last_save_time"))
+    if not aof:
+        return Check(
+            "redis",
+            False,
+            "reachable, but AOF persistence is off: since_id and mention states could be lost on a restart",
+            "enable appendonly yes (appendfsync everysec)",
+        )
+    return Check("redis", True, f"reachable, AOF on{', RDB snapshots' if rdb else ''}")
+
+
+def check_x(settings: Settings) -> Check:
+    from roastbot.quota import QuotaBook
+    from roastbot.redis_conn import connect_redis
+    from roastbot.x_gateway import XGateway
+
+    where = settings.x_api_base_url or "api.x.com"
+    needed = ["X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET"]
+    missing = [name for name in needed if not getattr(settings, name.lower()).get_secret_value()]
+    if missing:
+        return Check(
+            "x",
+            False,
+            f"missing credentials: {', '.join(missing)}",
+            "create an X app with Read and Write permission and put its keys in .env (README: Real mode)",
+        )
+    quota_book = None
+    try:
+        client = connect_redis(settings)
+        client.ping()
+        quota_book = QuotaBook(client, RedisKeys(settings.redis_key_prefix))
+    except redis.RedisError:
+        pass
+    try:
+        bot = XGateway(settings, quota_book).bot_user()
+    except Permanent as error:
+        return Check(
+            "x",
+            False,
+            f"{where}: {error.reason}",
+            "check the four OAuth 1.0a values in .env; "
+            "regenerate the access token after giving the app Read and Write permission",
+        )
+    except ExternalError as error:
+        return Check("x", False, f"{where}: {error.reason}", "X is unreachable or refusing; retry later")
+    headroom = ""
+    if quota_book is not None:
+        parts = []
+        for endpoint in ("mentions", "post"):
+            snapshot = quota_book.snapshot(endpoint)
+            if snapshot.remaining is not None:
+                reset = time.strftime("%H:%M:%S", time.localtime(snapshot.reset or 0))
+                parts.append(f"{endpoint} {snapshot.remaining}/{snapshot.limit} until {reset}")
+        headroom = "; quota " + (", ".join(parts) if parts else "not seen yet")
+    return Check("x", True, f"{where}: authenticated as @{bot.username} (id {bot.id}){headroom}")
+
+
+def check_roaster(settings: Settings) -> Check:
+    from roastbot.roasting import RoastRequest, build_roaster, generate_safe_roast
+
+    try:
+        roaster = build_roaster(
+            settings.roaster or "offline",
+            api_key=settings.together_api_key.get_secret_value() or None,
+            base_url=settings.together_base_url or None,
+            model=settings.roast_model,
+            timeout_s=settings.llm_timeout_s,
+            seed=settings.roast_seed,
+        )
+        request = RoastRequest(
+            mention_id="1", text="@roastbot roast my 14 browser tabs", author_username="doctor"
+        )
+        result = generate_safe_roast(roaster, request, "doctor", max_attempts=settings.roast_max_attempts)
+    except ExternalError as error:
+        return Check(
+            "roaster",
+            False,
+            f"{settings.roaster}: {error.reason}",
+            "check TOGETHER_API_KEY, TOGETHER_BASE_URL (no /v1) and ROAST_MODEL",
+        )
+    if result.draft is None:
+        return Check(
+            "roaster",
+            False,
+            f"{settings.roaster}: every draft refused ({', '.join(result.reasons)})",
+            "try another ROAST_MODEL",
+        )
+    return Check("roaster", True, f"{settings.roaster} ({result.draft.model}): {result.draft.text[:60]!r}")
+
+
+def check_supervisor(settings: Settings) -> Check:
+    import xmlrpc.client
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(settings.supervisor_url)
+    password = settings.supervisor_password.get_secret_value()
+    netloc = f"{settings.supervisor_user}:{password}@{parts.netloc}" if password else parts.netloc
+    try:
+        proxy = xmlrpc.client.ServerProxy(urlunsplit(parts._replace(netloc=netloc)))
+        processes = proxy.supervisor.getAllProcessInfo()
+    except (OSError, xmlrpc.client.Error) as error:
+        message = str(error).replace(password, "***") if password else str(error)
+        return Check(
+            "supervisor",
+            False,
+            f"{parts.netloc}: {message}",
+            "start the stack with `make up`, or set SUPERVISOR_URL/SUPERVISOR_PASSWORD",
+        )
+    down = [p["name"] for p in processes if p["statename"] != "RUNNING"]
+    if down:
+        return Check(
+            "supervisor",
+            False,
+            f"not running: {', '.join(down)}",
+            "see var/log/<program>.log, then `supervisorctl start <program>`",
+        )
+    return Check("supervisor", True, f"{len(processes)} programs RUNNING")
+
+
+CHECKS: list[Callable[[Settings], Check]] = [
+    check_redis,
+    check_kafka,
+    check_x,
+    check_roaster,
+    check_supervisor,
+]
+
+
+def run_doctor(settings: Settings, skip: set[str] = frozenset()) -> list[Check]:  # type: ignore[assignment]
+    results = []
+    for check in CHECKS:
+        name = check.__name__.removeprefix("check_")
+        if name in skip:
+            continue
+        try:
+            results.append(check(settings))
+        except Exception as error:  # a check must report, never crash the doctor
+            results.append(Check(name, False, f"check crashed: {type(error).__name__}: {error}"))
+    return results
+
+
+def main(argv: list[str]) -> int:
+    from roastbot.settings import ConfigError, load_settings
+
+    try:
+        settings = load_settings()
+    except ConfigError:
+        print("FAIL config      see the lines above; fix the named variables in .env or the environment")
+        return 1
+    mode = f"sandbox ({settings.x_api_base_url})" if settings.sandbox_mode else "real X API"
+    print(f"PASS config      {mode}, roaster {settings.roaster}")
+    skip = {name.removeprefix("--skip-") for name in argv if name.startswith("--skip-")}
+    results = run_doctor(settings, skip)
+    for result in results:
+        print(f"{'PASS' if result.ok else 'FAIL'} {result.name:<11} {result.detail}")
+        if not result.ok and result.fix:
+            print(f"     {'':<11} fix: {result.fix}")
+    return 0 if all(r.ok for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
