@@ -1,0 +1,1 @@
+"""The operator console (``streamlit run app/main.py``)."""

@@ -1,0 +1,60 @@
+"""Approvals: roasts parked for an operator (approval mode): approve, edit then approve, reject."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app import data, ui
+from roastbot.approvals import Decision
+
+settings = ui.page_settings()
+SHOWN = 50
+
+st.title("Approvals")
+ui.flash()
+
+
+def decide(mention_id: str, decision: Decision, edited: bool = False) -> None:
+    text = str(st.session_state.get(f"approval_edit_{mention_id}", "")) if edited else ""
+    ui.remember(data.decide(settings, ui.operator(), mention_id, decision, text))
+
+
+with ui.explained("Approvals"):
+    approval_mode = data.switches(settings).approval_mode
+    pending = data.pending_approvals(settings)
+    if not approval_mode:
+        st.info(
+            "Approval mode is off: roasts are posted without review. Turn it on on the Controls page "
+            "to park every roast here first."
+        )
+    if not pending:
+        st.caption("No roast is waiting for approval.")
+    else:
+        st.caption(
+            f"{len(pending)} roast(s) waiting, oldest first."
+            + (f" Showing {SHOWN}." if len(pending) > SHOWN else "")
+        )
+    for item in pending[:SHOWN]:
+        mention = item.mention
+        author = mention.author.username if mention.author else mention.author_id
+        with st.container(border=True):
+            st.markdown(
+                f"**@{author}** · mention {mention.id} · parked {ui.ago(item.parked_at)} · {item.roaster}"
+            )
+            st.text(mention.text)
+            st.text_area(
+                "Roast (edit before approving if needed)", value=item.roast, key=f"approval_edit_{mention.id}"
+            )
+            a, b, c = st.columns(3)
+            a.button(
+                "Approve", key=f"approve_{mention.id}", on_click=decide, args=(mention.id, Decision.APPROVE)
+            )
+            b.button(
+                "Approve edited",
+                key=f"approve_edited_{mention.id}",
+                on_click=decide,
+                args=(mention.id, Decision.APPROVE, True),
+            )
+            c.button(
+                "Reject", key=f"reject_{mention.id}", on_click=decide, args=(mention.id, Decision.REJECT)
+            )

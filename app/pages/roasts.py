@@ -1,0 +1,87 @@
+"""Roasts: the recent roast records, searchable and filterable, with a detail view."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app import data, ui
+
+settings = ui.page_settings()
+STATUSES = ["posted", "skipped", "dead_lettered", "pending_approval"]
+
+st.title("Roasts")
+ui.flash()
+
+with ui.explained("Recent roasts"):
+    roasts = data.recent_roasts(settings)
+    if roasts.empty:
+        st.info(
+            "No roasts yet. Mentions show up here once a consumer has handled them: mention the bot "
+            "(in sandbox mode: `POST /sandbox/mentions`), then press **Fetch now** on the Controls page."
+        )
+        st.stop()
+
+    search_col, status_col, roaster_col = st.columns([2, 2, 1])
+    search = search_col.text_input("Search mention, roast, author or reason", key="roasts_search")
+    statuses = status_col.multiselect("Status", STATUSES, key="roasts_status")
+    roasters = sorted(r for r in roasts["roaster"].unique() if r)
+    chosen_roasters = roaster_col.multiselect("Roaster", roasters, key="roasts_roaster")
+
+    shown = roasts
+    if statuses:
+        shown = shown[shown["status"].isin(statuses)]
+    if chosen_roasters:
+        shown = shown[shown["roaster"].isin(chosen_roasters)]
+    if search.strip():
+        needle = search.strip().lower()
+        haystack = (
+            shown["mention"] + " " + shown["roast"] + " " + shown["author"] + " " + shown["reason"]
+        ).str.lower()
+        shown = shown[haystack.str.contains(needle, regex=False)]
+
+    table = shown.assign(
+        reply=[data.tweet_url(settings, reply_id) for reply_id in shown["reply_id"]],
+        author=["@" + a if a else "" for a in shown["author"]],
+    )
+    st.caption(f"{len(shown)} of {len(roasts)} recent roasts (the newest 1,000 are kept).")
+    st.dataframe(
+        table[
+            ["at", "status", "author", "mention", "roast", "reason", "roaster", "model", "latency_s", "reply"]
+        ],
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "at": st.column_config.DatetimeColumn("at", format="YYYY-MM-DD HH:mm:ss"),
+            "latency_s": st.column_config.NumberColumn("latency (s)", format="%.1f"),
+            "reply": st.column_config.LinkColumn("reply", display_text="open"),
+        },
+    )
+
+    if shown.empty:
+        st.stop()
+    st.subheader("Detail")
+    labels = {
+        f"{row.mention_id}:{index}": f"{row.status} · @{row.author or '?'} · {row.mention[:60]}"
+        for index, row in shown.head(200).iterrows()
+    }
+    picked = st.selectbox("Roast", list(labels), format_func=lambda key: labels[key], key="roasts_detail")
+    row = shown.loc[int(picked.rsplit(":", 1)[1])]
+    left, right = st.columns(2)
+    left.markdown(f"**Mention** by @{row.author or '?'} (author id {row.author_id})")
+    left.text(row.mention)
+    right.markdown(f"**Roast** — {row.status}" + (f" ({row.reason})" if row.reason else ""))
+    right.text(row.roast or "(none)")
+    facts = {
+        "mention id": row.mention_id,
+        "roaster / model": f"{row.roaster or '—'} / {row.model or '—'}",
+        "latency": ui.duration(row.latency_s) if row.latency_s == row.latency_s else "—",
+        "worker": row.worker,
+        "at": str(row.at),
+    }
+    st.table({"": list(facts), "value": [str(v) for v in facts.values()]})
+    if row.reply_id:
+        st.link_button("Open the reply", data.tweet_url(settings, row.reply_id))
+    state = data.mention_state(settings, row.mention_id)
+    if state:
+        st.caption("Mention state in Redis")
+        st.json({k: v for k, v in state.items() if k != "roast"}, expanded=False)

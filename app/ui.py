@@ -1,0 +1,115 @@
+"""Small rendering helpers every page shares: the page preamble, explained outages,
+command buttons with their result, times and durations."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import streamlit as st
+
+from app import access, data
+from roastbot.settings import Settings
+
+_FLASH_KEY = "console_flash"
+
+
+def load_settings_or_stop() -> Settings:
+    """The settings, or a readable configuration error and nothing else."""
+    try:
+        return data.load_console_settings()
+    except data.ConfigProblem as problem:
+        st.error("The console's configuration is invalid; fix these variables (environment or `.env`):")
+        st.code(str(problem), language=None)
+        st.stop()
+        raise  # unreachable: st.stop() raises
+
+
+def page_settings() -> Settings:
+    """Every page's first line: settings, and the access gate (pages may be opened directly)."""
+    settings = load_settings_or_stop()
+    if not access.granted(settings):
+        access.gate(settings)
+        st.stop()
+    return settings
+
+
+def operator() -> str:
+    """Who acts, for the audit log."""
+    return str(st.session_state.get("operator") or "operator")
+
+
+@contextmanager
+def explained(what: str = "") -> Iterator[None]:
+    """Show an unreachable service as an explanation with what to do, then carry on."""
+    try:
+        yield
+    except data.Unavailable as outage:
+        prefix = f"{what}: " if what else ""
+        st.error(
+            f"{prefix}**{outage.service} is unreachable** — {outage.detail}\n\nWhat to do: {outage.remedy}"
+        )
+
+
+def command_button(
+    label: str, command: Callable[[], data.CommandResult], *, key: str, **options: object
+) -> bool:
+    """A button that runs the command before the rerun renders (so every read is fresh)."""
+
+    def run() -> None:
+        result = command()
+        st.session_state.setdefault(_FLASH_KEY, []).append(result)
+
+    return st.button(label, key=key, on_click=run, **options)  # type: ignore[arg-type]
+
+
+def remember(result: data.CommandResult) -> None:
+    st.session_state.setdefault(_FLASH_KEY, []).append(result)
+
+
+def flash() -> None:
+    """Show (once) the results of the commands the last click ran."""
+    for result in st.session_state.pop(_FLASH_KEY, []):
+        if result.ok:
+            st.success(result.message)
+        else:
+            st.error(result.message)
+
+
+def when(timestamp: float | None) -> str:
+    if not timestamp:
+        return "—"
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def ago(timestamp: float | None) -> str:
+    if not timestamp:
+        return "—"
+    return duration(time.time() - timestamp) + " ago"
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def hold_banner(settings: Settings) -> None:
+    """The red banner of the global posting hold, with the audited "lift hold" button."""
+    hold = data.posting_hold(settings)
+    if not hold:
+        return
+    st.error(
+        f"**Posting is on hold for every consumer.** X said: {hold.get('code', '?')} — "
+        f"{hold.get('detail', '')} (since {when(float(hold.get('since') or 0))}). "
+        "Nothing is posted until an operator lifts the hold."
+    )
+    command_button("Lift hold", lambda: data.lift_hold(settings, operator()), key="lift_hold", type="primary")
