@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import shlex
 import signal
 import subprocess
 import sys
@@ -143,10 +144,36 @@ def ensure_topics_with(env: Mapping[str, str]) -> None:
     subprocess.run([sys.executable, "-c", code], cwd=HOME, env=dict(env), check=True)
 
 
+SUPERVISOR_VARIABLES = (
+    "ROASTBOT_HOME",
+    "ROASTBOT_VAR_DIR",
+    "ROASTBOT_PYTHON",
+    "ROASTBOT_SANDBOX",
+    "ROASTBOT_CONSOLE",
+    "SUPERVISOR_PORT",
+    "SUPERVISOR_USER",
+    "SUPERVISOR_PASSWORD",
+    "X_SANDBOX_PORT",
+    "LLM_FAKE_PORT",
+    "CONSOLE_PORT",
+    "CONSOLE_ADDRESS",
+    "CONSUMER_PROCESSES",
+)
+
+
+def write_supervisorctl_env(config: StackConfig, env: Mapping[str, str]) -> Path:
+    """The variables supervisord.conf expands, for scripts/supervisorctl (0600: has the password)."""
+    path = config.var_dir / "run" / "supervisor.env"
+    path.touch(mode=0o600, exist_ok=True)
+    path.write_text("".join(f"export {name}={shlex.quote(env[name])}\n" for name in SUPERVISOR_VARIABLES))
+    return path
+
+
 def up(config: StackConfig, timeout_s: float = 90.0) -> None:
     for folder in ("run", "log"):
         (config.var_dir / folder).mkdir(parents=True, exist_ok=True)
     env = config.environment()
+    write_supervisorctl_env(config, env)
     ensure_topics_with(env)
     if _running_pid(config) and _rpc_answers(config):
         print(f"supervisord: already running (pid {_running_pid(config)}); starting any stopped program")
