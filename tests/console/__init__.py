@@ -1,0 +1,1 @@
+"""Console tests: every page through AppTest against real Redis, Kafka and supervisord."""

@@ -1,0 +1,80 @@
+"""Access rules, secrets, and broken states: explained, never a stack trace."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit import config as streamlit_config
+
+from roastbot.settings import Settings
+from tests.console.conftest import CLOSED_PORT_URL, open_page, texts
+
+PAGES = [
+    None,
+    "pages/roasts.py",
+    "pages/dead_letters.py",
+    "pages/approvals.py",
+    "pages/controls.py",
+    "pages/processes.py",
+]
+
+
+@pytest.fixture
+def exposed() -> object:
+    previous = streamlit_config.get_option("server.address")
+    streamlit_config.set_option("server.address", "0.0.0.0")
+    yield
+    streamlit_config.set_option("server.address", previous)
+
+
+def test_refuses_to_render_on_a_public_address_without_password(console: Settings, exposed: object) -> None:
+    app = open_page()
+    assert len(app.error) == 1 and "refuses to run" in app.error[0].value
+    assert "CONSOLE_PASSWORD" in app.error[0].value
+    assert not app.title and not app.metric and not app.button and not app.dataframe
+
+
+def test_password_form_before_anything_else(console: Settings, exposed: object, monkeypatch) -> None:
+    monkeypatch.setenv("CONSOLE_PASSWORD", "correct horse battery")
+    app = open_page()
+    assert [t.value for t in app.title] == ["roastbot console"] and not app.metric
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        app.switch_page("pages/controls.py")  # no page is registered before login
+
+    app.text_input(key="login_password").input("correct horse")  # form values go with the submit
+    app.button[0].click().run()
+    assert any("Wrong password" in e.value for e in app.error) and not app.metric
+
+    app.text_input(key="login_name").input("ivan")
+    app.text_input(key="login_password").input("correct horse battery")
+    app.button[0].click().run()
+    assert [t.value for t in app.title] == ["Overview"] and app.metric
+    assert app.session_state["operator"] == "ivan"
+    assert "correct horse battery" not in texts(app)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_redis_down_is_explained_on_every_page(console: Settings, monkeypatch, page: str | None) -> None:
+    monkeypatch.setenv("REDIS_URL", f"redis://:hunter2-redis@{CLOSED_PORT_URL}/0")
+    monkeypatch.setenv("SUPERVISOR_PASSWORD", "hunter2-supervisor")
+    app = open_page(page)
+    shown = texts(app)
+    if page != "pages/processes.py":  # the Processes page needs only Supervisor
+        assert "Redis is unreachable" in shown and "make up" in shown
+    else:
+        assert "Supervisor is unreachable" in shown
+    assert "hunter2" not in shown
+
+
+def test_kafka_down_is_explained(console: Settings, monkeypatch) -> None:
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", CLOSED_PORT_URL)
+    overview = open_page()
+    assert "Kafka is unreachable" in texts(overview) and "KAFKA_BOOTSTRAP_SERVERS" in texts(overview)
+    assert overview.metric  # the Redis-backed numbers still show
+    dead_letters = open_page("pages/dead_letters.py")
+    assert "Kafka is unreachable" in texts(dead_letters) and "make up" in texts(dead_letters)
+
+
+def test_invalid_configuration_names_the_variable(console: Settings, monkeypatch) -> None:
+    monkeypatch.setenv("REDIS_URL", "http://nope")
+    app = open_page()
+    assert "REDIS_URL" in texts(app) and not app.metric

@@ -1,0 +1,102 @@
+"""Overview: workers, five-minute KPIs, charts, lag and the posting hold, from real Redis and Kafka."""
+
+from __future__ import annotations
+
+import time
+
+import redis
+
+from roastbot.control import PostingHold
+from roastbot.kafka_wiring import make_producer
+from roastbot.quota import QuotaBook
+from roastbot.settings import Settings
+from roastbot.telemetry import Telemetry
+from tests.console.conftest import keys_of, metrics, open_page, rerun, texts
+from tests.helpers import wait_for
+
+
+def seed_activity(client: redis.Redis, settings: Settings) -> None:
+    keys = keys_of(settings)
+    consumer = Telemetry(client, keys, "consumer", worker_id="consumer-test-1")
+    producer = Telemetry(client, keys, "producer", worker_id="producer-test-1")
+    producer.count("published", 7)
+    consumer.count("posted", 5)
+    consumer.count("failed:roast_transient", 2)
+    producer.count("producer_error:redis")
+    for seconds in (1.2, 1.4, 1.6, 1.8, 7.0):  # four in (1, 2], one in (5, 10]
+        consumer.observe_latency(seconds)
+    QuotaBook(client, keys).record(
+        "post",
+        {
+            "x-rate-limit-limit": "100",
+            "x-rate-limit-remaining": "42",
+            "x-rate-limit-reset": str(int(time.time()) + 600),
+        },
+    )
+
+
+def test_overview_shows_workers_kpis_charts_and_lag(console: Settings, redis_client: redis.Redis) -> None:
+    keys = keys_of(console)
+    seed_activity(redis_client, console)
+    Telemetry(redis_client, keys, "producer", worker_id="producer-live").heartbeat(
+        30, status="polling", leader=1
+    )
+    Telemetry(redis_client, keys, "consumer", worker_id="consumer-paused").heartbeat(30, status="paused")
+    gone = Telemetry(redis_client, keys, "consumer", worker_id="consumer-gone")
+    gone.heartbeat(1, status="running")
+    wait_for(lambda: not redis_client.exists(keys.heartbeat("consumer-gone")), 5, "the heartbeat to expire")
+    producer = make_producer(console)
+    for n in range(3):  # published but never consumed: the group lags by 3
+        producer.produce(console.kafka_topic_mentions, value=b"{}", partition=n % 3)
+    assert producer.flush(15) == 0
+
+    app = open_page()
+
+    shown = metrics(app)
+    assert shown["Mentions in"] == "7"
+    assert shown["Replies out"] == "5"
+    assert shown["Errors"] == "3"
+    assert shown["Latency p50"] == "1.6 s"  # 1 + (2 - 1) * 2.5 / 4
+    assert shown["Latency p95"] == "8.8 s"  # 5 + (10 - 5) * 0.75
+    assert shown["Consumer lag"] == "3"
+    assert shown["Posting quota left"] == "42 / 100"
+    assert "Posting quota resets at" in texts(app)
+    board = app.dataframe[0].value.set_index("worker")
+    assert board.loc["producer-live", "state"] == "running"
+    assert board.loc["consumer-paused", "state"] == "paused"
+    assert board.loc["consumer-gone", "state"] == "stale"
+    assert len(app.get("vega_lite_chart")) == 4  # throughput, errors, latency, lag
+    assert "Supervisor is unreachable" in texts(app)  # explained, not fatal
+
+
+def test_posting_hold_banner_and_audited_lift(console: Settings, redis_client: redis.Redis) -> None:
+    keys = keys_of(console)
+    PostingHold(redis_client, keys).hold("automation_block", "This request looks like it might be automated")
+
+    app = open_page(operator="carol")
+    banner = next(e.value for e in app.error if "Posting is on hold" in e.value)
+    assert "automation_block" in banner and "looks like it might be automated" in banner
+
+    app.button(key="lift_hold").click().run()
+
+    assert PostingHold(redis_client, keys).reason() is None
+    entry = redis_client.xrevrange(keys.audit, count=1)[0][1]
+    assert (entry["actor"], entry["action"], entry["result"]) == ("carol", "lift_posting_hold", "ok")
+    assert not any("Posting is on hold" in e.value for e in app.error)
+    assert any("Posting hold lifted" in s.value for s in app.success)
+
+
+def test_auto_refresh_can_be_switched_off(console: Settings) -> None:
+    app = open_page()
+    assert "every 5 s" in texts(app)
+    app.toggle(key="overview_auto_refresh").set_value(False).run()
+    assert "auto-refresh off" in texts(app)
+
+
+def test_empty_state_is_explained(console: Settings) -> None:
+    app = open_page()
+    page = texts(app)
+    assert "No worker has reported yet" in page and "make up" in page
+    assert metrics(app)["Mentions in"] == "0"
+    rerun(app)
+    assert not app.exception
