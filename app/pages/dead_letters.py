@@ -153,6 +153,13 @@ def replays_section() -> None:
     if not history:
         st.caption("No replays yet.")
         return
+    outcomes: dict[str, int] = {}
+    for record in history:
+        outcome = record.what_happened.split(" (")[0].split(":")[0]
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    st.markdown(" · ".join(f"**{count}** {outcome}" for outcome, count in outcomes.items()))
+    newest = history[0]
+    st.caption(f"Newest: mention {newest.mention_id} from {newest.coordinates} — {newest.what_happened}")
     st.dataframe(
         pd.DataFrame(
             [

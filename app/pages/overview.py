@@ -134,7 +134,7 @@ def charts_section() -> None:
         else:
             current = pd.DataFrame([{"partition": str(p.partition), "lag": p.lag} for p in lags])
             if current.empty:
-                fourth.info("The mentions topic has no partitions yet.")
+                fourth.info("The mentions topic does not exist yet: the workers create it when they start.")
                 return
             chart = (
                 alt.Chart(current, title="Consumer lag per partition (now)")

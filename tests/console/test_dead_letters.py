@@ -12,7 +12,8 @@ from roastbot.kafka_wiring import make_producer
 from roastbot.mention_state import MentionStates
 from roastbot.models import Mention, MentionState
 from roastbot.settings import Settings
-from tests.console.conftest import keys_of, mention, open_page, produce_dead_letters, read_topic, rerun, texts
+from tests.console.conftest import keys_of, mention, open_page, rerun, texts
+from tests.console.seeding import produce_dead_letters, read_topic
 
 
 def replays_in(settings: Settings) -> list[Mention]:

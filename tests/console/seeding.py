@@ -1,0 +1,73 @@
+"""Seeding and reading Kafka the way the workers do (shared by the console and browser tests)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from confluent_kafka import TopicPartition
+
+from roastbot.dead_letters import DeadLetter, dead_letter_headers
+from roastbot.kafka_wiring import make_producer, make_reader
+from roastbot.settings import Settings
+
+
+@dataclass
+class Source:
+    """Where a dead letter came from (what dead_letter_headers reads off a Kafka message)."""
+
+    source_topic: str
+    source_partition: int
+    source_offset: int
+
+    def topic(self) -> str:
+        return self.source_topic
+
+    def partition(self) -> int:
+        return self.source_partition
+
+    def offset(self) -> int:
+        return self.source_offset
+
+
+def produce_dead_letters(settings: Settings, letters: list[tuple[bytes, str, str, int]]) -> None:
+    """(value, reason, error, attempts) each, with the headers the consumer writes."""
+    producer = make_producer(settings)
+    failures: list[object] = []
+    for index, (value, reason, error, attempts) in enumerate(letters):
+        headers = dead_letter_headers(
+            DeadLetter(reason, error, attempts, time.time() - 60),
+            Source(settings.kafka_topic_mentions, 0, index),  # type: ignore[arg-type]
+        )
+        producer.produce(
+            settings.kafka_topic_dlq,
+            value=value,
+            key=b"k",
+            partition=0,
+            headers=headers,
+            on_delivery=lambda err, _m: failures.append(err) if err else None,
+        )
+    assert producer.flush(15) == 0 and not failures
+
+
+def read_topic(settings: Settings, topic: str) -> list[bytes]:
+    """Every message value of a topic, all partitions."""
+    reader = make_reader(settings)
+    try:
+        metadata = reader.list_topics(topic, timeout=10).topics[topic]
+        values: list[bytes] = []
+        for partition in metadata.partitions:
+            low, high = reader.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+            if high <= low:
+                continue
+            reader.assign([TopicPartition(topic, partition, low)])
+            got: list[bytes] = []
+            deadline = time.monotonic() + 10
+            while len(got) < high - low and time.monotonic() < deadline:
+                for message in reader.consume(num_messages=high - low, timeout=1):
+                    if message.error() is None:
+                        got.append(message.value())
+            values.extend(got)
+        return values
+    finally:
+        reader.close()

@@ -1,0 +1,255 @@
+"""The console in a real browser against the whole stack in sandbox mode (supervisord, Kafka,
+Redis, X sandbox, LLM fake): live numbers, fetch now, pause and resume, a dead letter replayed
+from the page until it is replied to. Screenshots of every page go to test-artifacts/."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from roastbot.control import Control
+from roastbot.dead_letters import DeadLetter, dead_letter_headers
+from roastbot.kafka_wiring import make_producer
+from roastbot.keys import RedisKeys
+from roastbot.mention_state import MentionStates
+from roastbot.models import Mention, MentionState
+from roastbot.redis_conn import connect_redis
+from tests.console.seeding import Source, read_topic
+from tests.helpers import wait_for
+from tests.stack_fixture import RunningStack, running_stack
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+expect = playwright_sync.expect
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PAGES = {
+    "overview": "",
+    "roasts": "recent-roasts",
+    "dead_letters": "dead-letters",
+    "approvals": "approval-queue",
+    "controls": "run-controls",
+    "processes": "supervisor",
+}
+UI_TIMEOUT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    # No per-author limit: every sandbox mention comes from the same author.
+    with running_stack(
+        tmp_path_factory.mktemp("console-e2e"), console=True, PER_AUTHOR_LIMIT_PER_HOUR="0"
+    ) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with playwright_sync.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: object) -> Iterator[object]:
+    context = browser.new_context(viewport={"width": 1500, "height": 1100})  # type: ignore[attr-defined]
+    opened = context.new_page()
+    opened.set_default_timeout(UI_TIMEOUT_MS)
+    yield opened
+    context.close()
+
+
+# --- helpers ---------------------------------------------------------------------------------
+def open_console(page: object, stack: RunningStack, name: str) -> None:
+    page.goto(f"{stack.console_url}/{PAGES[name]}")  # type: ignore[attr-defined]
+    expect(page.get_by_test_id("stApp")).to_be_visible()  # type: ignore[attr-defined]
+    wait_until_rendered(page)
+
+
+def wait_until_rendered(page: object) -> None:
+    """Streamlit shows a 'running' widget while the script runs; wait until it is gone."""
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=UI_TIMEOUT_MS)  # type: ignore[attr-defined]
+
+
+def screenshot(page: object, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"console-{name}.png"), full_page=True)  # type: ignore[attr-defined]
+
+
+def click(page: object, label: str) -> None:
+    page.get_by_role("button", name=label, exact=True).first.click()  # type: ignore[attr-defined]
+    wait_until_rendered(page)
+
+
+def new_mention(stack: RunningStack, text: str) -> str:
+    """Mention the bot in the sandbox; returns the mention's id."""
+    answer = stack.x.post("/sandbox/mentions", json={"text": text})
+    answer.raise_for_status()
+    body = answer.json()
+    data = body.get("data", body) if isinstance(body, dict) else body
+    return str(data["id"])
+
+
+def replies_to(stack: RunningStack, tweet_id: str) -> list[dict[str, object]]:
+    answer = stack.x.get(f"/sandbox/tweets/{tweet_id}/replies")
+    answer.raise_for_status()
+    body = answer.json()
+    replies = body.get("data", body.get("replies", [])) if isinstance(body, dict) else body
+    return list(replies or [])
+
+
+def counter(stack: RunningStack, name: str) -> int:
+    client = connect_redis(stack.settings)
+    return int(client.hget(RedisKeys(stack.settings.redis_key_prefix).counters, name) or 0)
+
+
+def consumers_paused(stack: RunningStack, paused: bool) -> bool:
+    client = connect_redis(stack.settings)
+    keys = RedisKeys(stack.settings.redis_key_prefix)
+    beats = [client.hgetall(keys.heartbeat(w)) for w in client.zrange(keys.workers, 0, -1)]
+    statuses = [b.get("status") for b in beats if b.get("role") == "consumer"]
+    return bool(statuses) and all((s == "paused") == paused for s in statuses)
+
+
+def published_mention(stack: RunningStack, mention_id: str) -> tuple[bytes, bytes] | None:
+    """The mention's Kafka value as the producer published it (key, value), once it is there."""
+    for value in read_topic(stack.settings, stack.settings.kafka_topic_mentions):
+        if Mention.from_bytes(value).id == mention_id:
+            return Mention.from_bytes(value).conversation_id.encode(), value
+    return None
+
+
+# --- the scenarios ---------------------------------------------------------------------------
+def test_overview_shows_live_numbers(stack: RunningStack, page: object) -> None:
+    mention_id = new_mention(stack, f"@roastbot roast my live numbers {uuid.uuid4().hex[:6]}")
+    open_console(page, stack, "overview")
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()  # type: ignore[attr-defined]
+    replies_out = (
+        page.get_by_test_id("stMetric").filter(has_text="Replies out").get_by_test_id("stMetricValue")
+    )  # type: ignore[attr-defined]
+    # The fragment refreshes itself: no reload, the number moves once the reply is posted.
+    expect(replies_out).not_to_have_text("0", timeout=60_000)
+    wait_for(lambda: replies_to(stack, mention_id), 30, "the reply in the sandbox")
+    expect(page.get_by_text(re.compile(r"\d+ running"))).to_be_visible()  # type: ignore[attr-defined]
+    screenshot(page, "overview")
+
+
+def test_fetch_now_turns_a_new_mention_into_a_roast(stack: RunningStack, page: object) -> None:
+    open_console(page, stack, "controls")
+    page.get_by_label("Seconds between polls").fill("3600")  # type: ignore[attr-defined]
+    page.get_by_label("Seconds between polls").press("Enter")  # type: ignore[attr-defined]
+    wait_until_rendered(page)
+    click(page, "Apply")
+    expect(page.get_by_text("Polling interval: 3600 s")).to_be_visible()  # type: ignore[attr-defined]
+    polls = counter(stack, "polls")
+    wait_for(
+        lambda: counter(stack, "polls") > polls, 15, "the producer's next poll (which starts the long wait)"
+    )
+    marker = uuid.uuid4().hex[:8]
+    mention_id = new_mention(stack, f"@roastbot roast my fetch-now button {marker}")
+    with pytest.raises(AssertionError):  # the producer sleeps on the one-hour interval
+        wait_for(lambda: replies_to(stack, mention_id), 3, "no reply before fetch now")
+
+    click(page, "Fetch now")
+    expect(page.get_by_text("Asked the producer to poll X now.")).to_be_visible()  # type: ignore[attr-defined]
+    wait_for(lambda: replies_to(stack, mention_id), 30, "the reply after fetch now")
+
+    open_console(page, stack, "roasts")
+    page.get_by_label("Search mention, roast, author or reason").fill(marker)  # type: ignore[attr-defined]
+    page.get_by_label("Search mention, roast, author or reason").press("Enter")  # type: ignore[attr-defined]
+    wait_until_rendered(page)
+    expect(page.get_by_text(f"roast my fetch-now button {marker}").first).to_be_visible()  # type: ignore[attr-defined]
+    expect(page.get_by_text("1 of ")).to_be_visible()  # type: ignore[attr-defined]
+    screenshot(page, "roasts")
+    Control(connect_redis(stack.settings), RedisKeys(stack.settings.redis_key_prefix)).set_switch(
+        "poll_interval_s", None
+    )
+
+
+def test_pause_stops_replies_and_resume_restarts_them(stack: RunningStack, page: object) -> None:
+    open_console(page, stack, "controls")
+    click(page, "Pause consumers")
+    expect(page.get_by_text("Consumers: paused")).to_be_visible()  # type: ignore[attr-defined]
+    wait_for(lambda: consumers_paused(stack, True), 15, "every consumer to report paused")
+    published = counter(stack, "published")
+    mention_id = new_mention(stack, f"@roastbot roast my pause button {uuid.uuid4().hex[:6]}")
+    click(page, "Fetch now")
+    wait_for(lambda: counter(stack, "published") > published, 20, "the mention on Kafka")
+    with pytest.raises(AssertionError):
+        wait_for(lambda: replies_to(stack, mention_id), 4, "no reply while paused")
+
+    click(page, "Resume consumers")
+    expect(page.get_by_text("Consumers: running")).to_be_visible()  # type: ignore[attr-defined]
+    wait_for(lambda: replies_to(stack, mention_id), 30, "the reply after resume")
+    screenshot(page, "controls")
+
+
+def test_dead_letter_replayed_from_the_page_ends_replied(stack: RunningStack, page: object) -> None:
+    settings = stack.settings
+    client = connect_redis(settings)
+    keys = RedisKeys(settings.redis_key_prefix)
+    control = Control(client, keys)
+    # Consumers give up on this mention: while they are paused, it is marked dead-lettered
+    # (what a consumer does after its retries) and its bytes go to the DLQ with the headers.
+    control.set_switch("paused", True)
+    wait_for(lambda: consumers_paused(stack, True), 15, "every consumer to report paused")
+    mention_id = new_mention(stack, f"@roastbot roast my dead letter {uuid.uuid4().hex[:6]}")
+    control.request_fetch_now()
+    key, value = wait_for(lambda: published_mention(stack, mention_id), 30, "the mention on Kafka")
+    states = MentionStates(client, keys, "e2e-consumer", lease_s=30)
+    states.claim(mention_id)
+    states.move(mention_id, MentionState.DEAD_LETTERED, reason="retries_exhausted")
+    producer = make_producer(settings)
+
+    producer.produce(
+        settings.kafka_topic_dlq,
+        key=key,
+        value=value,
+        headers=dead_letter_headers(
+            DeadLetter("retries_exhausted", "post: gave up", 6, time.time()),
+            Source(settings.kafka_topic_mentions, 0, 0),  # type: ignore[arg-type]
+        ),
+    )
+    assert producer.flush(15) == 0
+    control.set_switch("paused", False)
+    duplicates = counter(stack, "duplicate_delivery")
+    wait_for(
+        lambda: counter(stack, "duplicate_delivery") > duplicates, 30, "the original delivery to be dropped"
+    )
+    assert not replies_to(stack, mention_id)
+
+    open_console(page, stack, "dead_letters")
+    expect(page.get_by_text(re.compile(r"\d+ matching of \d+ dead letters"))).to_be_visible()  # type: ignore[attr-defined]
+    click(page, "Replay this one")  # the detail shows the newest dead letter: ours
+    expect(page.get_by_text("Replayed 1 of 1 dead letters.")).to_be_visible()  # type: ignore[attr-defined]
+    wait_for(lambda: replies_to(stack, mention_id), 30, "the replayed mention's reply")
+    replayed = [Mention.from_bytes(v) for v in read_topic(settings, settings.kafka_topic_mentions)]
+    assert sum(1 for m in replayed if m.id == mention_id and m.replay_of) == 1
+    open_console(page, stack, "dead_letters")
+    expect(page.get_by_text(re.compile(rf"Newest: mention {mention_id} .* replied"))).to_be_visible()  # type: ignore[attr-defined]
+    screenshot(page, "dead_letters")
+
+
+def test_screenshots_of_the_remaining_pages(stack: RunningStack, page: object) -> None:
+    for name, heading in (("approvals", "Approvals"), ("processes", "Processes")):
+        open_console(page, stack, name)
+        expect(page.get_by_role("heading", name=heading)).to_be_visible()  # type: ignore[attr-defined]
+        screenshot(page, name)
+    expect(page.get_by_text("consumer:consumer_00").first).to_be_visible()  # type: ignore[attr-defined]
