@@ -364,7 +364,8 @@ class Timeline:
 
 @_cached(FAST_TTL_S)
 def timeline(settings: Settings, window_minutes: int) -> Timeline:
-    """Per-minute series over the window (at most 24 h: minute buckets expire after 25 h)."""
+    """Per-minute series over the window (at most 24 h: minute buckets expire after 25 h);
+    the last point is the current, unfinished minute."""
     minutes = _minute_range(min(window_minutes, 24 * 60))
     counters, latencies = _read_minutes(settings, minutes)
     stamps = pd.to_datetime([m * 60 for m in minutes], unit="s", utc=True)

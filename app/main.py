@@ -18,7 +18,7 @@ import streamlit as st  # noqa: E402
 
 from app import access, ui  # noqa: E402
 
-st.set_page_config(page_title="roastbot console", page_icon="🔥", layout="wide")
+st.set_page_config(page_title="roastbot console", page_icon=":material/local_fire_department:", layout="wide")
 settings = ui.load_settings_or_stop()
 
 if not access.granted(settings):
@@ -31,14 +31,33 @@ if not access.granted(settings):
 
 page = st.navigation(
     [
-        st.Page("pages/overview.py", title="Overview", icon="📈", url_path="status", default=True),
-        st.Page("pages/roasts.py", title="Roasts", icon="🔥", url_path="recent-roasts"),
-        st.Page("pages/dead_letters.py", title="Dead letters", icon="📮", url_path="dead-letters"),
-        st.Page("pages/approvals.py", title="Approvals", icon="✅", url_path="approval-queue"),
-        st.Page("pages/controls.py", title="Controls", icon="🎛️", url_path="run-controls"),
-        st.Page("pages/processes.py", title="Processes", icon="⚙️", url_path="supervisor"),
+        st.Page(
+            "pages/overview.py",
+            title="Overview",
+            icon=":material/monitoring:",
+            url_path="status",
+            default=True,
+        ),
+        st.Page(
+            "pages/roasts.py",
+            title="Roasts",
+            icon=":material/local_fire_department:",
+            url_path="recent-roasts",
+        ),
+        st.Page(
+            "pages/dead_letters.py",
+            title="Dead letters",
+            icon=":material/move_to_inbox:",
+            url_path="dead-letters",
+        ),
+        st.Page(
+            "pages/approvals.py", title="Approvals", icon=":material/fact_check:", url_path="approval-queue"
+        ),
+        st.Page("pages/controls.py", title="Controls", icon=":material/tune:", url_path="run-controls"),
+        st.Page("pages/processes.py", title="Processes", icon=":material/settings:", url_path="supervisor"),
     ]
 )
+st.session_state.setdefault("operator", "operator")
 with st.sidebar:
     st.text_input("Acting as", key="operator", help="Your name in the audit log.")
     if settings.console_password.get_secret_value():

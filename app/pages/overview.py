@@ -126,7 +126,7 @@ def charts_section() -> None:
                 .mark_line()
                 .encode(
                     x=alt.X("at:T", title=None),
-                    y=alt.Y("lag:Q", title="messages"),
+                    y=alt.Y("lag:Q", title="messages", axis=alt.Axis(format="d", tickMinStep=1)),
                     color=alt.Color("partition:N"),
                 )
                 .properties(height=220)
@@ -139,7 +139,10 @@ def charts_section() -> None:
             chart = (
                 alt.Chart(current, title="Consumer lag per partition (now)")
                 .mark_bar()
-                .encode(x=alt.X("partition:N"), y=alt.Y("lag:Q", title="messages"))
+                .encode(
+                    x=alt.X("partition:N"),
+                    y=alt.Y("lag:Q", title="messages", axis=alt.Axis(format="d", tickMinStep=1)),
+                )
                 .properties(height=220)
             )
         fourth.altair_chart(chart, width="stretch")
