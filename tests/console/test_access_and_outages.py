@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 from streamlit import config as streamlit_config
+from streamlit.testing.v1 import AppTest
 
 from roastbot.settings import Settings
-from tests.console.conftest import CLOSED_PORT_URL, open_page, texts
+from tests.console.conftest import CLOSED_PORT_URL, ENTRY, open_page, texts
 
 PAGES = [
     None,
@@ -78,3 +79,15 @@ def test_invalid_configuration_names_the_variable(console: Settings, monkeypatch
     monkeypatch.setenv("REDIS_URL", "http://nope")
     app = open_page()
     assert "REDIS_URL" in texts(app) and not app.metric
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if p])
+def test_a_page_run_directly_still_asks_for_the_password(
+    console: Settings, exposed: object, monkeypatch, page: str
+) -> None:
+    """Streamlit runs a pages/ file directly on a server's first request: the page guards itself."""
+    monkeypatch.setenv("CONSOLE_PASSWORD", "correct horse battery")
+    app = AppTest.from_file(str(ENTRY.parent / page), default_timeout=30).run()
+    assert not app.exception
+    assert [t.value for t in app.title] == ["roastbot console"]
+    assert [b.label for b in app.button] == ["Sign in"] and not app.dataframe and not app.metric
