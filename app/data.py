@@ -230,7 +230,10 @@ def worker_board(beats: Sequence[Heartbeat], programs: Sequence[Program] | None)
     for beat in sorted(beats, key=lambda b: b.worker_id):
         fields = beat.fields
         program = by_pid.get(int(fields.get("pid") or 0)) if beat.alive else None
-        program = program or next((p for p in programs or [] if p.pid and str(p.pid) in beat.worker_id), None)
+        # Worker ids end in the pid (telemetry.make_worker_id): a stale beat still names its process.
+        program = program or next(
+            (p for p in programs or [] if p.pid and beat.worker_id.endswith(f"-{p.pid}")), None
+        )
         if program is not None:
             matched.add(program.name)
         if beat.alive:
@@ -769,11 +772,16 @@ def discard_dead_letters(settings: Settings, actor: str, names: Sequence[str]) -
 
 
 def process_action(settings: Settings, actor: str, program: str, action: str) -> CommandResult:
-    """start | stop | restart one Supervisor process (``group:name``)."""
+    """start | stop | restart one Supervisor process (``group:name``) or a group (``group:*``)."""
     supervisor = _supervisor(settings)
+    if action not in {"start", "stop", "restart"}:
+        raise ValueError(action)
 
     def perform() -> str:
-        getattr(supervisor, action)(program)
+        if program.endswith(":*"):
+            getattr(supervisor, f"{action}_group")(program[:-2])
+        else:
+            getattr(supervisor, action)(program)
         return f"{action} {program}: done"
 
     return _command(settings, actor, f"process:{action}", perform, stale=[processes], program=program)

@@ -159,6 +159,18 @@ class SupervisorClient:
                 raise
         self.start(name)
 
+    def start_group(self, group: str) -> None:
+        """``supervisorctl start group:*``: every process of the group."""
+        self._call("start", f"{group}:*", "startProcessGroup", group, True)
+
+    def stop_group(self, group: str) -> None:
+        self._call("stop", f"{group}:*", "stopProcessGroup", group, True)
+
+    def restart_group(self, group: str) -> None:
+        """``supervisorctl restart group:*``: stop the whole group, then start it."""
+        self.stop_group(group)
+        self.start_group(group)
+
     def log_tail(self, name: str, length: int = 16_000) -> str:
         """The last ``length`` bytes of a process's stdout log (stderr is redirected into it)."""
         answer = self._call("tail", name, "tailProcessStdoutLog", name, 0, length)

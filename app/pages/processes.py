@@ -62,6 +62,16 @@ with ui.explained("Supervisor"):
             "Restart", key=f"restart_{program.name}", on_click=act, args=(program.name, "restart")
         )
 
+    groups = sorted({p.group for p in programs if sum(q.group == p.group for q in programs) > 1})
+    for group in groups:
+        label_col, start_col, stop_col, restart_col = st.columns([3, 1, 1, 1])
+        label_col.markdown(f"`{group}:*` — the whole group")
+        start_col.button("Start all", key=f"start_{group}:*", on_click=act, args=(f"{group}:*", "start"))
+        stop_col.button("Stop all", key=f"stop_{group}:*", on_click=act, args=(f"{group}:*", "stop"))
+        restart_col.button(
+            "Restart all", key=f"restart_{group}:*", on_click=act, args=(f"{group}:*", "restart")
+        )
+
     st.subheader("Log")
     chosen = st.selectbox("Program", [p.name for p in programs], key="log_program")
     size = st.select_slider("Bytes", [4_000, 16_000, 64_000], value=16_000, key="log_bytes")

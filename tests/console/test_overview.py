@@ -100,3 +100,28 @@ def test_empty_state_is_explained(console: Settings) -> None:
     assert metrics(app)["Mentions in"] == "0"
     rerun(app)
     assert not app.exception
+
+
+def test_worker_states_join_heartbeats_with_supervisor(
+    console: Settings, redis_client: redis.Redis, supervisor, monkeypatch
+) -> None:
+    monkeypatch.setenv("SUPERVISOR_URL", supervisor.url)
+    monkeypatch.setenv("SUPERVISOR_PASSWORD", supervisor.password)
+    keys = keys_of(console)
+    rpc = supervisor.rpc().supervisor
+    pid = rpc.getProcessInfo("consumer:consumer_00")["pid"]
+    Telemetry(redis_client, keys, "consumer", worker_id=f"consumer-host-{pid}").heartbeat(
+        30, status="running", pid=pid
+    )
+    rpc.stopProcess("consumer:consumer_01")
+
+    board = open_page().dataframe[0].value.set_index("worker")
+
+    assert board.loc[f"consumer-host-{pid}", ["state", "program", "supervisor"]].tolist() == [
+        "running",
+        "consumer:consumer_00",
+        "RUNNING",
+    ]
+    assert board.loc["consumer:consumer_01", "state"] == "stopped"
+    assert board.loc["producer:producer", "state"] == "stale"  # running, but no heartbeat
+    assert "consumer:consumer_00" not in board.index  # shown once, under its heartbeat

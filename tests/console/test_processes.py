@@ -66,3 +66,15 @@ def test_wrong_supervisor_password_is_explained(
     page = texts(app)
     assert "Supervisor is unreachable" in page and "HTTP 401" in page and "SUPERVISOR_PASSWORD" in page
     assert "not-the-password" not in page
+
+
+def test_group_restart_restarts_every_process_of_the_group(with_supervisor: Supervisor) -> None:
+    rpc = with_supervisor.rpc().supervisor
+    before = {info["name"]: info["pid"] for info in rpc.getAllProcessInfo() if info["group"] == "consumer"}
+    app = open_page("pages/processes.py")
+    assert not any(b.key == "restart_producer:*" for b in app.button)  # one process: no group row
+    app.button(key="restart_consumer:*").click().run()
+    after = {info["name"]: info for info in rpc.getAllProcessInfo() if info["group"] == "consumer"}
+    assert all(
+        after[name]["statename"] == "RUNNING" and after[name]["pid"] != pid for name, pid in before.items()
+    )
