@@ -315,9 +315,7 @@ class ReplayRecord:
         state = self.mention_state.get("state", "")
         updated = float(self.mention_state.get("updated_at") or 0)
         reason = self.mention_state.get("reason", "")
-        if not state:
-            return "no state (expired or never seen)"
-        if updated < self.replayed_at and state == "dead_lettered":
+        if not state or (updated < self.replayed_at and state == "dead_lettered"):
             return "waiting for a consumer"
         if state == "posted":
             return f"replied ({self.mention_state.get('reply_id', '')})"
