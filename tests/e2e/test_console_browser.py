@@ -125,6 +125,19 @@ def counter(stack: RunningStack, name: str) -> int:
     return int(client.hget(RedisKeys(stack.settings.redis_key_prefix).counters, name) or 0)
 
 
+def polls_settled(stack: RunningStack, quiet_s: float = 3.0) -> object:
+    """A condition: no poll for ``quiet_s`` (the producer sleeps on its interval)."""
+    seen = {"count": counter(stack, "polls"), "since": time.monotonic()}
+
+    def settled() -> bool:
+        count = counter(stack, "polls")
+        if count != seen["count"]:
+            seen.update(count=count, since=time.monotonic())
+        return time.monotonic() - seen["since"] >= quiet_s
+
+    return settled
+
+
 def consumers_paused(stack: RunningStack, paused: bool) -> bool:
     client = connect_redis(stack.settings)
     keys = RedisKeys(stack.settings.redis_key_prefix)
@@ -161,10 +174,7 @@ def test_fetch_now_turns_a_new_mention_into_a_roast(stack: RunningStack, page: o
     page.get_by_label("Seconds between polls").press("Enter")  # type: ignore[attr-defined]
     click(page, "Apply")
     expect(page.get_by_text("Polling interval: 3600 s")).to_be_visible()  # type: ignore[attr-defined]
-    polls = counter(stack, "polls")
-    wait_for(
-        lambda: counter(stack, "polls") > polls, 15, "the producer's next poll (which starts the long wait)"
-    )
+    wait_for(polls_settled(stack), 30, "the producer to sleep on the long interval")
     marker = uuid.uuid4().hex[:8]
     mention_id = new_mention(stack, f"@roastbot roast my fetch-now button {marker}")
     with pytest.raises(AssertionError):  # the producer sleeps on the one-hour interval
