@@ -1,0 +1,168 @@
+"""The sandbox's whole state behind one lock, and the operations on it."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from twitter_text import parse_tweet
+
+from sandbox.x_api import entities, problems
+from sandbox.x_api.config import SandboxConfig
+from sandbox.x_api.faults import Faults
+from sandbox.x_api.ratelimit import PRESETS, RateLimiter
+from sandbox.x_api.stats import Stats
+from sandbox.x_api.store import Store, Tweet, User
+
+DEFAULT_AUTHOR = "sandbox_user"
+
+
+class UnknownTweet(LookupError):
+    """A control request named a tweet the sandbox does not have (or that is deleted)."""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """POST /2/tweets said no: status, X's body, and our name for the reason."""
+
+    status: int
+    body: dict[str, Any]
+    reason: str
+
+
+def _bot_user(config: SandboxConfig) -> User:
+    return User(
+        id=config.bot_id,
+        username=config.bot_username,
+        name="Roast Bot",
+        description="I roast what you mention me with. Be nice, or don't.",
+        created_at=datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC),
+    )
+
+
+class Sandbox:
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        self.lock = threading.RLock()
+        self.store = Store(bot=_bot_user(config))
+        self.limiter = RateLimiter(PRESETS[config.tier], config.time_scale)
+        self.faults = Faults(random.Random(config.seed))
+        self.stats = Stats()
+
+    # Synthetic users' side (control API, traffic generator)
+
+    def _author(self, username: str | None, name: str | None, description: str | None) -> User:
+        return self.store.ensure_user(username or DEFAULT_AUTHOR, name, description)
+
+    def _parent(self, tweet_id: str | None) -> Tweet | None:
+        if tweet_id is None:
+            return None
+        parent = self.store.visible(tweet_id)
+        if parent is None:
+            raise UnknownTweet(tweet_id)
+        return parent
+
+    def create_mention(
+        self,
+        text: str,
+        username: str | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        in_reply_to_tweet_id: str | None = None,
+        lang: str | None = None,
+        category: str | None = None,
+    ) -> Tweet:
+        """A tweet by a (possibly new) user that mentions the bot."""
+        with self.lock:
+            bot = self.store.bot
+            author = self._author(username, name, description)
+            parent = self._parent(in_reply_to_tweet_id)
+            if not self._mentions_bot(text):
+                text = f"@{bot.username} {text}"
+            tweet = self.store.add_tweet(author, text, parent, lang, category)
+            self.stats.mentions_created += 1
+            return tweet
+
+    def _mentions_bot(self, text: str) -> bool:
+        return self.store.bot.username.lower() in entities.parse(text).mentioned_usernames()
+
+    def create_tweet(
+        self,
+        text: str,
+        username: str | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        in_reply_to_tweet_id: str | None = None,
+        lang: str | None = None,
+        category: str | None = None,
+    ) -> Tweet:
+        """A plain tweet by a (possibly new) user, e.g. one to be roasted via "roast this"."""
+        with self.lock:
+            author = self._author(username, name, description)
+            parent = self._parent(in_reply_to_tweet_id)
+            tweet = self.store.add_tweet(author, text, parent, lang, category)
+            self.stats.tweets_created += 1
+            return tweet
+
+    def delete(self, tweet_id: str) -> Tweet:
+        with self.lock:
+            tweet = self.store.delete(tweet_id)
+            if tweet is None:
+                raise UnknownTweet(tweet_id)
+            return tweet
+
+    # The bot's side (POST /2/tweets)
+
+    def post(self, author_id: str, text: str, in_reply_to_tweet_id: str | None) -> Tweet | Refusal:
+        """Create the bot's tweet, or refuse it the way X would."""
+        with self.lock:
+            refusal = self._refusal(author_id, text, in_reply_to_tweet_id)
+            if refusal is not None:
+                self.stats.posts_refused_by_reason[refusal.reason] += 1
+                return refusal
+            parent = self.store.visible(in_reply_to_tweet_id) if in_reply_to_tweet_id else None
+            tweet = self.store.add_tweet(self.store.users[author_id], text, parent)
+            self.stats.posts_created += 1
+            if parent is not None:
+                self.stats.replies_posted += 1
+            return tweet
+
+    def _refusal(self, author_id: str, text: str, in_reply_to_tweet_id: str | None) -> Refusal | None:
+        injected = self.faults.take_post_refusal()
+        if injected is not None:
+            return Refusal(403, problems.forbidden(problems.REFUSALS[injected]), injected)
+        if not text.strip():
+            error = problems.ParameterError("Post text is empty.", {"text": [text]})
+            return Refusal(400, problems.invalid_request([error]), "empty")
+        if not parse_tweet(text).valid:
+            error = problems.ParameterError(problems.TOO_LONG, {"text": [text]})
+            return Refusal(400, problems.invalid_request([error]), "too_long")
+        if in_reply_to_tweet_id is not None and self.store.visible(in_reply_to_tweet_id) is None:
+            return Refusal(403, problems.forbidden(problems.REPLY_TO_DELETED), "deleted")
+        if self.store.has_posted(author_id, text):
+            return Refusal(403, problems.forbidden(problems.DUPLICATE), "duplicate")
+        return None
+
+    # Whole-sandbox operations
+
+    def configure_limits(self, tier: str | None, time_scale: float | None) -> None:
+        with self.lock:
+            self.limiter.configure(
+                PRESETS[tier] if tier else self.limiter.tier,
+                time_scale if time_scale else self.limiter.time_scale,
+            )
+
+    def reset(self) -> None:
+        """Back to a fresh start: only the bot remains; tier and time scale stay."""
+        with self.lock:
+            self.store = Store(bot=_bot_user(self.config))
+            self.stats = Stats()
+            self.faults.clear()
+            self.limiter.reset()
+
+    def now(self) -> float:
+        return time.time()
