@@ -53,3 +53,21 @@ class ServerThread:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+def settings_env(settings: object, **extra: str) -> dict[str, str]:
+    """Environment variables that reproduce a Settings object in a worker subprocess."""
+    import os
+
+    from pydantic import SecretStr
+
+    env = dict(os.environ)
+    for name, value in settings.model_dump().items():  # type: ignore[attr-defined]
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        env[name.upper()] = (
+            "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+        )
+    env.update({"PRODUCER_METRICS_PORT": "0", "CONSUMER_METRICS_PORT": "0", "PYTHONUNBUFFERED": "1"})
+    env.update(extra)
+    return env

@@ -29,7 +29,9 @@ def test_only_one_worker_claims_a_mention(redis_client: redis.Redis, settings: S
     assert second.claim("100").verdict == ClaimVerdict.FINAL
 
 
-def test_expired_lease_is_taken_over_and_the_old_owner_is_refused(redis_client: redis.Redis, settings: Settings) -> None:
+def test_expired_lease_is_taken_over_and_the_old_owner_is_refused(
+    redis_client: redis.Redis, settings: Settings
+) -> None:
     first, second = states(redis_client, settings, "w1", lease_s=0.2), states(redis_client, settings, "w2")
     first.claim("200")
     first.move("200", MentionState.POSTING, roast="hello")
@@ -49,10 +51,14 @@ def test_dead_letters_are_reclaimed_only_for_replays(redis_client: redis.Redis, 
     assert worker.claim("300", reclaim=MentionState.DEAD_LETTERED).verdict == ClaimVerdict.CLAIMED
 
 
-def test_quota_reservation_never_hands_out_more_than_remaining(redis_client: redis.Redis, settings: Settings) -> None:
+def test_quota_reservation_never_hands_out_more_than_remaining(
+    redis_client: redis.Redis, settings: Settings
+) -> None:
     book = QuotaBook(redis_client, RedisKeys(settings.redis_key_prefix))
     reset = int(time.time()) + 60
-    book.record("post", {"x-rate-limit-limit": "100", "x-rate-limit-remaining": "3", "x-rate-limit-reset": str(reset)})
+    book.record(
+        "post", {"x-rate-limit-limit": "100", "x-rate-limit-remaining": "3", "x-rate-limit-reset": str(reset)}
+    )
     grants = [book.reserve("post") for _ in range(5)]
     assert grants[:3] == [None, None, None]
     assert grants[3:] == [float(reset), float(reset)]

@@ -1,0 +1,114 @@
+"""The X gateway over HTTP against the sandbox: mapping, typed outcomes, shared quota."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from roastbot.keys import RedisKeys
+from roastbot.outcomes import Permanent, RateLimited, Transient
+from roastbot.quota import QuotaBook
+from roastbot.redis_conn import connect_redis
+from roastbot.settings import Settings
+from roastbot.x_gateway import XGateway
+
+pytestmark = pytest.mark.integration
+
+
+def test_mentions_become_messages_with_context(x: httpx.Client, gateway: XGateway) -> None:
+    original = x.post(
+        "/sandbox/tweets", json={"text": "my hot take: tabs > spaces", "author": {"username": "carol"}}
+    ).json()
+    x.post(
+        "/sandbox/mentions",
+        json={
+            "text": "@roastbot roast this",
+            "author": {"username": "dave", "name": "Dave", "description": "coffee first"},
+            "in_reply_to_tweet_id": original["id"],
+        },
+    )
+    page = gateway.mentions_page(since_id=None)
+    assert len(page.mentions) == 1
+    mention = page.mentions[0].mention
+    assert mention.author is not None and mention.author.username == "dave"
+    assert mention.author.description == "coffee first"
+    assert mention.referenced_tweet_id == original["id"]
+    assert mention.referenced_text == "my hot take: tabs > spaces"
+    assert mention.referenced_author_username == "carol"
+    assert mention.conversation_id == original["id"]
+    assert not page.mentions[0].is_retweet
+
+
+def test_pagination_and_since_id(x: httpx.Client, gateway: XGateway) -> None:
+    ids = x.post("/sandbox/mentions", json={"text": "hi", "count": 130}).json()["ids"]
+    first = gateway.mentions_page(since_id=None)
+    assert len(first.mentions) == 100 and first.next_token
+    second = gateway.mentions_page(since_id=None, pagination_token=first.next_token)
+    assert len(second.mentions) == 30 and second.next_token is None
+    newer = gateway.mentions_page(since_id=ids[119])
+    assert [m.mention.id for m in newer.mentions] == list(reversed(ids[120:]))
+
+
+def test_post_reply_and_reconciliation(x: httpx.Client, gateway: XGateway) -> None:
+    mention_id = x.post("/sandbox/mentions", json={"text": "roast me"}).json()["ids"][0]
+    assert gateway.find_reply_to(mention_id) is None
+    reply_id = gateway.post_reply("You tweet like a loading spinner.", mention_id)
+    replies = x.get(f"/sandbox/tweets/{mention_id}/replies").json()["replies"]
+    assert [r["id"] for r in replies] == [reply_id]
+    assert gateway.find_reply_to(mention_id) == reply_id
+
+
+def test_refusals_are_permanent_with_a_code(x: httpx.Client, gateway: XGateway) -> None:
+    first, second = x.post("/sandbox/mentions", json={"text": "a", "count": 2}).json()["ids"]
+    gateway.post_reply("Same joke twice.", first)
+    with pytest.raises(Permanent) as duplicate:
+        gateway.post_reply("Same joke twice.", second)
+    assert duplicate.value.code == "duplicate"
+    x.delete(f"/sandbox/tweets/{second}")
+    with pytest.raises(Permanent) as deleted:
+        gateway.post_reply("Too late.", second)
+    assert deleted.value.code == "deleted"
+    for refusal in ("reply_restricted", "automation_block", "suspended"):
+        x.post("/sandbox/faults", json={"post_refusal": refusal, "post_refusal_count": 1})
+        with pytest.raises(Permanent) as refused:
+            gateway.post_reply(f"attempt {refusal}", first)
+        assert refused.value.code == refusal
+
+
+def test_bad_credentials_are_permanent(sandbox_settings: Settings) -> None:
+    wrong = sandbox_settings.model_copy(
+        update={"x_api_secret": sandbox_settings.x_api_secret.__class__("nope")}
+    )
+    with pytest.raises(Permanent) as refused:
+        XGateway(wrong).bot_user()
+    assert refused.value.code == "unauthorized"
+
+
+def test_server_errors_and_garbage_are_transient(x: httpx.Client, gateway: XGateway) -> None:
+    gateway.bot_user()
+    x.post("/sandbox/faults", json={"error_rate": 1.0, "endpoints": ["mentions"]})
+    with pytest.raises(Transient, match="server error"):
+        gateway.mentions_page(None)
+    x.post("/sandbox/faults", json={"malformed_rate": 1.0, "endpoints": ["mentions"]})
+    with pytest.raises(Transient, match="malformed"):
+        gateway.mentions_page(None)
+    x.post("/sandbox/faults", json={"drop_rate": 1.0, "endpoints": ["mentions"]})
+    with pytest.raises(Transient, match="network"):
+        gateway.mentions_page(None)
+
+
+def test_rate_limits_are_recorded_and_refusals_carry_the_reset(
+    x: httpx.Client, gateway: XGateway, sandbox_settings: Settings
+) -> None:
+    x.post("/sandbox/limits", json={"tier": "free", "time_scale": 1})
+    gateway.mentions_page(None)
+    book = QuotaBook(connect_redis(sandbox_settings), RedisKeys(sandbox_settings.redis_key_prefix))
+    snapshot = book.snapshot("mentions")
+    assert snapshot.limit == 1 and snapshot.remaining == 0
+    assert book.blocked_until("mentions") == snapshot.reset
+    with pytest.raises(RateLimited) as limited:
+        gateway.mentions_page(None)
+    assert limited.value.reset_at >= time.time()
+    assert abs(limited.value.reset_at - (snapshot.reset or 0)) <= 1
