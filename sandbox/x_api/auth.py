@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
+from oauthlib.oauth1 import Client
 from oauthlib.oauth1.rfc5849 import signature, utils
 
 from sandbox.x_api.config import Credentials
@@ -58,7 +59,13 @@ def _verify_oauth1(request: SignedRequest, credentials: Credentials, now: float)
         signature.base_string_uri(request.url),
         signature.normalize_parameters(params),
     )
-    expected = signature.sign_hmac_sha1(base, credentials.api_secret, credentials.access_token_secret)
+    signer = Client(
+        credentials.api_key,
+        client_secret=credentials.api_secret,
+        resource_owner_key=credentials.access_token,
+        resource_owner_secret=credentials.access_token_secret,
+    )
+    expected = signature.sign_hmac_sha1_with_client(base, signer)
     return signature.safe_string_equals(expected, pairs.get("oauth_signature", ""))
 
 

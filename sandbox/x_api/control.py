@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sandbox.x_api import render
 from sandbox.x_api.faults import FaultSettings
@@ -61,10 +61,19 @@ class LimitsIn(Strict):
     time_scale: float | None = Field(default=None, gt=0, le=1_000_000)
 
 
+MAX_TRAFFIC_MENTIONS = 1_000_000  # all of it lives in memory
+
+
 class TrafficIn(Strict):
     rate_per_s: float = Field(gt=0, le=10_000)
     duration_s: float = Field(gt=0, le=86_400)
     seed: int | None = None
+
+    @model_validator(mode="after")
+    def bounded(self) -> TrafficIn:
+        if self.rate_per_s * self.duration_s > MAX_TRAFFIC_MENTIONS:
+            raise ValueError(f"rate_per_s * duration_s must be at most {MAX_TRAFFIC_MENTIONS}")
+        return self
 
 
 def _sandbox(request: Request) -> Sandbox:

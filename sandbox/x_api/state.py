@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -163,6 +162,3 @@ class Sandbox:
             self.stats = Stats()
             self.faults.clear()
             self.limiter.reset()
-
-    def now(self) -> float:
-        return time.time()

@@ -126,3 +126,5 @@ def test_traffic_job_mentions_the_bot_at_the_rate(x: tweepy.Client, control: htt
     assert len(replies) == job["by_category"].get("roast_this", 0) > 0  # "roast this" points at a tweet
     assert len(mentions.includes["tweets"]) == len(replies)
     assert {t.lang for t in mentions.data} - {"en"}  # some non-English
+    too_much = control.post("/sandbox/traffic", json={"rate_per_s": 10_000, "duration_s": 3600})
+    assert too_much.status_code == 422

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 
+from sandbox.x_api import SandboxConfig
 from sandbox.x_api.__main__ import parse_args
 from tests.helpers import free_port, wait_for
 
@@ -23,6 +24,15 @@ def test_env_defaults_and_flags(monkeypatch) -> None:
     assert (args.port, args.tier, args.time_scale) == (8799, "basic", 60.0)
     args = parse_args(["--port", "9000", "--tier", "free", "--time-scale", "2"])
     assert (args.port, args.tier, args.time_scale) == (9000, "free", 2.0)
+
+
+def test_config_from_env() -> None:
+    config = SandboxConfig.from_env(
+        {"X_SANDBOX_BOT_USERNAME": "grillbot", "X_API_KEY": "k", "X_SANDBOX_TIER": "free"}
+    )
+    assert (config.bot_username, config.credentials.api_key, config.tier) == ("grillbot", "k", "free")
+    assert config.credentials.api_secret == "sandbox-api-secret"
+    assert "sandbox-api-secret" not in repr(config)
 
 
 def test_module_serves_and_logs_without_credentials(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -90,6 +91,7 @@ def test_mentions_page_past_100_with_next_token_newest_first(x: tweepy.Client, c
         "ids"
     ]
     assert len(ids) == 150 and ids == sorted(ids, key=int)  # ids grow with time
+    assert all(re.fullmatch(r"[1-9][0-9]{18}", i) for i in ids)  # snowflake-like, 19 digits
 
     first = x.get_users_mentions(BOT_ID, max_results=100)
     assert len(first.data) == 100
@@ -123,6 +125,10 @@ def test_since_id_and_until_id(x: tweepy.Client, control: httpx.Client) -> None:
     assert [str(t.id) for t in newer.data] == [ids[3], ids[2]]
     older = x.get_users_mentions(BOT_ID, until_id=ids[2])
     assert [str(t.id) for t in older.data] == [ids[1], ids[0]]
+    now = datetime.now(UTC)
+    assert len(x.get_users_mentions(BOT_ID, start_time=now - timedelta(minutes=1)).data) == 4
+    assert x.get_users_mentions(BOT_ID, start_time=now + timedelta(minutes=1)).data is None
+    assert x.get_users_mentions(BOT_ID, end_time=now - timedelta(minutes=1)).data is None
 
 
 def test_empty_mentions_shape(x: tweepy.Client, control: httpx.Client) -> None:
@@ -182,15 +188,21 @@ def test_mentions_fields_and_expansions(control: httpx.Client, x: tweepy.Client)
     [link] = found["urls"]
     assert text[link["start"] : link["end"]] == "https://example.com/x?y=1"
 
+    # a deleted referenced tweet turns into an error entry, the mention itself stays
+    control.delete(f"/sandbox/tweets/{target}").raise_for_status()
+    orphan = get(control, f"/2/users/{BOT_ID}/mentions", expansions="referenced_tweets.id").json()
+    assert [t["id"] for t in orphan["data"]] == [mention_id] and "includes" not in orphan
+    [error] = orphan["errors"]
+    assert error.keys() >= NOT_FOUND_REQUIRED
+    assert (error["parameter"], error["resource_id"]) == ("referenced_tweets.id", target)
+
     # post.fields is the newer name of the same parameter
     newer = get(control, f"/2/users/{BOT_ID}/mentions", **{"post.fields": "created_at"}).json()
     assert X_TIMESTAMP.match(newer["data"][0]["created_at"])
-    # tweepy reads it all into its models
-    typed = x.get_users_mentions(
-        BOT_ID, tweet_fields=["created_at", "referenced_tweets"], expansions=["referenced_tweets.id"]
-    )
+    # tweepy reads it into its models
+    typed = x.get_users_mentions(BOT_ID, tweet_fields=["created_at", "referenced_tweets"])
     assert typed.data[0].referenced_tweets[0].type == "replied_to"
-    assert str(typed.includes["tweets"][0].id) == target
+    assert str(typed.data[0].referenced_tweets[0].id) == target
 
 
 def test_default_fields_only(control: httpx.Client) -> None:
