@@ -1,0 +1,48 @@
+"""What a roaster is given and what it hands back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class RoastRequest:
+    """One mention to roast. Every text field is untrusted input from X."""
+
+    mention_id: str
+    text: str
+    author_username: str
+    author_name: str = ""
+    author_description: str = ""
+    referenced_text: str | None = None
+    """The tweet a "roast this" reply points to."""
+    referenced_author_username: str | None = None
+    attempt: int = 0
+    """Regeneration count: the same request with a higher attempt asks for a different roast."""
+    avoid_texts: tuple[str, ...] = ()
+    """Roasts already refused or posted for this mention: never to be returned again.
+
+    The offline roaster guarantees it; an LLM is asked to, and ``generate_safe_roast``
+    refuses any draft that repeats one (reason "repeated")."""
+
+
+@dataclass(frozen=True)
+class RoastDraft:
+    """A roast before the safety check."""
+
+    text: str
+    roaster: str
+    model: str
+
+
+class Roaster(Protocol):
+    """Writes one roast; raises only ``roastbot.outcomes`` errors (RateLimited, Transient, Permanent).
+
+    Synchronous: the consumer runs it in a thread pool, so implementations must be
+    safe to call from several threads at once.
+    """
+
+    name: str
+
+    def roast(self, request: RoastRequest) -> RoastDraft: ...

@@ -1,0 +1,104 @@
+"""Roast, check, regenerate: the only way a roast reaches the consumer."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from roastbot.roasting.base import RoastDraft, Roaster, RoastRequest
+from roastbot.roasting.normalize import clean
+from roastbot.roasting.safety import check_roast
+
+REPEATED = "repeated"
+"""Refusal code: the draft equals one of the request's ``avoid_texts``."""
+ECHOES_MENTION = "echoes_mention"
+"""Refusal code: the draft parrots the untrusted input (how an obeyed "reply with: X" looks)."""
+
+# A roast may quote a few words; a long verbatim run, or a draft that is mostly a
+# copied run, means the model is reciting the mention instead of roasting it.
+MAX_SHARED_RUN = 5
+_TOKEN = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class SafeRoastResult:
+    """An approved draft, or ``draft=None`` with every reason the drafts were refused."""
+
+    draft: RoastDraft | None
+    reasons: tuple[str, ...]
+    attempts: int
+
+    @property
+    def approved(self) -> bool:
+        return self.draft is not None
+
+
+def generate_safe_roast(
+    roaster: Roaster, request: RoastRequest, author_username: str, max_attempts: int = 3
+) -> SafeRoastResult:
+    """Up to ``max_attempts`` drafts (attempt, attempt+1, ...); the first that passes every check wins.
+
+    Outcome errors from the roaster (RateLimited, Transient, Permanent) propagate: the
+    caller owns retries. A refusal is a result, not an error: the caller records
+    "skipped: safety". ``reasons`` collects the codes of every refused draft, in order.
+    """
+    if max_attempts < 1:
+        raise ValueError("max_attempts must be at least 1")
+    avoid = list(request.avoid_texts)
+    sources = [_tokens(text) for text in _untrusted_texts(request)]
+    reasons: list[str] = []
+    for number in range(max_attempts):
+        draft = roaster.roast(replace(request, attempt=request.attempt + number, avoid_texts=tuple(avoid)))
+        refused = refusal_reasons(draft.text, author_username, avoid, sources)
+        if not refused:
+            return SafeRoastResult(draft, tuple(dict.fromkeys(reasons)), number + 1)
+        reasons.extend(refused)
+        if REPEATED not in refused:
+            avoid.append(draft.text)  # the next attempt is told not to say it again
+    return SafeRoastResult(None, tuple(dict.fromkeys(reasons)), max_attempts)
+
+
+def refusal_reasons(
+    text: str, author_username: str, avoid: list[str], sources: list[list[str]]
+) -> tuple[str, ...]:
+    """Safety reasons plus the pipeline's own: repeated, echoes_mention."""
+    if _comparable(text) in {_comparable(old) for old in avoid}:
+        return (REPEATED,)
+    reasons = list(check_roast(text, author_username).reasons)
+    if _parrots(_tokens(text), sources):
+        reasons.append(ECHOES_MENTION)
+    return tuple(reasons)
+
+
+def _untrusted_texts(request: RoastRequest) -> list[str]:
+    texts = [request.text, request.author_name, request.author_description, request.referenced_text or ""]
+    return [text for text in texts if text]
+
+
+def _parrots(draft: list[str], sources: list[list[str]]) -> bool:
+    for source in sources:
+        run = _longest_shared_run(draft, source)
+        if run > MAX_SHARED_RUN or (run >= 2 and 2 * run >= len(draft)):
+            return True
+    return False
+
+
+def _longest_shared_run(first: list[str], second: list[str]) -> int:
+    best = 0
+    previous = [0] * (len(second) + 1)
+    for word in first:
+        current = [0] * (len(second) + 1)
+        for j, other in enumerate(second, start=1):
+            if word == other:
+                current[j] = previous[j - 1] + 1
+                best = max(best, current[j])
+        previous = current
+    return best
+
+
+def _tokens(text: str) -> list[str]:
+    return _TOKEN.findall(clean(text).casefold())
+
+
+def _comparable(text: str) -> str:
+    return " ".join(clean(text).casefold().split())

@@ -1,0 +1,380 @@
+"""The last gate before X: every roast, from any roaster or an operator's edit, passes here.
+
+``check_roast`` returns every rule a text breaks as short, stable reason codes; an
+empty tuple means it may be posted. The rules are deliberately blunt: a false refusal
+costs one regeneration, a false approval is posted under our name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from twitter_text import parse_tweet
+from twitter_text.extract_urls import extract_urls
+
+from roastbot.roasting.normalize import clean, fold_variants, run_lengths, squeeze_runs, word_set
+
+PROFANITY_THRESHOLD = 0.85
+"""alt-profanity-check probability above which a roast is refused ("your code sucks" is 0.98)."""
+WORD_PROFANITY_THRESHOLD = 0.5
+"""Stricter bar for single words the offline roaster quotes back."""
+MAX_WEIGHTED_LENGTH = 280
+
+PROFANITY = "profanity"
+SLUR = "slur"
+PROTECTED_TRAIT = "protected_trait"
+THIRD_PARTY_MENTION = "third_party_mention"
+LINK = "link"
+PHONE_NUMBER = "phone_number"
+EMAIL = "email"
+TOO_LONG = "too_long"
+EMPTY = "empty"
+INJECTION_ECHO = "injection_echo"
+INVALID_CHARACTERS = "invalid_characters"
+REASONS = (
+    PROFANITY,
+    SLUR,
+    PROTECTED_TRAIT,
+    THIRD_PARTY_MENTION,
+    LINK,
+    PHONE_NUMBER,
+    EMAIL,
+    TOO_LONG,
+    EMPTY,
+    INJECTION_ECHO,
+    INVALID_CHARACTERS,
+)
+
+
+@dataclass(frozen=True)
+class SafetyVerdict:
+    ok: bool
+    reasons: tuple[str, ...]
+
+
+# --- slurs: a data file, matched word by word after folding ----------------------------
+
+
+@dataclass(frozen=True)
+class _Blocklist:
+    whole_words: dict[str, tuple[tuple[int, ...], ...]]
+    inner: tuple[tuple[str, tuple[int, ...]], ...]
+    allowed: frozenset[str]
+
+    def matches(self, word: str) -> bool:
+        if word in self.allowed:
+            return False
+        letters, counts = run_lengths(word)
+        candidates = [(letters, counts)]
+        for suffix in ("s", "es", "z"):
+            if letters.endswith(suffix) and len(letters) > len(suffix) + 1:
+                candidates.append((letters[: -len(suffix)], counts[: -len(suffix)]))
+        for stem, stem_counts in candidates:
+            for needed in self.whole_words.get(stem, ()):
+                if _enough_repeats(stem_counts, needed):
+                    return True
+        for term, needed in self.inner:
+            start = letters.find(term)
+            while start != -1:
+                if _enough_repeats(counts[start : start + len(term)], needed):
+                    return True
+                start = letters.find(term, start + 1)
+        return False
+
+
+def _enough_repeats(found: tuple[int, ...], needed: tuple[int, ...]) -> bool:
+    # "coon" needs two o's: "cooon" matches, the everyday "con" does not.
+    return all(have >= need for have, need in zip(found, needed, strict=True))
+
+
+@cache
+def _blocklist() -> _Blocklist:
+    source = resources.files("roastbot.roasting").joinpath("blocklist.txt").read_text("utf-8")
+    whole: dict[str, list[tuple[int, ...]]] = {}
+    inner: list[tuple[str, tuple[int, ...]]] = []
+    allowed: set[str] = set()
+    for raw in source.splitlines():
+        line = raw.strip().lower()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("!"):
+            allowed.add(line[1:])
+            continue
+        substring = line.startswith("*")
+        letters, counts = run_lengths(line.lstrip("*"))
+        whole.setdefault(letters, []).append(counts)
+        if substring:
+            inner.append((letters, counts))
+    return _Blocklist({k: tuple(v) for k, v in whole.items()}, tuple(inner), frozenset(allowed))
+
+
+_WORD = re.compile(r"[a-z]+")
+_HATE_PHRASES = re.compile(
+    r"\b(?:white (?:power|pride|supremac\w*)|race war|ethnic cleansing|final solution|heil hitler|"
+    r"sieg heil|kkk|great replacement|master race|gas the|14 ?88|fourteen words)\b"
+)
+
+
+def _has_slur(variants: Sequence[str], casefolded: str) -> bool:
+    blocklist = _blocklist()
+    if _HATE_PHRASES.search(casefolded):
+        return True
+    return any(
+        _HATE_PHRASES.search(variant) or any(blocklist.matches(word) for word in _WORD.findall(variant))
+        for variant in variants
+    )
+
+
+# --- protected traits: a trait word next to an insult, or a trait used as the punchline
+
+
+def _alternation(*parts: str) -> str:
+    return "(?:" + "|".join(parts) + ")"
+
+
+_PEOPLE = r"(?:people|persons?|folks?|guys?|men|man|women|woman|kids?|boys?|girls?|dudes?|communit(?:y|ies))"
+_TRAIT = _alternation(
+    # race and ethnicity
+    r"races?|racial|ethnic\w*|skin ?colou?r|complexion",
+    rf"(?:black|white|brown|yellow|red) {_PEOPLE}",
+    r"asians?|africans?|latin[oax]s?|latine|hispanics?|arabs?|jews?|jewish|gypsy|gypsies|romani|"
+    r"aboriginals?|natives?|indigenous|caucasians?|mexicans?|chinese|japanese|koreans?|indians?|"
+    r"pakistanis?|somalis?|ethiopians?|nigerians?",
+    # nationality
+    r"nationalit(?:y|ies)|immigrants?|immigration|migrants?|refugees?|foreigners?|illegals?|"
+    r"third world|accents?|americans?|russians?|ukrainians?|germans?|french|british|brits?|irish|"
+    r"italians?|polish|turks?|turkish|iranians?|israelis?|palestinians?|syrians?|afghans?|"
+    r"vietnamese|filipinos?|brazilians?|canadians?|australians?|europeans?",
+    # religion
+    r"religions?|religious|muslims?|moslems?|islam|islamic|christians?|christianity|catholics?|"
+    r"protestants?|mormons?|hindus?|hinduism|buddhists?|buddhism|sikhs?|atheists?|judaism|"
+    r"jehovahs?|quran|koran|mosques?|synagogues?|hijabs?|burqas?|turbans?|yarmulkes?|kippahs?",
+    # disability
+    rf"disabled|disabilit(?:y|ies)|handicapped|crippled|wheelchairs?|autis(?:m|tic)|aspergers?|"
+    rf"adhd|downs? syndrome|(?:blind|mute) {_PEOPLE}|deaf|dyslexi[ac]|paraly[sz]ed|amputees?|"
+    rf"mentally ill|mental illness|special needs|schizo\w*|bipolar|stutter\w*",
+    # sexual orientation
+    r"gays?|lesbians?|bisexuals?|queers?|homosexuals?|lgbt\w*|pansexuals?|asexuals?|sexualit(?:y|ies)|"
+    r"sexual orientation|straight people",
+    # gender identity and gender
+    r"trans|transgender\w*|transsexuals?|non ?binary|enby|genders?|pronouns|women|woman|girls?|"
+    r"ladies|females?|males?",
+    # age
+    r"elderly|senile|geriatric|boomers?|grandpa|grandma|granny|gramps|wrinkl\w*|over the hill|"
+    r"old (?:man|men|woman|women|lady|ladies|people|person|geezers?|timers?|farts?|fogeys?|hags?)|"
+    r"millennials?|zoomers?",
+    # pregnancy
+    r"pregnant|pregnancy|maternity|baby bump",
+)
+_INSULT = _alternation(
+    r"stupid\w*|dumb\w*|idiot\w*|moron\w*|ugly|disgusting|gross|inferior|subhuman|savages?|animals?|"
+    r"vermin|filthy|dirty|lazy|worthless|pathetic|trash\w*|garbage|scum\w*|freak\w*|weirdos?|weird|"
+    r"abominations?|degenerates?|sick|sicko|hate|hates|hating|hated|deport\w*|go back|kill\w*|die|"
+    r"dies|burn|extermin\w*|genocide|(?:should ?n'?t|should not) exist|(?:don'?t|do not) belong|"
+    r"not welcome|smell\w*|stink\w*|terrorists?|thie(?:f|ves)|criminals?|primitive|backwards?|"
+    r"losers?|cursed|jokes?|clowns?|useless|crazy|insane|psycho\w*|defective|broken|"
+    r"wrong with|problem with|plague|parasites?|invad\w*|infest\w*|breed\w*|ban|bans|banned|"
+    r"embarrass\w*|cringe\w*|laughable|ridiculous"
+)
+_TRAIT_WITH_INSULT = (re.compile(rf"\b{_TRAIT}\b"), re.compile(rf"\b{_INSULT}\b"))
+_TRAIT_AS_PUNCHLINE = re.compile(
+    rf"\b(?:(?:because|cause|cuz|coz|since) (?:you'?re|you are|youre|ur|u r) (?:an? |so |such an? )?{_TRAIT}"
+    rf"|typical {_TRAIT}|(?:for|like) an? {_TRAIT}|all {_TRAIT} (?:are|r)|you people|your kind|"
+    rf"go back to (?:your|ur) (?:own )?(?:country|homeland)|"
+    rf"(?:your|ur) (?:race|religion|ethnicity|skin colou?r|sexuality|gender|disability|accent|pronouns|"
+    rf"pregnancy|nationality|age))\b"
+)
+_SENTENCE_END = re.compile(r"[.!?;:\n]+|\s[-–—]\s")
+
+
+def _attacks_trait(variants: Sequence[str]) -> bool:
+    has_trait, has_insult = _TRAIT_WITH_INSULT
+    for variant in variants:
+        text = variant.replace("’", "'")
+        if _TRAIT_AS_PUNCHLINE.search(text):
+            return True
+        for sentence in _SENTENCE_END.split(text):
+            if has_trait.search(sentence) and has_insult.search(sentence):
+                return True
+    return False
+
+
+# --- contact details, links and handles: on the text as X will render it ---------------
+
+_HANDLE = re.compile(r"(?<![A-Za-z0-9_!#$%&*@])@([A-Za-z0-9_]+)")
+_SCHEME_OR_WWW = re.compile(r"\b(?:https?|hxxps?|ftp|file)\s*:\s*/\s*/|\bwww\s*\.\s*\w", re.I)
+_BRACKETED_DOT = re.compile(r"\s*[\[({<]\s*(?:\.|dot)\s*[\])}>]\s*", re.I)
+_SPOKEN_DOT = re.compile(
+    r"(?<=\w)\s+(?:dot|\.)\s+(?=(?:com|net|org|io|co|ly|me|ai|gg|xyz|info|biz|app|dev|tv|us|uk|de|ru|cn|link|"
+    r"site|online|shop|club|live)\b)",
+    re.I,
+)
+_EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
+_SPOKEN_EMAIL = re.compile(
+    r"\w+\s*(?:[\[({<]\s*at\s*[\])}>]|\bat\b)\s*\w+(?:\s*(?:[\[({<]\s*(?:dot|\.)\s*[\])}>]|\bdot\b|\.)\s*\w+)+",
+    re.I,
+)
+_PHONE = re.compile(r"(?<![\w+])\+?\(?\d[\d \t().\-/]{5,}\d(?!\w)")
+_YEAR_RANGE = re.compile(r"(?:19|20)\d\d\s*[-/]\s*(?:19|20)?\d\d")
+# Shown as nothing but still part of the text: hidden payloads, reordered lines.
+_HIDDEN = re.compile(
+    "[\u00ad\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\U000e0000-\U000e007f]"
+)
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _has_link(text: str) -> bool:
+    if _SCHEME_OR_WWW.search(text):
+        return True
+    revealed = _SPOKEN_DOT.sub(".", _BRACKETED_DOT.sub(".", text))
+    return bool(extract_urls(revealed))
+
+
+def _third_party_handles(text: str, author_username: str) -> list[str]:
+    author = author_username.lstrip("@").casefold()
+    return [handle for handle in _HANDLE.findall(text) if handle.casefold() != author or not author]
+
+
+def _has_phone_number(text: str) -> bool:
+    for match in _PHONE.finditer(text):
+        digits = sum(char.isdigit() for char in match.group(0))
+        if 7 <= digits <= 15 and not _YEAR_RANGE.fullmatch(match.group(0).strip()):
+            return True
+    return False
+
+
+_SPOKEN_DOMAIN = re.compile(r"\bdot\b|[\[({<]\s*(?:dot|\.)|\.[a-z]{2,}", re.I)
+
+
+def _has_email(text: str) -> bool:
+    if _EMAIL.search(text):
+        return True
+    # "alice at example dot com" is an address; "laughing at you. Seriously" is not.
+    return any(_SPOKEN_DOMAIN.search(match.group(0)) for match in _SPOKEN_EMAIL.finditer(text))
+
+
+# --- our own prompt, or a model breaking character, showing up in the reply ------------
+
+_INJECTION_ECHO = re.compile(
+    r"(?:ignore|disregard|forget|override|bypass)\s+(?:(?:all|any|the|your|my|previous|prior|above|earlier|"
+    r"system|these|those|every|of|preceding|original)\s+){1,4}(?:instructions?|prompts?|rules|guidelines|"
+    r"directions|directives|messages|programming)"
+    r"|system\s*prompt|system\s*message|developer\s*mode|jailbr(?:eak|oken)|\bdan\s+mode|do anything now|"
+    r"prompt\s*injection|\bas an ai\b|as a language model|\bi(?:'m| am) an ai\b|my (?:instructions|programming|"
+    r"guidelines|system prompt)|new instructions|from now on,? you (?:are|will|must)"
+    r"|<\s*/?\s*(?:mention|untrusted\w*|system|user|assistant|instructions?|bio|referenced\w*)\b|<\|[a-z_]+\|>|"
+    r"\[/?inst\]|<<\s*/?sys\s*>>|###\s*(?:instruction|system)"
+    r"|ignora\w*\s+(?:\w+\s+){0,3}(?:instrucciones|istruzioni|instruções)|ignorier\w*\s+(?:\w+\s+){0,3}anweisungen|"
+    r"ignore[zr]?\s+(?:\w+\s+){0,3}(?:consignes|instructions)|игнорир\w*|инструкци\w*|忽略|无视|指令|"
+    r"指示を無視|以前の指示|تجاهل|निर्देश"
+)
+
+
+def _echoes_injection(casefolded: str, variants: Sequence[str]) -> bool:
+    return any(_INJECTION_ECHO.search(text) for text in (casefolded, *variants))
+
+
+def has_injection_marker(text: str) -> bool:
+    """Whether ``text`` contains a known prompt-injection phrase (in any folding)."""
+    return _echoes_injection(clean(text).casefold(), fold_variants(text))
+
+
+# --- profanity: a linear model, loaded on first use (about 1.5 s: scikit-learn) --------
+
+
+@cache
+def _profanity_model() -> Callable[[list[str]], Sequence[float]]:
+    from profanity_check import predict_prob
+
+    return predict_prob
+
+
+def _profanity(texts: list[str]) -> list[float]:
+    return [float(p) for p in _profanity_model()(texts)]
+
+
+def warm_up() -> None:
+    """Load the profanity model now rather than on the first roast."""
+    _profanity(["warm up"])
+
+
+# --- the checks ------------------------------------------------------------------------
+
+
+def check_roast(
+    text: str, author_username: str, *, profanity_threshold: float = PROFANITY_THRESHOLD
+) -> SafetyVerdict:
+    """Every rule ``text`` breaks as a reply to ``author_username``; ok when there are none."""
+    visible = clean(text)
+    if not visible.strip():
+        return SafetyVerdict(False, (EMPTY,))
+    casefolded = visible.casefold()
+    variants = fold_variants(text)
+    reasons: list[str] = []
+    if max(_profanity([text, squeeze_runs(variants[0])])) > profanity_threshold:
+        reasons.append(PROFANITY)
+    if _has_slur(variants, casefolded):
+        reasons.append(SLUR)
+    if _attacks_trait(variants):
+        reasons.append(PROTECTED_TRAIT)
+    if _third_party_handles(visible, author_username):
+        reasons.append(THIRD_PARTY_MENTION)
+    if _has_link(visible):
+        reasons.append(LINK)
+    if _has_email(visible):
+        reasons.append(EMAIL)
+    if _has_phone_number(visible):
+        reasons.append(PHONE_NUMBER)
+    if _echoes_injection(casefolded, variants):
+        reasons.append(INJECTION_ECHO)
+    parsed = parse_tweet(text)
+    if parsed.weightedLength > MAX_WEIGHTED_LENGTH:
+        reasons.append(TOO_LONG)
+    elif not parsed.valid or _HIDDEN.search(text) or _CONTROL.search(text):
+        reasons.append(INVALID_CHARACTERS)
+    return SafetyVerdict(not reasons, tuple(reasons))
+
+
+def safe_words(words: Iterable[str]) -> list[str]:
+    """The words (kept in order) a roast may quote back: no slur, trait, instruction or profanity."""
+    candidates = [word for word in dict.fromkeys(words) if _word_passes_rules(word)]
+    if not candidates:
+        return []
+    scores = _profanity(candidates)
+    return [word for word, score in zip(candidates, scores, strict=True) if score < WORD_PROFANITY_THRESHOLD]
+
+
+_SENSITIVE_WORDS = word_set(
+    """kill killed killing killer die died dies dying dead death deaths suicide suicidal murder murdered
+    rape raped rapist shoot shooting shooter gun guns bomb bombs bombing terror terrorist terrorism war
+    abuse abused cancer tumor disease sick illness depressed depression anxiety trauma fat obese skinny
+    ugly weight body naked nude sex sexy porn drugs cocaine heroin meth hitler nazi nazis isis holocaust
+    slave slaves slavery lynch lynching genocide hate hated hater kys cutting starve anorexia bulimia
+    poor poverty homeless divorce funeral grief miscarriage abortion hostage victim victims blood stab
+    stabbed overdose assault harass harassment pedo pedophile incest molest addict addicts addiction
+    addicted rehab alcoholic sober therapy therapist diagnosis hospital"""
+)
+
+
+# Words that only make sense as orders to a bot: quoting them back could assemble one.
+_INSTRUCTION_WORDS = word_set(
+    """ignore ignoring disregard forget override bypass instruction instructions prompt prompts system
+    reply replies respond response say post tweet retweet tag tags mention mentions link links url
+    follow dm message repeat output print write type pretend act roleplay jailbreak developer assistant
+    admin moderator verbatim exactly rules command commands execute previous above delimiter"""
+)
+_AVOIDED_WORDS = _SENSITIVE_WORDS | _INSTRUCTION_WORDS
+
+
+def _word_passes_rules(word: str) -> bool:
+    variants = fold_variants(word)
+    if any(folded in _AVOIDED_WORDS or squeeze_runs(folded) in _AVOIDED_WORDS for folded in variants):
+        return False
+    if _has_slur(variants, word.casefold()) or _echoes_injection(word.casefold(), variants):
+        return False
+    has_trait, has_insult = _TRAIT_WITH_INSULT
+    return not any(has_trait.search(v) or has_insult.search(v) for v in variants)
