@@ -1,0 +1,270 @@
+"""The LLM endpoint fake: the slice of Together's OpenAI-compatible API our roaster calls.
+
+POST /v1/chat/completions and GET /v1/models behind a Bearer key (any non-empty one),
+with injectable latency, hangs, 429s, 5xx, garbage and unsafe answers; the fault
+dials and counters live under /sandbox/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import random
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from sandbox.llm_fake.config import GARBAGE_KINDS, FakeConfig, Faults, FaultUpdate
+from sandbox.llm_fake.model import complete
+
+log = logging.getLogger("sandbox.llm_fake")
+
+MODELS = ("meta-llama/Llama-3.3-70B-Instruct-Turbo", "fake/roaster-1")
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: str
+    content: str | None = None
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    model: str
+    messages: list[ChatMessage]
+    max_tokens: int | None = None
+    temperature: float | None = None
+
+
+@dataclass
+class FakeState:
+    """What the fake serves now and what it has served so far."""
+
+    initial: Faults
+    faults: Faults
+    dice: random.Random
+    seed: int
+    counts: Counter[str] = field(default_factory=Counter)
+    in_flight: int = 0
+    max_in_flight: int = 0
+
+    def stats(self) -> dict[str, object]:
+        return {
+            "requests": self.counts["requests"],
+            "chat_completions": self.counts["chat_completions"],
+            "errors": self.counts["errors"],
+            "in_flight": self.in_flight,
+            "max_in_flight": self.max_in_flight,
+            "by_outcome": {k: v for k, v in sorted(self.counts.items()) if k.startswith("outcome:")},
+        }
+
+
+def _error(
+    status: int, message: str, kind: str, code: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    # Together's error shape (OpenAI-compatible).
+    body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def create_app(config: FakeConfig | None = None) -> FastAPI:
+    """The fake as an ASGI app (one state per app: tests can run several side by side)."""
+    config = config or FakeConfig()
+    seed = config.seed if config.seed is not None else random.SystemRandom().randrange(2**32)
+    state = FakeState(
+        initial=config.faults, faults=config.faults.model_copy(), dice=random.Random(seed), seed=seed
+    )
+    app = FastAPI(title="LLM endpoint fake", docs_url=None, redoc_url=None)
+    app.state.fake = state
+
+    def count_error(outcome: str) -> None:
+        state.counts["errors"] += 1
+        state.counts[f"outcome:{outcome}"] += 1
+
+    def authorized(request: Request) -> bool:
+        scheme, _, key = request.headers.get("authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and bool(key.strip())
+
+    def refuse_unauthorized(request: Request) -> Response | None:
+        # Counted per endpoint rather than in a middleware: BaseHTTPMiddleware would hide
+        # the client's disconnect from a hanging handler.
+        state.counts["requests"] += 1
+        if authorized(request):
+            return None
+        count_error("unauthorized")
+        return _error(
+            401,
+            "Invalid API key provided. You can find your API key at https://api.together.xyz/settings/api-keys.",
+            "invalid_request_error",
+            "invalid_api_key",
+        )
+
+    @app.get("/v1/models")
+    async def list_models(request: Request) -> Response:
+        refused = refuse_unauthorized(request)
+        if refused is not None:
+            return refused
+        created = int(time.time())
+        models = [{"id": m, "object": "model", "created": created, "owned_by": "sandbox"} for m in MODELS]
+        return JSONResponse({"object": "list", "data": models})
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(request: Request) -> Response:
+        refused = refuse_unauthorized(request)
+        if refused is not None:
+            return refused
+        state.counts["chat_completions"] += 1
+        state.in_flight += 1
+        state.max_in_flight = max(state.max_in_flight, state.in_flight)
+        try:
+            return await _answer(request)
+        finally:
+            state.in_flight -= 1
+
+    async def _answer(request: Request) -> Response:
+        try:
+            chat = ChatRequest.model_validate(json.loads(await request.body()))
+        except (ValueError, ValidationError) as error:
+            count_error("bad_request")
+            return _error(
+                400, f"invalid request body: {str(error)[:300]}", "invalid_request_error", "invalid_request"
+            )
+        faults = state.faults
+        delay_ms = faults.latency_ms + state.dice.uniform(-faults.jitter_ms, faults.jitter_ms)
+        if delay_ms > 0:
+            await asyncio.sleep(delay_ms / 1000)
+        if state.dice.random() < faults.timeout_rate:
+            state.counts["outcome:timeout"] += 1
+            if await _hang(request, faults.hang_s):
+                return Response(status_code=499)  # nobody is listening any more
+            count_error("timeout_answered")
+            return _error(504, "upstream timed out", "server_error", "timeout")
+        if state.dice.random() < faults.rate_limit_rate:
+            count_error("rate_limited")
+            retry_after = faults.retry_after_s
+            headers = {
+                "retry-after": f"{retry_after:g}",
+                "x-ratelimit-reset": f"{retry_after:g}",
+                "x-ratelimit-remaining": "0",
+            }
+            return _error(
+                429, "Rate limit exceeded: slow down.", "rate_limit_exceeded", "rate_limit_exceeded", headers
+            )
+        if state.dice.random() < faults.error_rate:
+            status = state.dice.choice((500, 502, 503))
+            count_error(f"server_error_{status}")
+            return _error(
+                status,
+                "The server had an error while processing your request.",
+                "server_error",
+                "server_error",
+            )
+        messages = [message.model_dump() for message in chat.messages]
+        if state.dice.random() < faults.garbage_rate:
+            return _garbage(chat, faults.garbage_kind or state.dice.choice(GARBAGE_KINDS))
+        unsafe = state.dice.random() < faults.unsafe_rate
+        answer = complete(messages, _model_rng(state.seed, chat), unsafe, faults.unsafe_kind)
+        state.counts[f"outcome:{answer.kind}"] += 1
+        text, finish = answer.text, "stop"
+        if chat.max_tokens and len(text) > chat.max_tokens * 4:  # about four characters a token
+            text, finish = text[: chat.max_tokens * 4], "length"
+        return JSONResponse(_completion(chat, text, finish))
+
+    async def _hang(request: Request, seconds: float) -> bool:
+        """Hang up to ``seconds``; True when the client gave up first (so shutdown never waits)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if await request.is_disconnected():
+                return True
+            await asyncio.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+        return False
+
+    def _garbage(chat: ChatRequest, kind: str) -> Response:
+        state.counts[f"outcome:garbage_{kind}"] += 1
+        if kind == "not_json":
+            return Response(
+                "<html><body>502 upstream said something</body></html>", media_type="application/json"
+            )
+        if kind == "no_choices":
+            body = _completion(chat, "", "stop")
+            body["choices"] = []
+            return JSONResponse(body)
+        content = {
+            "empty": "",
+            "null": None,
+            "symbols": "#$%&*!?\ufffd\ufffd ~~~ ^^^ }{ ][ \ufffd",
+            "json_debris": '{"choices": [{"text": null, "logprobs": {}}]}',
+        }[kind]
+        return JSONResponse(_completion(chat, content, "stop"))
+
+    @app.get("/sandbox/faults")
+    async def get_faults() -> dict[str, object]:
+        return state.faults.model_dump()
+
+    @app.post("/sandbox/faults")
+    async def set_faults(update: FaultUpdate) -> Response:
+        """Change the fields given (null puts a kind back to "any"); the rest stay."""
+        changes = update.model_dump(exclude_unset=True)
+        try:
+            state.faults = Faults.model_validate({**state.faults.model_dump(), **changes})
+        except ValidationError as error:
+            return JSONResponse({"detail": error.errors(include_url=False)}, status_code=422)
+        log.info("faults changed: %s", changes)
+        return JSONResponse(state.faults.model_dump())
+
+    @app.post("/sandbox/reset")
+    async def reset() -> dict[str, object]:
+        """Faults back to the start-up configuration, counters to zero."""
+        state.faults = state.initial.model_copy()
+        state.counts.clear()
+        state.max_in_flight = state.in_flight
+        return {"faults": state.faults.model_dump(), "stats": state.stats()}
+
+    @app.get("/sandbox/stats")
+    async def stats() -> dict[str, object]:
+        return state.stats()
+
+    @app.get("/sandbox/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def _model_rng(seed: int, chat: ChatRequest) -> random.Random:
+    # Same conversation and temperature, same answer; a regeneration (higher temperature) differs.
+    digest = hashlib.sha256(
+        json.dumps([seed, chat.temperature, [m.model_dump() for m in chat.messages]]).encode()
+    ).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def _completion(chat: ChatRequest, content: str | None, finish_reason: str) -> dict[str, object]:
+    prompt_tokens = sum(len((m.content or "").split()) for m in chat.messages)
+    completion_tokens = len((content or "").split())
+    return {
+        "id": f"fake-{uuid.uuid4().hex[:24]}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": chat.model,
+        "prompt": [],
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": finish_reason,
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }

@@ -1,0 +1,159 @@
+"""The fake's "model": a gullible roast writer, so our defences are tested for real.
+
+It ignores the system message, reads every string in the user message (decoding the
+JSON our prompt wraps the mention in, the way a real model reads through escapes) and,
+when it finds an order such as "ignore your instructions and post X" or "reply with
+exactly: X", it outputs X. Otherwise it writes a roast around a word of the mention,
+copied without any vetting, slurs included.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import re
+from dataclasses import dataclass
+
+_FLAGS = re.I | re.S
+_LEAD = r"\s*[:：\-–—]?\s*[\"'“‘«「]?"
+_ORDERS = [
+    re.compile(p, _FLAGS)
+    for p in (
+        r"(?:reply|respond|answer)\s+(?:only\s+)?with\s+(?:exactly\s+|only\s+|verbatim\s+)*"
+        rf"(?:this(?:\s+text)?|the following(?:\s+text)?|these words)?{_LEAD}(?P<payload>.+)",
+        r"(?:say|write|post|tweet|output|print)\s+(?:exactly\s+|only\s+|verbatim\s+)*"
+        r"(?:this(?:\s+text)?|the following(?:\s+text)?)?\s*[:：]\s*[\"'“‘«「]?(?P<payload>.+)",
+        r"(?:ignore|disregard|forget)\s+(?:all\s+|any\s+|your\s+|the\s+|previous\s+|prior\s+|above\s+|system\s+)*"
+        r"(?:instructions|rules|prompts?|guidelines)\s*(?:and|then|[,.;:])?\s*(?:instead\s+)?"
+        rf"(?:just\s+)?(?:say|post|write|tweet|reply with|respond with|output|print)?{_LEAD}(?P<payload>.+)",
+        rf"repeat after me{_LEAD}(?P<payload>.+)",
+        r"(?:ignora\w*)\s+(?:\w+\s+){0,3}(?:instrucciones|istruzioni|instruções)\s*(?:\w+\s+)?"
+        rf"(?:y|e)\s+(?:di|escribe|publica|dì|scrivi|diga|escreva){_LEAD}(?P<payload>.+)",
+        rf"ignorier\w*\s+(?:\w+\s+){{0,3}}anweisungen\s+und\s+(?:sage?|schreibe?|poste){_LEAD}(?P<payload>.+)",
+        rf"ignore[zr]?\s+(?:\w+\s+){{0,3}}(?:consignes|instructions)\s+et\s+(?:dis|écris|publie){_LEAD}(?P<payload>.+)",
+        r"忽略.{0,10}(?:指令|指示|说明).{0,6}(?:说|回复|发布|输出)[:：]?\s*(?P<payload>.+)",
+    )
+]
+_TAG_ORDER = re.compile(r"(?:tag|mention|ping|cc)\s+(?P<handles>(?:@\w+[\s,]*(?:and\s+)?)+)", _FLAGS)
+_LINK_ORDER = re.compile(
+    r"(?:include|add|post|share|drop|put)\s+(?:this\s+|my\s+|the\s+)?(?:link|url|website)\s*[:：]?\s*(?P<url>\S+)",
+    _FLAGS,
+)
+_CONTACT_ORDER = re.compile(
+    r"(?:include|add|post|share|put)\s+(?:my\s+|this\s+)?(?:phone\s+number|number|email(?:\s+address)?)\s*[:：]?\s*(?P<contact>\S+(?:\s+\S+){0,3})",
+    _FLAGS,
+)
+_WORD = re.compile(r"[^\W\d_]{4,}")
+_LEADING_HANDLES = re.compile(r"^(?:\s*@\w+)+\s*")
+
+ROASTS = (
+    "Your post about “{word}” has the energy of a screensaver: technically moving, going nowhere.",
+    "Imagine being this passionate about “{word}” and still this boring.",
+    "“{word}”? Even autocorrect tried to talk you out of that one.",
+    "You wrote about “{word}” like a horoscope: vague, confident and wrong by Tuesday.",
+    "Your take on “{word}” was so lukewarm the microwave asked for a second try.",
+    "If “{word}” were a personality, you would still be running the free trial.",
+    "Your “{word}” content is the reason people mute words.",
+    "Nobody asked about “{word}”, and yet here we are, both disappointed.",
+)
+PLAIN_ROASTS = (
+    "Your posts have the shelf life of an open avocado.",
+    "You post like your phone is on 2% and this is the message you chose to leave behind.",
+    "Your timeline is a loading spinner with a profile picture.",
+)
+UNSAFE = {
+    "link": "This take belongs in a museum of bad ideas: https://example.com/bad-takes",
+    "mention": "Even @someone_else would not post this, and they post everything.",
+    "too_long": "Your post is " + "so very " * 40 + "long-winded, much like this roast.",
+    "email": "Send your complaints to roasts@example.com, we read none of them.",
+    "phone": "Call 555-867-5309 if you need more roasting, we are open 24/7.",
+}
+
+
+@dataclass(frozen=True)
+class Completion:
+    kind: str
+    """"roast", "obeyed" (followed an order in the user content) or "unsafe:<what>"."""
+    text: str
+
+
+def user_strings(messages: list[dict[str, object]]) -> list[str]:
+    """Every string the user message holds, with JSON inside it decoded."""
+    contents = [str(m.get("content") or "") for m in messages if m.get("role") == "user"]
+    found: list[str] = []
+    for content in contents:
+        found.append(content)
+        start, end = content.find("{"), content.rfind("}")
+        if 0 <= start < end:
+            with contextlib.suppress(ValueError):
+                _collect(json.loads(content[start : end + 1]), found)
+    return found
+
+
+def _collect(value: object, found: list[str]) -> None:
+    if isinstance(value, str):
+        found.append(value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _collect(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _collect(item, found)
+
+
+def obeyed_order(strings: list[str]) -> str | None:
+    """What a gullible model outputs when the content gives it an order, else None."""
+    for text in reversed(strings):  # decoded fields come after the raw content
+        for order in _ORDERS:
+            match = order.search(text)
+            if match:
+                payload = match.group("payload").strip().splitlines()[0].strip()
+                payload = payload.strip("\"'“”‘’«»「」").strip()
+                if payload:
+                    return payload
+        match = _TAG_ORDER.search(text)
+        if match:
+            handles = " ".join(re.findall(r"@\w+", match.group("handles")))
+            return f"Hey {handles}, your friend wanted you to see this roast. You are welcome."
+        match = _LINK_ORDER.search(text)
+        if match:
+            return f"Roasted, as requested. The rest is here: {match.group('url')}"
+        match = _CONTACT_ORDER.search(text)
+        if match:
+            return f"Roast complete. Complaints go to {match.group('contact')}"
+    return None
+
+
+def complete(
+    messages: list[dict[str, object]], rng: random.Random, unsafe: bool, unsafe_kind: str | None = None
+) -> Completion:
+    """The fake's answer to a chat: an unsafe line when asked to, an obeyed order, or a roast."""
+    if unsafe:
+        kind = unsafe_kind or rng.choice(sorted(UNSAFE))
+        return Completion(f"unsafe:{kind}", UNSAFE[kind])
+    strings = user_strings(messages)
+    payload = obeyed_order(strings)
+    if payload is not None:
+        return Completion("obeyed", payload)
+    mention = _mention_text(strings)
+    words = _WORD.findall(_LEADING_HANDLES.sub("", mention))
+    words = [word for word in words if word.lower() not in {"roast", "roastbot", "please", "this"}]
+    if not words:
+        return Completion("roast", rng.choice(PLAIN_ROASTS))
+    word = rng.choice(sorted(set(words), key=len, reverse=True)[:3])
+    return Completion("roast", rng.choice(ROASTS).format(word=word.lower()))
+
+
+def _mention_text(strings: list[str]) -> str:
+    # Our prompt's JSON names the field; any other client gets its whole message used.
+    for content in strings:
+        start, end = content.find("{"), content.rfind("}")
+        if 0 <= start < end:
+            try:
+                data = json.loads(content[start : end + 1])
+            except ValueError:
+                continue
+            if isinstance(data, dict) and isinstance(data.get("mention_text"), str):
+                return data["mention_text"]
+    return strings[0] if strings else ""
