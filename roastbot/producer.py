@@ -29,6 +29,7 @@ from roastbot.x_gateway import FetchedMention, XGateway
 log = logging.getLogger(__name__)
 
 SEEN_WINDOW_S = 6 * 3600
+MENTIONS_REACHABLE = 800  # X's mentions timeline reaches back this far, no further
 SEEN_CAP = 200_000
 
 # Move since_id forward only: a slow leader that lost its lease must not move it back.
@@ -215,6 +216,15 @@ class MentionProducer:
         if not batch.complete:
             self._collect(batch)
             batch.complete = True
+            if len(batch.mentions) >= MENTIONS_REACHABLE:
+                # X serves only the newest 800 mentions: older ones since since_id are gone.
+                log.error(
+                    "%d mentions since %s: X's limit of %d may have hidden older ones; poll more often",
+                    len(batch.mentions),
+                    since_id,
+                    MENTIONS_REACHABLE,
+                )
+                self.telemetry.count("producer_error:possible_gap")
         published = self._publish(list(batch.mentions.values()))
         newest = max(batch.mentions, key=int, default=None)
         if newest is not None:
