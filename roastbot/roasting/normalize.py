@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+from functools import lru_cache, partial
 
 # Invisible or direction-changing characters: they hide or reorder text without
 # showing anything, so they never carry meaning we want to keep.
@@ -94,14 +94,22 @@ def strip_marks(text: str) -> str:
 def fold_variants(text: str) -> tuple[str, ...]:
     """Lower-case, de-obfuscated readings of ``text`` for word and phrase rules."""
     base = strip_marks(clean(text)).casefold().translate(_CONFUSABLES)
-    variants = []
+    variants: list[str] = []
     for table in (_LEET_I, _LEET_L):
-        folded = base.translate(table)
-        folded = _INNER_SEPARATORS.sub("", folded)
-        folded = _SPACED_LETTERS.sub(lambda match: _SPACES.sub("", match.group(0)), folded)
-        if folded not in variants:
-            variants.append(folded)
+        folded = _INNER_SEPARATORS.sub("", base.translate(table))
+        # "you are a s l u r": the article may or may not belong to the spaced word.
+        for keep_article in (False, True):
+            joined = _SPACED_LETTERS.sub(partial(_join_letters, keep_article=keep_article), folded)
+            if joined not in variants:
+                variants.append(joined)
     return tuple(variants)
+
+
+def _join_letters(match: re.Match[str], keep_article: bool) -> str:
+    letters = _SPACES.sub("", match.group(0))
+    if keep_article and letters[0] in "aiu" and len(letters) >= 4:
+        return f"{letters[0]} {letters[1:]}"
+    return letters
 
 
 def squeeze_runs(text: str) -> str:

@@ -140,7 +140,7 @@ TEMPLATES: tuple[Template, ...] = tuple(
     + _templates(
         8,
         "orders",
-        "Trying prompt injection on a roast bot? The only thing you hacked was your own dignity.",
+        "Trying to hack a roast bot with one sentence? The only thing you compromised was your own dignity.",
         "Nice try giving me orders. I only take requests from people with better material.",
         "You wrote instructions for a bot instead of a joke. Even your exploits need an editor.",
         "Asking me to recite your lines? Your ghostwriter quit and now you are trying to hire a bot.",
@@ -172,6 +172,7 @@ STOPWORDS = word_set(
 _ORDERS = re.compile(
     r"\b(?:reply|respond|answer|say|write|post|tweet|output|print|type|send)\b[^.!?\n]{0,60}"
     r"\b(?:exactly|verbatim|only|word for word|the following|this text|these words|this message|this)\b"
+    r"|\b(?:reply|respond|answer|say|write|post|tweet|output|print|type)\b[^.!?\n:]{0,30}:"
     r"|repeat after me|copy (?:and|&) paste|\b(?:tag|mention|ping|cc)\b[^.!?\n]{0,40}@\s*\w"
     r"|\b(?:include|add|share|post|drop|put)\b[^.!?\n]{0,40}\b(?:links?|urls?|websites?|site|number|emails?|phone)\b"
     r"|\b(?:call|text|dm|email|contact|whatsapp) (?:me|us) (?:at|on)\b|\bpretend\b|\bact as\b|\broleplay\b"
@@ -271,10 +272,11 @@ def _candidate_words(text: str, own_names: set[str]) -> list[str]:
     """Plain ASCII words worth quoting: no contact details, links, handles or command sentences."""
     if not text:
         return []
+    # Links and addresses go first: their dots would otherwise split them into "sentences".
+    text = _ANY_HASHTAG.sub(" ", _CONTACT_OR_LINK.sub(" ", text))
     kept = " ".join(
         sentence for sentence in _SENTENCE.findall(text) if not _COMMAND_SENTENCE.match(sentence.strip())
     )
-    kept = _ANY_HASHTAG.sub(" ", _CONTACT_OR_LINK.sub(" ", kept))
     words = (word.lower() for word in _WORD.findall(kept))
     return list(dict.fromkeys(word for word in words if word not in STOPWORDS and word not in own_names))
 

@@ -14,10 +14,14 @@ REPEATED = "repeated"
 ECHOES_MENTION = "echoes_mention"
 """Refusal code: the draft parrots the untrusted input (how an obeyed "reply with: X" looks)."""
 
-# A roast may quote a few words; a long verbatim run, or a draft that is mostly a
+# A roast may quote a few words; a long verbatim run, or a draft that is mostly one
 # copied run, means the model is reciting the mention instead of roasting it.
 MAX_SHARED_RUN = 5
-_TOKEN = re.compile(r"\w+")
+"""Most words (CJK: characters) a draft may copy in a row from the untrusted input."""
+MAX_SHARED_SHARE = 0.5
+"""Largest share of a draft's characters one copied run may make up (runs of 8+ characters)."""
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_TOKEN = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
 
 
 @dataclass(frozen=True)
@@ -76,21 +80,25 @@ def _untrusted_texts(request: RoastRequest) -> list[str]:
 
 
 def _parrots(draft: list[str], sources: list[list[str]]) -> bool:
+    draft_chars = sum(map(len, draft))
     for source in sources:
-        run = _longest_shared_run(draft, source)
-        if run > MAX_SHARED_RUN or (run >= 2 and 2 * run >= len(draft)):
+        words, chars = _longest_shared_run(draft, source)
+        copied_whole = words == len(draft) > 0
+        if copied_whole or words > MAX_SHARED_RUN or (chars >= 8 and chars >= MAX_SHARED_SHARE * draft_chars):
             return True
     return False
 
 
-def _longest_shared_run(first: list[str], second: list[str]) -> int:
-    best = 0
-    previous = [0] * (len(second) + 1)
+def _longest_shared_run(first: list[str], second: list[str]) -> tuple[int, int]:
+    """(tokens, characters) of the longest token run both lists contain."""
+    best = (0, 0)
+    previous = [(0, 0)] * (len(second) + 1)
     for word in first:
-        current = [0] * (len(second) + 1)
+        current = [(0, 0)] * (len(second) + 1)
         for j, other in enumerate(second, start=1):
             if word == other:
-                current[j] = previous[j - 1] + 1
+                words, chars = previous[j - 1]
+                current[j] = (words + 1, chars + len(word))
                 best = max(best, current[j])
         previous = current
     return best

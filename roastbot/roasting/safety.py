@@ -129,7 +129,10 @@ def _has_slur(variants: Sequence[str], casefolded: str) -> bool:
     )
 
 
-# --- protected traits: a trait word next to an insult, or a trait used as the punchline
+# --- protected traits --------------------------------------------------------------------
+# Two tiers. Words naming a protected group of people have no place in a roast of a
+# post, so they alone refuse it. Words that also have everyday uses (nationalities,
+# "woman", "accent", "old man") refuse it next to an insult or as the punchline.
 
 
 def _alternation(*parts: str) -> str:
@@ -180,6 +183,15 @@ _INSULT = _alternation(
     r"wrong with|problem with|plague|parasites?|invad\w*|infest\w*|breed\w*|ban|bans|banned|"
     r"embarrass\w*|cringe\w*|laughable|ridiculous"
 )
+_IDENTITY = re.compile(
+    rf"\b(?:(?:black|white|brown|yellow) {_PEOPLE}|asians?|africans?|latin[oax]s?|hispanics?|arabs?|jews?|"
+    r"jewish|gypsy|gypsies|aboriginals?|caucasians?|immigrants?|migrants?|refugees?|illegals?|"
+    r"muslims?|moslems?|islam|islamic|christians?|catholics?|mormons?|hindus?|buddhists?|sikhs?|"
+    r"atheists?|judaism|disabled|disabilit(?:y|ies)|handicapped|crippled|autis(?:m|tic)|aspergers?|"
+    r"downs? syndrome|mentally ill|special needs|schizo\w*|gays?|lesbians?|bisexuals?|queers?|"
+    r"homosexuals?|lgbt\w*|pansexuals?|asexuals?|trans|transgender\w*|transsexuals?|non ?binary|"
+    r"pronouns|pregnant|pregnancy|elderly|senile|geriatric)\b"
+)
 _TRAIT_WITH_INSULT = (re.compile(rf"\b{_TRAIT}\b"), re.compile(rf"\b{_INSULT}\b"))
 _TRAIT_AS_PUNCHLINE = re.compile(
     rf"\b(?:(?:because|cause|cuz|coz|since) (?:you'?re|you are|youre|ur|u r) (?:an? |so |such an? )?{_TRAIT}"
@@ -195,7 +207,7 @@ def _attacks_trait(variants: Sequence[str]) -> bool:
     has_trait, has_insult = _TRAIT_WITH_INSULT
     for variant in variants:
         text = variant.replace("’", "'")
-        if _TRAIT_AS_PUNCHLINE.search(text):
+        if _IDENTITY.search(text) or _TRAIT_AS_PUNCHLINE.search(text):
             return True
         for sentence in _SENTENCE_END.split(text):
             if has_trait.search(sentence) and has_insult.search(sentence):
@@ -214,9 +226,12 @@ _SPOKEN_DOT = re.compile(
     re.I,
 )
 _EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
+# "bob [at] example.com", "bob (at) example (dot) com", "alice at example dot com"; a plain
+# "it at example.com" is a place (and a link), not an address.
+_AT = r"[\[({<]\s*at\s*[\])}>]"
+_DOT = r"(?:[\[({<]\s*(?:dot|\.)\s*[\])}>]|\bdot\b)"
 _SPOKEN_EMAIL = re.compile(
-    r"\w+\s*(?:[\[({<]\s*at\s*[\])}>]|\bat\b)\s*\w+(?:\s*(?:[\[({<]\s*(?:dot|\.)\s*[\])}>]|\bdot\b|\.)\s*\w+)+",
-    re.I,
+    rf"\w+\s*{_AT}\s*\w+(?:\s*(?:{_DOT}|\.)\s*\w+)+|\w+\s+at\s+\w+(?:\s*{_DOT}\s*\w+)+", re.I
 )
 _PHONE = re.compile(r"(?<![\w+])\+?\(?\d[\d \t().\-/]{5,}\d(?!\w)")
 _YEAR_RANGE = re.compile(r"(?:19|20)\d\d\s*[-/]\s*(?:19|20)?\d\d")
@@ -247,14 +262,8 @@ def _has_phone_number(text: str) -> bool:
     return False
 
 
-_SPOKEN_DOMAIN = re.compile(r"\bdot\b|[\[({<]\s*(?:dot|\.)|\.[a-z]{2,}", re.I)
-
-
 def _has_email(text: str) -> bool:
-    if _EMAIL.search(text):
-        return True
-    # "alice at example dot com" is an address; "laughing at you. Seriously" is not.
-    return any(_SPOKEN_DOMAIN.search(match.group(0)) for match in _SPOKEN_EMAIL.finditer(text))
+    return bool(_EMAIL.search(text) or _SPOKEN_EMAIL.search(text))
 
 
 # --- our own prompt, or a model breaking character, showing up in the reply ------------
@@ -356,7 +365,7 @@ _SENSITIVE_WORDS = word_set(
     slave slaves slavery lynch lynching genocide hate hated hater kys cutting starve anorexia bulimia
     poor poverty homeless divorce funeral grief miscarriage abortion hostage victim victims blood stab
     stabbed overdose assault harass harassment pedo pedophile incest molest addict addicts addiction
-    addicted rehab alcoholic sober therapy therapist diagnosis hospital"""
+    addicted rehab alcoholic sober therapy therapist diagnosis hospital slur slurs"""
 )
 
 
@@ -365,7 +374,8 @@ _INSTRUCTION_WORDS = word_set(
     """ignore ignoring disregard forget override bypass instruction instructions prompt prompts system
     reply replies respond response say post tweet retweet tag tags mention mentions link links url
     follow dm message repeat output print write type pretend act roleplay jailbreak developer assistant
-    admin moderator verbatim exactly rules command commands execute previous above delimiter"""
+    admin moderator verbatim exactly rules command commands execute previous above delimiter
+    call visit click contact email whatsapp telegram subscribe"""
 )
 _AVOIDED_WORDS = _SENSITIVE_WORDS | _INSTRUCTION_WORDS
 

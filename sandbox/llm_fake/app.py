@@ -52,6 +52,7 @@ class FakeState:
     dice: random.Random
     seed: int
     counts: Counter[str] = field(default_factory=Counter)
+    last_request: dict[str, object] | None = None
     in_flight: int = 0
     max_in_flight: int = 0
 
@@ -136,6 +137,7 @@ def create_app(config: FakeConfig | None = None) -> FastAPI:
             return _error(
                 400, f"invalid request body: {str(error)[:300]}", "invalid_request_error", "invalid_request"
             )
+        state.last_request = chat.model_dump()
         faults = state.faults
         delay_ms = faults.latency_ms + state.dice.uniform(-faults.jitter_ms, faults.jitter_ms)
         if delay_ms > 0:
@@ -225,7 +227,15 @@ def create_app(config: FakeConfig | None = None) -> FastAPI:
         state.faults = state.initial.model_copy()
         state.counts.clear()
         state.max_in_flight = state.in_flight
+        state.last_request = None
         return {"faults": state.faults.model_dump(), "stats": state.stats()}
+
+    @app.get("/sandbox/last_request")
+    async def last_request() -> Response:
+        """The last chat completion body received (to check what a client really sends)."""
+        if state.last_request is None:
+            return JSONResponse({"detail": "no chat completion received yet"}, status_code=404)
+        return JSONResponse(state.last_request)
 
     @app.get("/sandbox/stats")
     async def stats() -> dict[str, object]:

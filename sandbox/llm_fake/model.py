@@ -16,23 +16,18 @@ import re
 from dataclasses import dataclass
 
 _FLAGS = re.I | re.S
-_LEAD = r"\s*[:：\-–—]?\s*[\"'“‘«「]?"
+_QUOTE = r"[\"'“‘«「]?"
 _ORDERS = [
-    re.compile(p, _FLAGS)
-    for p in (
-        r"(?:reply|respond|answer)\s+(?:only\s+)?with\s+(?:exactly\s+|only\s+|verbatim\s+)*"
-        rf"(?:this(?:\s+text)?|the following(?:\s+text)?|these words)?{_LEAD}(?P<payload>.+)",
-        r"(?:say|write|post|tweet|output|print)\s+(?:exactly\s+|only\s+|verbatim\s+)*"
-        r"(?:this(?:\s+text)?|the following(?:\s+text)?)?\s*[:：]\s*[\"'“‘«「]?(?P<payload>.+)",
-        r"(?:ignore|disregard|forget)\s+(?:all\s+|any\s+|your\s+|the\s+|previous\s+|prior\s+|above\s+|system\s+)*"
-        r"(?:instructions|rules|prompts?|guidelines)\s*(?:and|then|[,.;:])?\s*(?:instead\s+)?"
-        rf"(?:just\s+)?(?:say|post|write|tweet|reply with|respond with|output|print)?{_LEAD}(?P<payload>.+)",
-        rf"repeat after me{_LEAD}(?P<payload>.+)",
-        r"(?:ignora\w*)\s+(?:\w+\s+){0,3}(?:instrucciones|istruzioni|instruções)\s*(?:\w+\s+)?"
-        rf"(?:y|e)\s+(?:di|escribe|publica|dì|scrivi|diga|escreva){_LEAD}(?P<payload>.+)",
-        rf"ignorier\w*\s+(?:\w+\s+){{0,3}}anweisungen\s+und\s+(?:sage?|schreibe?|poste){_LEAD}(?P<payload>.+)",
-        rf"ignore[zr]?\s+(?:\w+\s+){{0,3}}(?:consignes|instructions)\s+et\s+(?:dis|écris|publie){_LEAD}(?P<payload>.+)",
-        r"忽略.{0,10}(?:指令|指示|说明).{0,6}(?:说|回复|发布|输出)[:：]?\s*(?P<payload>.+)",
+    re.compile(pattern, _FLAGS)
+    for pattern in (
+        # "<verb> ...: payload": reply with exactly this text: X / say: X / print the following: X
+        r"(?:\b(?:reply|respond|answer|say|write|post|tweet|output|print|repeat after me|sage|dis|di|"
+        rf"escribe|publica|скажи|напиши)\b|说|回复|发布|输出)[^:：\n]{{0,60}}[:：]\s*{_QUOTE}(?P<payload>.+)",
+        # "ignore ... instructions and say X", no colon
+        r"(?:ignore|disregard|forget)\s+(?:\w+\s+){0,4}(?:instructions|rules|prompts?|guidelines)\s*"
+        r"(?:and|then|[,.;])\s*(?:instead\s+)?(?:just\s+)?(?:say|post|write|tweet|reply with|respond with|"
+        rf"output|print)\s+{_QUOTE}(?P<payload>.+)",
+        rf"\b(?:reply|respond)\s+with\s+(?:exactly\s+)?{_QUOTE}(?P<payload>.+)",
     )
 ]
 _TAG_ORDER = re.compile(r"(?:tag|mention|ping|cc)\s+(?P<handles>(?:@\w+[\s,]*(?:and\s+)?)+)", _FLAGS)
