@@ -54,7 +54,8 @@ class MentionConsumer:
         self.slots = threading.BoundedSemaphore(settings.consumer_concurrency)
         self.consumer: Consumer | None = None
         self.assigned: set[int] = set()
-        self.paused = False
+        self.paused = False  # by an operator
+        self.throttled = False  # by a full pool
         self.last_error = ""
 
     # --- rebalance callbacks (called inside poll, on this thread) ------------------
@@ -99,16 +100,19 @@ class MentionConsumer:
                 if now >= next_commit:
                     self._commit()
                     next_commit = now + COMMIT_EVERY_S
-                if not self.slots.acquire(timeout=0.2):
-                    consumer.poll(0)  # keep rebalances flowing while every slot is busy
+                has_slot = self.slots.acquire(timeout=0.2)
+                self._throttle(full=not has_slot)
+                # Poll even when full: rebalance callbacks run inside poll().
+                message = consumer.poll(0.2 if has_slot else 0)
+                if message is None or message.error() is not None:
+                    if has_slot:
+                        self.slots.release()
+                    if message is not None:
+                        self._on_kafka_error(message.error())
                     continue
-                message = consumer.poll(0.2)
-                if message is None:
-                    self.slots.release()
-                    continue
-                if message.error() is not None:
-                    self.slots.release()
-                    self._on_kafka_error(message.error())
+                if not has_slot:
+                    # Fetched before the pause took effect: hand it back, it comes again later.
+                    consumer.seek(TopicPartition(message.topic(), message.partition(), message.offset()))
                     continue
                 self.offsets.started(message.partition(), message.offset())
                 future = self.pool.submit(self._handle, message)
@@ -150,6 +154,18 @@ class MentionConsumer:
                 log.warning("approval decision failed: %s", error)
                 self.stop_event.wait(2.0)
 
+    def _throttle(self, full: bool) -> None:
+        """Stop fetching while every slot is busy, so nothing is fetched that cannot start."""
+        if self.consumer is None or full == self.throttled:
+            return
+        self.throttled = full
+        if not self.paused:  # an operator's pause stays in force either way
+            partitions = self.consumer.assignment()
+            if full:
+                self.consumer.pause(partitions)
+            else:
+                self.consumer.resume(partitions)
+
     def _apply_switches(self) -> None:
         try:
             paused = self.control.switches().paused
@@ -162,7 +178,7 @@ class MentionConsumer:
         partitions = self.consumer.assignment()
         if paused:
             self.consumer.pause(partitions)
-        else:
+        elif not self.throttled:
             self.consumer.resume(partitions)
         if paused != self.paused:
             log.info("consumption %s", "paused" if paused else "resumed")

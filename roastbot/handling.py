@@ -27,7 +27,7 @@ from roastbot.models import InvalidMessage, Mention, MentionState, utc_now
 from roastbot.outcomes import Permanent, RateLimited, Transient
 from roastbot.quota import QuotaBook
 from roastbot.roasting import Roaster, RoastRequest, check_roast, generate_safe_roast
-from roastbot.rules import OPT_OUT_CONFIRMATION, AuthorRules, wants_opt_out
+from roastbot.rules import OPT_OUT_CONFIRMATION, AuthorRules, PostedTexts, wants_opt_out
 from roastbot.settings import Settings
 from roastbot.telemetry import Telemetry
 from roastbot.x_gateway import XGateway
@@ -75,12 +75,15 @@ class MentionHandler:
         self.stop_event = stop_event
         client = telemetry.client
         keys = RedisKeys(settings.redis_key_prefix)
-        self.states = MentionStates(client, keys, telemetry.worker_id, lease_s=settings.llm_timeout_s + 15)
+        # A lease outlives the longest roast (every attempt timing out) plus a post.
+        lease_s = settings.llm_timeout_s * settings.roast_max_attempts + 15
+        self.states = MentionStates(client, keys, telemetry.worker_id, lease_s=lease_s)
         self.rules = AuthorRules(client, keys)
         self.control = Control(client, keys)
         self.hold = PostingHold(client, keys)
         self.quota = QuotaBook(client, keys)
         self.approvals = Approvals(client, keys)
+        self.posted_texts = PostedTexts(client, keys)
 
     # --- entry ---------------------------------------------------------------------
     def handle(self, message: Message) -> None:
@@ -205,8 +208,10 @@ class MentionHandler:
             raise _Skip("blocked")
         if wants_opt_out(mention, bot.username):
             if self.rules.opt_out(mention.author_id):
-                reply_id = self._post_text(mention, OPT_OUT_CONFIRMATION)
-                raise _Skip("opted_out:confirmed", roast=OPT_OUT_CONFIRMATION, reply_id=reply_id)
+                # Addressed to the author: X refuses the same text twice from one account.
+                confirmation = f"@{author} {OPT_OUT_CONFIRMATION}" if author else OPT_OUT_CONFIRMATION
+                reply_id = self._post_text(mention, confirmation)
+                raise _Skip("opted_out:confirmed", roast=confirmation, reply_id=reply_id)
             raise _Skip("opted_out")
         if self.rules.is_opted_out(mention.author_id):
             raise _Skip("opted_out")
@@ -243,20 +248,26 @@ class MentionHandler:
     def _generate(
         self, mention: Mention, attempt: int = 0, avoid: tuple[str, ...] = ()
     ) -> tuple[str, dict[str, str]]:
+        """A safe roast the bot has not posted lately (X would refuse a duplicate)."""
         self.states.move(mention.id, MentionState.GENERATING)
-        request = self._request(mention, attempt, avoid)
-        username = request.author_username
-        result = self._retrying(
-            "roast",
-            lambda: generate_safe_roast(
-                self.roaster, request, username, max_attempts=self.settings.roast_max_attempts
-            ),
-        )
-        if result.draft is None:
-            self.rules.give_back(mention)
-            raise _Skip("safety:" + ",".join(result.reasons))
-        self.telemetry.count("roasted")
-        return result.draft.text, {"roaster": result.draft.roaster, "model": result.draft.model}
+        avoid_list = list(avoid)
+        rounds = self.settings.roast_max_attempts
+        for round_number in range(rounds):
+            request = self._request(mention, attempt + round_number * rounds, tuple(avoid_list))
+            result = self._retrying(
+                "roast",
+                lambda request=request: generate_safe_roast(
+                    self.roaster, request, request.author_username, max_attempts=rounds
+                ),
+            )
+            if result.draft is None:
+                self.rules.give_back(mention)
+                raise _Skip("safety:" + ",".join(result.reasons))
+            if self.posted_texts.claim(result.draft.text):
+                self.telemetry.count("roasted")
+                return result.draft.text, {"roaster": result.draft.roaster, "model": result.draft.model}
+            avoid_list.append(result.draft.text)
+        raise _Skip("duplicate_content")
 
     def _post(
         self, mention: Mention, roast: str, uncertain: bool, draft_info: dict[str, str] | None = None

@@ -69,6 +69,11 @@ class RedisKeys:
         return self._key("roasts", "recent")
 
     @property
+    def posted_digests(self) -> str:
+        """Sorted set digest -> time of roasts posted recently (X refuses duplicate text)."""
+        return self._key("roasts", "posted_digests")
+
+    @property
     def pending_approvals(self) -> str:
         """Hash mention id -> JSON pending roast (approval mode)."""
         return self._key("approvals", "pending")

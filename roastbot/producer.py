@@ -137,6 +137,11 @@ class MentionProducer:
                 self._beat("standby")
                 self.stop_event.wait(min(self.poll_interval_s() / 2, self.lease_ms / 3000))
                 return
+            blocked = self.quota.blocked_until("mentions")
+            if blocked:
+                # Known to be refused: wait for the reset instead of asking (no error).
+                self._wait_until(blocked)
+                return
             self._beat("polling")
             self.poll_once()
             self._failures = 0

@@ -7,14 +7,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from roastbot.roasting import build_roaster
-
 from roastbot.consumer import MentionConsumer
 from roastbot.handling import MentionHandler
 from roastbot.kafka_wiring import make_producer
 from roastbot.keys import RedisKeys
 from roastbot.quota import QuotaBook
 from roastbot.redis_conn import connect_redis
+from roastbot.roasting import build_roaster, safety
 from roastbot.telemetry import Telemetry
 from roastbot.worker import metrics_port_for_process, run_forever, serve_metrics, start_worker
 from roastbot.x_gateway import XGateway
@@ -34,6 +33,7 @@ def main() -> int:
         timeout_s=settings.llm_timeout_s,
         seed=settings.roast_seed,
     )
+    safety.warm_up()  # load the profanity model now, not on the first mention
     kafka_producer = make_producer(settings)
     handler = MentionHandler(
         settings,

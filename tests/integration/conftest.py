@@ -103,3 +103,32 @@ def spawn_worker(sandbox_settings: Settings) -> Iterator[Callable[..., subproces
         if process.poll() is None:
             process.kill()
         process.wait(timeout=10)
+
+
+@pytest.fixture
+def llm_fake() -> Iterator[ServerThread]:
+    from sandbox.llm_fake.app import create_app as create_llm_app
+    from sandbox.llm_fake.config import FakeConfig
+
+    with ServerThread(create_llm_app(FakeConfig(seed=11))) as server:
+        yield server
+
+
+@pytest.fixture
+def llm(llm_fake: ServerThread) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=llm_fake.url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def together_settings(sandbox_settings: Settings, llm_fake: ServerThread) -> Settings:
+    from pydantic import SecretStr
+
+    return sandbox_settings.model_copy(
+        update={
+            "roaster": "together",
+            "together_api_key": SecretStr("sandbox-together-key"),
+            "together_base_url": llm_fake.url,
+            "llm_timeout_s": 2.0,
+        }
+    )

@@ -38,7 +38,7 @@ def producer_running(settings: Settings) -> Iterator[MentionProducer]:
     thread = threading.Thread(target=producer.run, daemon=True)
     thread.start()
     try:
-        wait_for(lambda: client.get(keys.since_id), 20, "the producer's first poll")
+        wait_for(lambda: client.get(keys.since_id), 60, "the producer's first poll")
         yield producer
     finally:
         producer.stop_event.set()
