@@ -1,8 +1,9 @@
 """The console's entry point: it only routes (``streamlit run app/main.py``).
 
-URL paths differ from the page files' names on purpose: Streamlit's legacy ``pages/``
-folder handling would otherwise run a page file directly, past this router (every page
-also checks access itself).
+The pages live in ``app/views/``, not ``app/pages/``: Streamlit treats a ``pages/`` folder
+beside the entry file as a legacy multipage app, and on a server's first request runs the
+requested page file directly, past this router and its login (every page also checks
+access itself, as a second line).
 """
 
 from __future__ import annotations
@@ -32,29 +33,27 @@ if not access.granted(settings):
 page = st.navigation(
     [
         st.Page(
-            "pages/overview.py",
+            "views/overview.py",
             title="Overview",
             icon=":material/monitoring:",
-            url_path="status",
+            url_path="overview",
             default=True,
         ),
         st.Page(
-            "pages/roasts.py",
+            "views/roasts.py",
             title="Roasts",
             icon=":material/local_fire_department:",
-            url_path="recent-roasts",
+            url_path="roasts",
         ),
         st.Page(
-            "pages/dead_letters.py",
+            "views/dead_letters.py",
             title="Dead letters",
             icon=":material/move_to_inbox:",
             url_path="dead-letters",
         ),
-        st.Page(
-            "pages/approvals.py", title="Approvals", icon=":material/fact_check:", url_path="approval-queue"
-        ),
-        st.Page("pages/controls.py", title="Controls", icon=":material/tune:", url_path="run-controls"),
-        st.Page("pages/processes.py", title="Processes", icon=":material/settings:", url_path="supervisor"),
+        st.Page("views/approvals.py", title="Approvals", icon=":material/fact_check:", url_path="approvals"),
+        st.Page("views/controls.py", title="Controls", icon=":material/tune:", url_path="controls"),
+        st.Page("views/processes.py", title="Processes", icon=":material/settings:", url_path="processes"),
     ]
 )
 st.session_state.setdefault("operator", "operator")

@@ -28,7 +28,7 @@ def load_settings_or_stop() -> Settings:
 
 
 def page_settings() -> Settings:
-    """Every page's first line: settings, and the access gate (pages may be opened directly)."""
+    """Every page's first line: settings, and the access gate (a second line behind the router)."""
     settings = load_settings_or_stop()
     if not access.granted(settings):
         access.gate(settings)

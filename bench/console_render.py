@@ -54,11 +54,11 @@ from roastbot.telemetry import Telemetry, epoch_minute, latency_bucket  # noqa: 
 
 PAGES = {
     "Overview": None,
-    "Roasts": "pages/roasts.py",
-    "Dead letters": "pages/dead_letters.py",
-    "Approvals": "pages/approvals.py",
-    "Controls": "pages/controls.py",
-    "Processes": "pages/processes.py",
+    "Roasts": "views/roasts.py",
+    "Dead letters": "views/dead_letters.py",
+    "Approvals": "views/approvals.py",
+    "Controls": "views/controls.py",
+    "Processes": "views/processes.py",
 }
 TARGET_S = 2.0
 ROAST = "Your sourdough starter has more ambition than your commit history, and it is mostly flour."

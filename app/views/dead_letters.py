@@ -147,8 +147,15 @@ def letters_section() -> None:
     c2.button("Discard this one", key="dlq_discard_one", on_click=discard, args=([name],))
 
 
+@st.fragment(run_every=5)
 def replays_section() -> None:
+    """Refreshes itself: a replay's fate changes as consumers handle it."""
     st.subheader("Replays and what happened")
+    with ui.explained("Replays"):
+        replays_table()
+
+
+def replays_table() -> None:
     history = data.replays(settings)
     if not history:
         st.caption("No replays yet.")
@@ -182,5 +189,4 @@ def replays_section() -> None:
 
 with ui.explained("Dead-letter topic"):
     letters_section()
-with ui.explained("Replays"):
-    replays_section()
+replays_section()

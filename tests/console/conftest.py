@@ -64,7 +64,7 @@ def console(settings: Settings, monkeypatch: pytest.MonkeyPatch, server_address:
 
 
 def open_page(page: str | None = None, *, operator: str = "tester") -> AppTest:
-    """Run the entry file, then switch to a page file (``pages/roasts.py``) when given."""
+    """Run the entry file, then switch to a page file (``views/roasts.py``) when given."""
     st.cache_data.clear()
     app = AppTest.from_file(str(ENTRY), default_timeout=30)
     app.session_state["operator"] = operator

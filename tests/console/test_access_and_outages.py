@@ -11,11 +11,11 @@ from tests.console.conftest import CLOSED_PORT_URL, ENTRY, open_page, texts
 
 PAGES = [
     None,
-    "pages/roasts.py",
-    "pages/dead_letters.py",
-    "pages/approvals.py",
-    "pages/controls.py",
-    "pages/processes.py",
+    "views/roasts.py",
+    "views/dead_letters.py",
+    "views/approvals.py",
+    "views/controls.py",
+    "views/processes.py",
 ]
 
 
@@ -39,7 +39,7 @@ def test_password_form_before_anything_else(console: Settings, exposed: object, 
     app = open_page()
     assert [t.value for t in app.title] == ["roastbot console"] and not app.metric
     with pytest.raises(ValueError, match="Could not find a navigation page"):
-        app.switch_page("pages/controls.py")  # no page is registered before login
+        app.switch_page("views/controls.py")  # no page is registered before login
 
     app.text_input(key="login_password").input("correct horse")  # form values go with the submit
     app.button[0].click().run()
@@ -59,7 +59,7 @@ def test_redis_down_is_explained_on_every_page(console: Settings, monkeypatch, p
     monkeypatch.setenv("SUPERVISOR_PASSWORD", "hunter2-supervisor")
     app = open_page(page)
     shown = texts(app)
-    if page != "pages/processes.py":  # the Processes page needs only Supervisor
+    if page != "views/processes.py":  # the Processes page needs only Supervisor
         assert "Redis is unreachable" in shown and "make up" in shown
     else:
         assert "Supervisor is unreachable" in shown
@@ -71,7 +71,7 @@ def test_kafka_down_is_explained(console: Settings, monkeypatch) -> None:
     overview = open_page()
     assert "Kafka is unreachable" in texts(overview) and "KAFKA_BOOTSTRAP_SERVERS" in texts(overview)
     assert overview.metric  # the Redis-backed numbers still show
-    dead_letters = open_page("pages/dead_letters.py")
+    dead_letters = open_page("views/dead_letters.py")
     assert "Kafka is unreachable" in texts(dead_letters) and "make up" in texts(dead_letters)
 
 
@@ -85,7 +85,7 @@ def test_invalid_configuration_names_the_variable(console: Settings, monkeypatch
 def test_a_page_run_directly_still_asks_for_the_password(
     console: Settings, exposed: object, monkeypatch, page: str
 ) -> None:
-    """Streamlit runs a pages/ file directly on a server's first request: the page guards itself."""
+    """A page file run on its own (not through the router) guards itself."""
     monkeypatch.setenv("CONSOLE_PASSWORD", "correct horse battery")
     app = AppTest.from_file(str(ENTRY.parent / page), default_timeout=30).run()
     assert not app.exception

@@ -18,7 +18,7 @@ def test_pending_roasts_are_approved_edited_or_rejected(console: Settings, redis
     approvals.park(mention("3002", "roast my hat", author="bob"), "That hat is a cry for help.", "offline")
     approvals.park(mention("3003", "roast my tea", author="cy"), "Lukewarm, like your takes.", "offline")
 
-    app = open_page("pages/approvals.py", operator="frank")
+    app = open_page("views/approvals.py", operator="frank")
     page = texts(app)
     assert "3 roast(s) waiting" in page and "Approval mode is off" not in page
     assert [t.value for t in app.text_area] == [
@@ -44,6 +44,6 @@ def test_pending_roasts_are_approved_edited_or_rejected(console: Settings, redis
 
 
 def test_approval_mode_off_is_explained(console: Settings) -> None:
-    app = open_page("pages/approvals.py")
+    app = open_page("views/approvals.py")
     page = texts(app)
     assert "Approval mode is off" in page and "No roast is waiting" in page

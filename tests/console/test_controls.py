@@ -12,7 +12,7 @@ from tests.console.conftest import keys_of, open_page
 def test_run_switches_write_the_commands(console: Settings, redis_client: redis.Redis) -> None:
     keys = keys_of(console)
     control = Control(redis_client, keys)
-    app = open_page("pages/controls.py", operator="grace")
+    app = open_page("views/controls.py", operator="grace")
 
     app.button(key="fetch_now").click().run()
     assert redis_client.llen(keys.fetch_now) == 1
@@ -57,7 +57,7 @@ def test_run_switches_write_the_commands(console: Settings, redis_client: redis.
 def test_opt_out_and_block_lists(console: Settings, redis_client: redis.Redis) -> None:
     keys = keys_of(console)
     redis_client.sadd(keys.opt_out, "111", "222")
-    app = open_page("pages/controls.py")
+    app = open_page("views/controls.py")
     assert any("2 opted-out authors" in c.value for c in app.caption)
 
     app.text_input(key="block_list_add_value").input("@SomeBot").run()

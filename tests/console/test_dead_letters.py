@@ -51,7 +51,7 @@ def seed(console: Settings, client: redis.Redis) -> tuple[str, str, str]:
 def test_browse_replay_follow_up_and_discard(console: Settings, redis_client: redis.Redis) -> None:
     first, second, garbage = seed(console, redis_client)
 
-    app = open_page("pages/dead_letters.py", operator="dave")
+    app = open_page("views/dead_letters.py", operator="dave")
     table = app.dataframe[0].value.set_index("coordinates")
     assert set(table.index) == {first, second, garbage}
     assert table.loc[first, "reason"] == "retries_exhausted" and table.loc[first, "attempts"] == 6
@@ -118,6 +118,6 @@ def test_one_click_replays_each_dead_letter_at_most_once(
 
 
 def test_empty_dead_letter_topic_is_explained(console: Settings) -> None:
-    app = open_page("pages/dead_letters.py")
+    app = open_page("views/dead_letters.py")
     assert "The dead-letter topic is empty" in texts(app)
     assert "No replays yet" in texts(app)

@@ -21,7 +21,7 @@ def test_programs_start_stop_restart_and_log(
     with_supervisor: Supervisor, console: Settings, redis_client: redis.Redis
 ) -> None:
     supervisor = with_supervisor
-    app = open_page("pages/processes.py", operator="heidi")
+    app = open_page("views/processes.py", operator="heidi")
     table = app.dataframe[0].value.set_index("program")
     assert set(table.index) == {"producer:producer", "consumer:consumer_00", "consumer:consumer_01"}
     assert set(table["state"]) == {"RUNNING"}
@@ -50,7 +50,7 @@ def test_programs_start_stop_restart_and_log(
 def test_refused_action_is_reported_and_audited(
     with_supervisor: Supervisor, console: Settings, redis_client: redis.Redis
 ) -> None:
-    app = open_page("pages/processes.py")
+    app = open_page("views/processes.py")
     with_supervisor.rpc().supervisor.stopProcess("producer:producer")  # stopped behind the page's back
     app.button(key="stop_producer:producer").click().run()  # the button still showed "running"
     assert any("NOT_RUNNING" in e.value for e in app.error)
@@ -62,7 +62,7 @@ def test_wrong_supervisor_password_is_explained(
     with_supervisor: Supervisor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SUPERVISOR_PASSWORD", "not-the-password")
-    app = open_page("pages/processes.py")
+    app = open_page("views/processes.py")
     page = texts(app)
     assert "Supervisor is unreachable" in page and "HTTP 401" in page and "SUPERVISOR_PASSWORD" in page
     assert "not-the-password" not in page
@@ -71,7 +71,7 @@ def test_wrong_supervisor_password_is_explained(
 def test_group_restart_restarts_every_process_of_the_group(with_supervisor: Supervisor) -> None:
     rpc = with_supervisor.rpc().supervisor
     before = {info["name"]: info["pid"] for info in rpc.getAllProcessInfo() if info["group"] == "consumer"}
-    app = open_page("pages/processes.py")
+    app = open_page("views/processes.py")
     assert not any(b.key == "restart_producer:*" for b in app.button)  # one process: no group row
     app.button(key="restart_consumer:*").click().run()
     after = {info["name"]: info for info in rpc.getAllProcessInfo() if info["group"] == "consumer"}

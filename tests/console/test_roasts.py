@@ -51,7 +51,7 @@ def test_roasts_table_filters_search_links_and_detail(console: Settings, redis_c
     states.claim("1001")
     states.move("1001", MentionState.POSTED, reply_id="9001", roast="Your starter has more life than you.")
 
-    app = open_page("pages/roasts.py")
+    app = open_page("views/roasts.py")
 
     table = app.dataframe[0].value
     assert list(table["mention"]) == ["roast my code", "roast me", "roast my sourdough"]  # newest first
@@ -82,11 +82,11 @@ def test_real_mode_links_to_x(console: Settings, redis_client: redis.Redis, monk
     monkeypatch.setenv("X_API_BASE_URL", "")
     telemetry = Telemetry(redis_client, keys_of(console), "consumer", worker_id="consumer-test")
     record(telemetry, "1001", "posted", "roast me", "done", reply_id="9001")
-    app = open_page("pages/roasts.py")
+    app = open_page("views/roasts.py")
     assert app.dataframe[0].value["reply"].iloc[0] == "https://x.com/i/web/status/9001"
 
 
 def test_no_roasts_yet_is_explained(console: Settings) -> None:
-    app = open_page("pages/roasts.py")
+    app = open_page("views/roasts.py")
     assert "No roasts yet" in texts(app)
     assert not app.dataframe
