@@ -670,7 +670,11 @@ def set_switch(
 
     def perform() -> str:
         Control(client, keys).set_switch(name, value)
-        return f"{name} set to {value}" if value is not None else f"{name} back to the configured setting"
+        if name == "paused":
+            return "Consumers paused." if value else "Consumers resumed."
+        if value is None:
+            return f"{name} is back to the configured setting."
+        return f"{name} set to {value}."
 
     return _command(settings, actor, f"set:{name}", perform, stale=[switches], value=value)
 

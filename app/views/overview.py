@@ -62,12 +62,12 @@ def kpi_section() -> None:
         if quota.remaining is None:
             cells[6].metric("Posting quota left", "—", help="X has not reported the posting quota yet")
         else:
-            limit = f" / {quota.limit}" if quota.limit and quota.limit > 0 else ""
-            cells[6].metric("Posting quota left", f"{quota.remaining}{limit}")
+            cells[6].metric("Posting quota left", f"{quota.remaining:,}")
+            limit = f" of {quota.limit:,}" if quota.limit and quota.limit > 0 else ""
             if quota.reset:
                 reset_in = quota.reset - time.time()
                 st.caption(
-                    f"Posting quota resets at {ui.when(quota.reset)}"
+                    f"Posting quota: {quota.remaining:,} left{limit}; resets at {ui.when(quota.reset)}"
                     + (f" (in {ui.duration(reset_in)})" if reset_in > 0 else " (already reset)")
                 )
 

@@ -65,23 +65,26 @@ with ui.explained("Recent roasts"):
         for index, row in shown.head(200).iterrows()
     }
     picked = st.selectbox("Roast", list(labels), format_func=lambda key: labels[key], key="roasts_detail")
-    row = shown.loc[int(picked.rsplit(":", 1)[1])]
+    # Rows by column name: ``row.at`` would be pandas' own accessor, not the column.
+    row = shown.loc[int(picked.rsplit(":", 1)[1])].to_dict()
+    author = row["author"] or "?"
     left, right = st.columns(2)
-    left.markdown(f"**Mention** by @{row.author or '?'} (author id {row.author_id})")
-    left.text(row.mention)
-    right.markdown(f"**Roast** — {row.status}" + (f" ({row.reason})" if row.reason else ""))
-    right.text(row.roast or "(none)")
+    left.markdown(f"**Mention** by @{author} (author id {row['author_id']})")
+    left.text(row["mention"])
+    right.markdown(f"**Roast** — {row['status']}" + (f" ({row['reason']})" if row["reason"] else ""))
+    right.text(row["roast"] or "(none)")
+    latency = row["latency_s"]
     facts = {
-        "mention id": row.mention_id,
-        "roaster / model": f"{row.roaster or '—'} / {row.model or '—'}",
-        "latency": ui.duration(row.latency_s) if row.latency_s == row.latency_s else "—",
-        "worker": row.worker,
-        "at": str(row.at),
+        "mention id": row["mention_id"],
+        "roaster / model": f"{row['roaster'] or '—'} / {row['model'] or '—'}",
+        "latency": ui.duration(latency) if latency == latency and latency is not None else "—",
+        "worker": row["worker"],
+        "at": ui.when(row["at"].timestamp()) if row["at"] is not None and row["at"] == row["at"] else "—",
     }
     st.table({"": list(facts), "value": [str(v) for v in facts.values()]})
-    if row.reply_id:
-        st.link_button("Open the reply", data.tweet_url(settings, row.reply_id))
-    state = data.mention_state(settings, row.mention_id)
+    if row["reply_id"]:
+        st.link_button("Open the reply", data.tweet_url(settings, row["reply_id"]))
+    state = data.mention_state(settings, row["mention_id"])
     if state:
         st.caption("Mention state in Redis")
         st.json({k: v for k, v in state.items() if k != "roast"}, expanded=False)

@@ -59,8 +59,8 @@ def test_overview_shows_workers_kpis_charts_and_lag(console: Settings, redis_cli
     assert shown["Latency p50"] == "1.6 s"  # 1 + (2 - 1) * 2.5 / 4
     assert shown["Latency p95"] == "8.8 s"  # 5 + (10 - 5) * 0.75
     assert shown["Consumer lag"] == "3"
-    assert shown["Posting quota left"] == "42 / 100"
-    assert "Posting quota resets at" in texts(app)
+    assert shown["Posting quota left"] == "42"
+    assert "Posting quota: 42 left of 100; resets at" in texts(app)
     board = app.dataframe[0].value.set_index("worker")
     assert board.loc["producer-live", "state"] == "running"
     assert board.loc["consumer-paused", "state"] == "paused"

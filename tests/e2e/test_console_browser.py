@@ -116,6 +116,13 @@ def open_console(page: object, stack: RunningStack, name: str) -> None:
     """Load a page and wait until its script has drawn the heading."""
     page.goto(f"{stack.console_url}/{PAGES[name]}")  # type: ignore[attr-defined]
     expect(page.get_by_role("heading", name=HEADINGS[name]).first).to_be_visible()  # type: ignore[attr-defined]
+    wait_until_idle(page)
+
+
+def wait_until_idle(page: object) -> None:
+    """The script run finished (Streamlit marks its root with the run state)."""
+    idle = page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]')  # type: ignore[attr-defined]
+    expect(idle).to_be_visible()
 
 
 def screenshot(page: object, name: str) -> None:
