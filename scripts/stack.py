@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 import xmlrpc.client
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -95,6 +96,8 @@ class StackConfig:
             # Embedded defaults: X calls go to the local sandbox with its own credentials.
             env.update(SANDBOX_ENV)
             env["X_API_BASE_URL"] = self.x_sandbox_url
+            # A Together key given in sandbox mode talks to the local fake, never to Together.
+            env["TOGETHER_BASE_URL"] = self.llm_fake_url
             env.setdefault("POLL_INTERVAL_S", "2")
         env.update(self.extra_env)
         return env
@@ -127,6 +130,14 @@ def _rpc_answers(config: StackConfig) -> bool:
     try:
         return config.rpc().supervisor.getState()["statename"] == "RUNNING"
     except (OSError, xmlrpc.client.Error):
+        return False
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
         return False
 
 
@@ -199,6 +210,10 @@ def up(config: StackConfig, timeout_s: float = 90.0) -> None:
 
     started = time.monotonic()
     _wait("every program RUNNING", all_running, timeout_s)
+    if config.sandbox:
+        # RUNNING in Supervisor's eyes comes before the servers listen.
+        for url in (config.x_sandbox_url, config.llm_fake_url):
+            _wait(f"{url} to answer", lambda url=url: _answers(f"{url}/sandbox/health"), 30)
     for name, state in sorted(program_states(config).items()):
         print(f"  {name:<24} {state}")
     if config.console:

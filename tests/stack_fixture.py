@@ -16,10 +16,11 @@ from pathlib import Path
 import httpx
 
 from roastbot.kafka_wiring import delete_topics
+from roastbot.keys import RedisKeys
 from roastbot.redis_conn import connect_redis
 from roastbot.settings import Settings
 from tests.conftest import drop_prefix, make_test_settings
-from tests.helpers import free_port
+from tests.helpers import free_port, wait_for
 
 HOME = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(HOME / "scripts"))
@@ -79,6 +80,10 @@ def running_stack(tmp_dir: Path, consumers: int = 2, console: bool = False, **en
     settings = settings.model_copy(update={"x_api_base_url": config.x_sandbox_url})
     try:
         stack.up(config)
+        # The producer's first poll starts from "now" (no backfill): mentions made before it
+        # are history. Tests create mentions after it.
+        since_id = RedisKeys(settings.redis_key_prefix).since_id
+        wait_for(lambda: connect_redis(settings).exists(since_id), 60, "the producer's first poll")
         yield RunningStack(config, settings, config.environment())
     finally:
         stack.down(config)
