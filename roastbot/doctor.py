@@ -151,32 +151,32 @@ def check_roaster(settings: Settings) -> Check:
 
 
 def check_supervisor(settings: Settings) -> Check:
-    import xmlrpc.client
-    from urllib.parse import urlsplit, urlunsplit
+    from urllib.parse import urlsplit
 
-    parts = urlsplit(settings.supervisor_url)
-    password = settings.supervisor_password.get_secret_value()
-    netloc = f"{settings.supervisor_user}:{password}@{parts.netloc}" if password else parts.netloc
+    from roastbot.supervisor_rpc import SupervisorClient, SupervisorUnavailable
+
+    where = urlsplit(settings.supervisor_url).netloc
+    client = SupervisorClient(
+        settings.supervisor_url, settings.supervisor_user, settings.supervisor_password.get_secret_value()
+    )
     try:
-        proxy = xmlrpc.client.ServerProxy(urlunsplit(parts._replace(netloc=netloc)))
-        processes = proxy.supervisor.getAllProcessInfo()
-    except (OSError, xmlrpc.client.Error) as error:
-        message = str(error).replace(password, "***") if password else str(error)
+        programs = client.programs()
+    except SupervisorUnavailable as error:
         return Check(
             "supervisor",
             False,
-            f"{parts.netloc}: {message}",
+            f"{where}: {error}",
             "start the stack with `make up`, or set SUPERVISOR_URL/SUPERVISOR_PASSWORD",
         )
-    down = [p["name"] for p in processes if p["statename"] != "RUNNING"]
+    down = [p.name for p in programs if not p.running]
     if down:
         return Check(
             "supervisor",
             False,
             f"not running: {', '.join(down)}",
-            "see var/log/<program>.log, then `supervisorctl start <program>`",
+            "see var/log/<program>.log, then `scripts/supervisorctl start <program>`",
         )
-    return Check("supervisor", True, f"{len(processes)} programs RUNNING")
+    return Check("supervisor", True, f"{len(programs)} programs RUNNING")
 
 
 CHECKS: list[Callable[[Settings], Check]] = [

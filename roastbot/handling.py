@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 HOLD_CODES = {"automation_block", "suspended"}
+FRESH_TEXT_ROUNDS = 6  # drafts tried before a mention is skipped for repeating a recent roast
 SKIP_CODES = {"deleted", "reply_restricted", "too_long"}
 
 
@@ -252,7 +253,7 @@ class MentionHandler:
         self.states.move(mention.id, MentionState.GENERATING)
         avoid_list = list(avoid)
         rounds = self.settings.roast_max_attempts
-        for round_number in range(rounds):
+        for round_number in range(FRESH_TEXT_ROUNDS):
             request = self._request(mention, attempt + round_number * rounds, tuple(avoid_list))
             result = self._retrying(
                 "roast",

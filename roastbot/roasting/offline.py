@@ -281,6 +281,40 @@ def _candidate_words(text: str, own_names: set[str]) -> list[str]:
     return list(dict.fromkeys(word for word in words if word not in STOPWORDS and word not in own_names))
 
 
+SIGN_OFFS = [
+    "No notes.",
+    "Respectfully.",
+    "Sent with love, mostly.",
+    "This has been a public service.",
+    "Stay hydrated.",
+    "Peer reviewed by nobody.",
+    "Filed under: bold choices.",
+    "Carry on.",
+    "Rated two stars.",
+    "Thoughts and prayers.",
+    "We will get through this.",
+    "Bless your timeline.",
+    "Do better, gently.",
+    "Log off for a minute.",
+    "The group chat agrees.",
+    "Anyway, good luck.",
+    "Consider this feedback.",
+    "Cheers.",
+    "With minimal malice.",
+    "Kindly, the bot.",
+    "Take a walk.",
+    "End of roast.",
+    "Try again tomorrow.",
+    "Keep it up, somehow.",
+    "History will judge.",
+    "Noted for the archive.",
+    "That is all.",
+    "Sincerely, your timeline.",
+    "Hope this helps.",
+    "Be well.",
+]
+
+
 class OfflineRoaster:
     """Deterministic template roasts; thread-safe (no shared mutable state)."""
 
@@ -294,10 +328,18 @@ class OfflineRoaster:
         material = gather_material(request)
         rng = random.Random(self._stream(request))
         avoided = {_comparable(text) for text in request.avoid_texts}
-        for template in _weighted_order(_fitting(material), rng):
-            text = _fill(template, material, rng)
-            if _comparable(text) not in avoided and parse_tweet(text).weightedLength <= MAX_WEIGHTED_LENGTH:
-                return RoastDraft(text=text, roaster=self.name, model=self.model)
+        templates = _weighted_order(_fitting(material), rng)
+        # Sign-offs multiply the variety: a busy bot must not repeat itself (X refuses duplicates).
+        sign_offs = rng.sample(SIGN_OFFS, len(SIGN_OFFS))
+        # A regeneration (attempt > 0) starts signed off: the plain texts are likely taken.
+        for sign_off in [*sign_offs, ""] if request.attempt > 0 else ["", *sign_offs]:
+            for template in templates:
+                text = f"{_fill(template, material, rng)} {sign_off}".strip()
+                if (
+                    _comparable(text) not in avoided
+                    and parse_tweet(text).weightedLength <= MAX_WEIGHTED_LENGTH
+                ):
+                    return RoastDraft(text=text, roaster=self.name, model=self.model)
         # Every fitting template is already used: number the encore (never reached in practice).
         base = _fill(TEMPLATES[0], material, rng)
         encore = 2
