@@ -145,6 +145,7 @@ class MentionProducer:
             self._beat("polling")
             self.poll_once()
             self._failures = 0
+            self.last_error = ""  # shown on the console until a poll succeeds
             self._wait_for_next_poll(self.poll_interval_s())
         except RateLimited as error:
             self._report("rate_limited", error)

@@ -16,19 +16,54 @@ import redis
 from roastbot.keys import RedisKeys
 
 # Atomically take one unit of quota unless the window is known to be spent.
-# Returns 0 when the caller may go ahead, else the reset time (Unix seconds).
+# ARGV: now. Returns 0 when the caller may go ahead, else a time (Unix seconds) to wait for.
+# X opens a window on the first call after the last one ended, so once the known window is
+# over the next one is counted here from its limit ("assumed") until its first answer says
+# how much is left and when it ends: callers racing into a new window are counted too.
 _RESERVE = """
-local remaining = tonumber(redis.call('HGET', KEYS[1], 'remaining'))
-local reset = tonumber(redis.call('HGET', KEYS[1], 'reset'))
+local q = redis.call('HMGET', KEYS[1], 'limit', 'remaining', 'reset', 'assumed', 'assumed_at')
+local limit, remaining, reset = tonumber(q[1]), tonumber(q[2]), tonumber(q[3])
 local now = tonumber(ARGV[1])
-if remaining == nil or reset == nil or reset <= now then
+if remaining == nil or reset == nil then
+  return 0
+end
+local assumed = q[4] == '1'
+if reset <= now and (not assumed or now - tonumber(q[5] or '0') > 60) then
+  if limit == nil or limit <= 0 then
+    return 0
+  end
+  redis.call('HSET', KEYS[1], 'remaining', limit - 1, 'assumed', '1', 'assumed_at', now)
   return 0
 end
 if remaining <= 0 then
-  return reset
+  if reset > now then
+    return reset
+  end
+  return now + 1
 end
 redis.call('HINCRBY', KEYS[1], 'remaining', -1)
 return 0
+"""
+
+# Store what one answer said. ARGV: limit, remaining, reset, seen_at, refused (1/0), now.
+# Answers arrive out of order and do not count calls still in flight, so within one window
+# the count only goes down; an answer about a window that is already over is ignored.
+_RECORD = """
+local q = redis.call('HMGET', KEYS[1], 'remaining', 'reset', 'assumed')
+local remaining, reset = tonumber(ARGV[2]), tonumber(ARGV[3])
+local refused, now = ARGV[5] == '1', tonumber(ARGV[6])
+local stored_remaining, stored_reset = tonumber(q[1]), tonumber(q[2])
+if not refused then
+  if reset <= now then
+    return 0
+  end
+  if stored_remaining ~= nil and (reset == stored_reset or q[3] == '1') then
+    remaining = math.min(remaining, stored_remaining)
+  end
+end
+redis.call('HSET', KEYS[1], 'limit', ARGV[1], 'remaining', remaining, 'reset', reset,
+           'seen_at', ARGV[4], 'assumed', '0')
+return 1
 """
 
 # The header families X sends; the 24-hour ones are undocumented and optional.
@@ -81,24 +116,34 @@ class QuotaBook:
         self.client = client
         self.keys = keys
         self._reserve = client.register_script(_RESERVE)
+        self._record = client.register_script(_RECORD)
 
-    def record(self, endpoint: str, headers: Mapping[str, str], refused: bool = False) -> None:
+    def record(
+        self, endpoint: str, headers: Mapping[str, str], refused: bool = False, now: float | None = None
+    ) -> None:
         """Store the quota X reported for an endpoint (a 429 means nothing is left)."""
         quota = parse_quota_headers(headers)
         if not quota:
             return
-        if refused:
-            quota["remaining"] = 0
-        pipe = self.client.pipeline(transaction=False)
-        pipe.hset(self.keys.quota(endpoint), mapping={**quota, "seen_at": time.time()})
-        pipe.sadd(self.keys.quota_endpoints, endpoint)
-        pipe.execute()
+        now = time.time() if now is None else now
+        self._record(
+            keys=[self.keys.quota(endpoint)],
+            args=[
+                quota["limit"],
+                0 if refused else quota["remaining"],
+                quota["reset"],
+                now,
+                int(refused),
+                now,
+            ],
+        )
+        self.client.sadd(self.keys.quota_endpoints, endpoint)
 
     def mark_exhausted(self, endpoint: str, reset_at: float) -> None:
         pipe = self.client.pipeline(transaction=False)
         pipe.hset(
             self.keys.quota(endpoint),
-            mapping={"remaining": 0, "reset": int(reset_at), "seen_at": time.time()},
+            mapping={"remaining": 0, "reset": int(reset_at), "seen_at": time.time(), "assumed": 0},
         )
         pipe.sadd(self.keys.quota_endpoints, endpoint)
         pipe.execute()

@@ -22,6 +22,9 @@ from roastbot.keys import MINUTE_BUCKET_TTL_S, RECENT_ROASTS_CAP, RedisKeys
 LATENCY_BUCKETS_S = (0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 900, 3600, 6 * 3600, 24 * 3600)
 
 
+WORKER_MEMORY_S = 24 * 3600  # a dead worker stays listed (as stopped) this long
+
+
 def epoch_minute(now: float | None = None) -> int:
     return int((now if now is not None else time.time()) // 60)
 
@@ -100,6 +103,7 @@ class Telemetry:
         pipe.hset(key, mapping={k: str(v) for k, v in fields.items()})
         pipe.expire(key, max(1, int(ttl_s)))
         pipe.zadd(self.keys.workers, {self.worker_id: now})
+        pipe.zremrangebyscore(self.keys.workers, 0, now - WORKER_MEMORY_S)  # long-gone workers
         pipe.execute()
 
     def clear_heartbeat(self) -> None:
