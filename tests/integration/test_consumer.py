@@ -363,3 +363,13 @@ def test_consumer_survives_redis_hiccup_in_a_handler(x: httpx.Client, sandbox_se
     broken = sandbox_settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
     with consumer_thread(broken) as consumer:
         wait_for(lambda: "redis" in consumer.last_error.lower() or consumer.last_error, 15, "an error report")
+
+
+def test_known_bot_accounts_are_never_answered(x: httpx.Client, sandbox_settings: Settings) -> None:
+    settings = sandbox_settings.model_copy(update={"known_bot_accounts": "@OtherBot, 12345"})
+    with pipeline(settings, x) as bot:
+        from_bot = bot.mention("roast me, fellow bot", author={"username": "otherbot"})
+        from_human = bot.mention("roast me, human here", author={"username": "human"})
+        assert bot.final_state(from_bot)["reason"] == "loop_guard:known_bot"
+        assert bot.final_state(from_human)["state"] == "posted"
+    assert not bot.replies(from_bot)
