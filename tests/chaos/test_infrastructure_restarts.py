@@ -1,0 +1,81 @@
+"""The Kafka broker and Redis restarted under a run of 2,000 mentions (private instances:
+the dev ones on 9092 and 6379 are everyone's)."""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bench.stacks import isolated_stack
+from tests.chaos.support import CHAOS_MENTIONS, BackgroundLoad, audit, wait_all_final, wait_until_recovered
+from tests.conftest import HOME
+from tests.helpers import wait_for
+
+sys.path.insert(0, str(HOME / "scripts"))
+
+import services
+
+pytestmark = pytest.mark.chaos
+
+
+def test_kafka_broker_restart(tmp_path: Path, chaos_seed: int, private_kafka: services.Config) -> None:
+    rng = random.Random(chaos_seed)
+    first, second = CHAOS_MENTIONS * 3 // 4, CHAOS_MENTIONS - CHAOS_MENTIONS * 3 // 4
+    with isolated_stack(
+        2, var_root=tmp_path, quiet=True, kafka_bootstrap=private_kafka.bootstrap_servers
+    ) as stack:
+        client = stack.redis()
+        early = BackgroundLoad(stack, first, rate_per_s=200, seed=chaos_seed).start()
+        ids = early.wait()
+        # The broker goes while consumers work through the backlog in Kafka...
+        wait_for(
+            lambda: int(client.hget(stack.keys.counters, "published") or 0) >= first,
+            60,
+            "the producer to publish the first mentions",
+        )
+        time.sleep(rng.uniform(0, 3))  # pacing: a random point in the consumers' work
+        # ...and mentions keep coming while it is away: the producer cannot publish them. At
+        # 20/s they stay well inside the 800 most recent that X lets the producer read.
+        late = BackgroundLoad(stack, second, rate_per_s=20, seed=chaos_seed + 1).start()
+        broker = services.inspect("kafka", private_kafka)["kafka"].pid
+        down_at = time.time()
+        assert services.down("kafka", private_kafka)
+        services.up("kafka", private_kafka)
+        up_at = time.time()
+        ids += late.wait()
+        wait_all_final(stack, ids, timeout_s=300)
+        wait_until_recovered(stack)
+        ledger = audit(stack, ids)
+    assert services.inspect("kafka", private_kafka)["kafka"].pid != broker
+    assert ledger.by_final_label()["posted"] > CHAOS_MENTIONS * 0.9, dict(ledger.by_final_label())
+    # The outage was felt on both sides (or the test proved nothing): mentions that arrived
+    # while the broker was away, and consumers with work left in Kafka when it went.
+    during = [o for o in ledger.outcomes if o.created_at and down_at < o.created_at < up_at]
+    assert len(during) > 20, f"{len(during)} mentions arrived in the {up_at - down_at:.0f}s outage"
+    backlog = [o for o in ledger.outcomes[:first] if o.finished_at and o.finished_at > up_at]
+    assert backlog, "the consumers had finished everything before the broker went down"
+
+
+def test_redis_restart(tmp_path: Path, chaos_seed: int, private_redis: services.Config) -> None:
+    rng = random.Random(chaos_seed)
+    with isolated_stack(2, var_root=tmp_path, quiet=True, redis_url=private_redis.redis_url) as stack:
+        load = BackgroundLoad(stack, CHAOS_MENTIONS, rate_per_s=100, seed=chaos_seed).start()
+        for _ in range(2):
+            time.sleep(rng.uniform(3, 6))  # pacing: restarts at random points of the run
+            assert services.down("redis", private_redis)
+            time.sleep(rng.uniform(2, 4))  # the outage: longer than the Redis client's own retries
+            services.up("redis", private_redis)
+        ids = load.wait()
+        wait_all_final(stack, ids, timeout_s=240)
+        wait_until_recovered(stack)
+        ledger = audit(stack, ids)
+        logs = " ".join(
+            path.read_text(errors="replace") for path in (stack.config.var_dir / "log").glob("*.log")
+        )
+    assert ledger.by_final_label()["posted"] > CHAOS_MENTIONS * 0.9, dict(ledger.by_final_label())
+    # The workers met the outage (or the test proved nothing).
+    assert "Connection refused" in logs

@@ -1,0 +1,61 @@
+"""Workers SIGKILLed at random moments during a run of 2,000 mentions; Supervisor brings them back."""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+
+import pytest
+
+from bench.stacks import isolated_stack
+from tests.chaos.support import (
+    CHAOS_MENTIONS,
+    BackgroundLoad,
+    Killer,
+    audit,
+    wait_all_final,
+    wait_until_recovered,
+)
+
+pytestmark = pytest.mark.chaos
+
+
+def test_consumers_sigkilled_20_times_at_random_moments(
+    tmp_path: Path, chaos_seed: int, infrastructure: None
+) -> None:
+    rng = random.Random(chaos_seed)
+    # LLM_TIMEOUT_S sets the claim lease (timeout + 15 s): a dead consumer's claims expire sooner.
+    with isolated_stack(3, var_root=tmp_path, quiet=True, LLM_TIMEOUT_S="3") as stack:
+        load = BackgroundLoad(stack, CHAOS_MENTIONS, rate_per_s=60, seed=chaos_seed).start()
+        killer = Killer(stack)
+        for _ in range(20):
+            time.sleep(rng.uniform(0.5, 2.5))  # pacing between kills
+            killer.kill_one("consumer", rng.choice)
+        ids = load.wait()
+        wait_all_final(stack, ids, timeout_s=240)
+        wait_until_recovered(stack, killer)
+        ledger = audit(stack, ids)
+    assert sum(killer.kills.values()) == 20
+    assert len(killer.kills) > 1, "every kill hit the same consumer"
+    assert ledger.by_final_label()["posted"] > CHAOS_MENTIONS * 0.9, dict(ledger.by_final_label())
+
+
+def test_producer_sigkilled_repeatedly(tmp_path: Path, chaos_seed: int, infrastructure: None) -> None:
+    rng = random.Random(chaos_seed)
+    with isolated_stack(2, var_root=tmp_path, quiet=True) as stack:
+        # 100/s: a producer down for a few seconds leaves a few hundred mentions, inside X's 800.
+        load = BackgroundLoad(stack, CHAOS_MENTIONS, rate_per_s=100, seed=chaos_seed).start()
+        killer = Killer(stack)
+        for _ in range(5):
+            time.sleep(rng.uniform(1.5, 3.0))  # pacing between kills
+            killer.kill_one("producer", rng.choice)
+        assert load.running, "the kills should land while mentions still arrive"
+        ids = load.wait()
+        wait_all_final(stack, ids, timeout_s=240)
+        wait_until_recovered(stack, killer)
+        ledger = audit(stack, ids)
+        counters = stack.redis().hgetall(stack.keys.counters)
+    assert killer.kills == {"producer": 5}
+    assert ledger.by_final_label()["posted"] > CHAOS_MENTIONS * 0.9, dict(ledger.by_final_label())
+    assert int(counters.get("published", 0)) >= len(ids)
