@@ -278,7 +278,7 @@ class MentionHandler:
         attempts = 0
         while True:
             if uncertain:
-                existing = self._retrying("reconcile", lambda: self.gateway.find_reply_to(mention.id))
+                existing = self._find_own_reply(mention)
                 if existing:
                     self.telemetry.count("reconciled")
                     self._finish_posted(mention, roast, existing, draft_info)
@@ -290,7 +290,7 @@ class MentionHandler:
             except Permanent as error:
                 if error.code == "duplicate" and uncertain:
                     uncertain = True  # X has this text: most likely our own earlier POST
-                    existing = self._retrying("reconcile", lambda: self.gateway.find_reply_to(mention.id))
+                    existing = self._find_own_reply(mention)
                     if existing:
                         self._finish_posted(mention, roast, existing, draft_info)
                         return
@@ -313,6 +313,12 @@ class MentionHandler:
             self._finish_posted(mention, roast, reply_id, draft_info)
             return
 
+    def _find_own_reply(self, mention: Mention) -> str | None:
+        """Our reply to the mention on X, searched from the first POST attempt on."""
+        posting_at = self.states.get(mention.id).get("posting_at")
+        posted_after = float(posting_at) if posting_at else None
+        return self._retrying("reconcile", lambda: self.gateway.find_reply_to(mention.id, posted_after))
+
     def _post_text(self, mention: Mention, text: str) -> str:
         """One POST, after the global hold and the shared quota allow it."""
         while True:
@@ -325,6 +331,7 @@ class MentionHandler:
                 self._wait_until(reset_at)
                 continue
             self.states.move(mention.id, MentionState.POSTING, roast=text)
+            self.states.note_post_attempt(mention.id)
             try:
                 return self.gateway.post_reply(text, mention.id)
             except RateLimited as error:

@@ -108,6 +108,11 @@ class MentionStates:
         if not self._transition(keys=[self.keys.mention_state(mention_id)], args=args):
             raise LostClaim(mention_id)
 
+    def note_post_attempt(self, mention_id: str) -> None:
+        """Remember when the first POST for the mention was attempted, across owners: its reply
+        can only be on X from then on, which bounds the search when reconciling."""
+        self.client.hsetnx(self.keys.mention_state(mention_id), "posting_at", time.time())
+
     def release(self, mention_id: str) -> None:
         """Hand an unfinished mention back (shutdown); its state stays for the next owner."""
         self._transition(

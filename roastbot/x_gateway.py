@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import requests
@@ -31,6 +32,7 @@ USER_FIELDS = ["id", "name", "username", "description"]
 EXPANSIONS = ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_id"]
 
 T = TypeVar("T")
+CLOCK_SKEW_S = 10.0  # our clock against X's, when searching the bot's tweets by time
 
 
 def endpoint_name(method: str, path: str) -> str:
@@ -204,16 +206,28 @@ class XGateway:
             raise Transient("post: answer without an id")
         return str(response.data["id"])
 
-    def find_reply_to(self, mention_id: str, max_pages: int = 5) -> str | None:
-        """The id of the bot's own reply to a mention, if X has one (reconciliation)."""
+    def find_reply_to(
+        self, mention_id: str, posted_after: float | None = None, max_pages: int = 32
+    ) -> str | None:
+        """The id of the bot's own reply to a mention, if X has one (reconciliation).
+
+        ``posted_after`` (Unix seconds: when the first POST for it was attempted) limits the
+        walk to the bot's tweets since then, so a reply behind many newer ones is still found;
+        X reaches back 3,200 tweets (32 pages) at most.
+        """
         bot = self.bot_user()
+        since: dict[str, object] = (
+            {"start_time": datetime.fromtimestamp(posted_after - CLOCK_SKEW_S, UTC)}
+            if posted_after
+            else {"since_id": mention_id}
+        )
         token = None
         for _ in range(max_pages):
             response = self._call(
                 "user_tweets",
                 lambda token=token: self._client.get_users_tweets(
                     bot.id,
-                    since_id=mention_id,
+                    **since,
                     max_results=100,
                     pagination_token=token,
                     tweet_fields=["id", "referenced_tweets"],
