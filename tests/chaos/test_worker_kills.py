@@ -26,7 +26,7 @@ def test_consumers_sigkilled_20_times_at_random_moments(
 ) -> None:
     rng = random.Random(chaos_seed)
     # LLM_TIMEOUT_S sets the claim lease (timeout + 15 s): a dead consumer's claims expire sooner.
-    with isolated_stack(3, var_root=tmp_path, quiet=True, LLM_TIMEOUT_S="3") as stack:
+    with isolated_stack(3, var_root=tmp_path, quiet=True) as stack:
         load = BackgroundLoad(stack, CHAOS_MENTIONS, rate_per_s=60, seed=chaos_seed).start()
         killer = Killer(stack)
         for _ in range(20):
