@@ -81,17 +81,22 @@ def steady_rate(times: list[float]) -> float | None:
     return ((len(times) * 9) // 10 - len(times) // 10) / (high - low)
 
 
-def prefix_memory(handle: StackHandle) -> tuple[int, int]:
-    """(bytes, keys) of every key under the stack's prefix, by MEMORY USAGE."""
+def prefix_memory(handle: StackHandle) -> tuple[int, int, dict[str, int]]:
+    """(bytes, keys, bytes per kind) of every key under the stack's prefix, by MEMORY USAGE;
+    the kind is the key's first part after the prefix (mention, author, conversation, ...)."""
     client = handle.redis()
-    keys = list(client.scan_iter(match=f"{handle.settings.redis_key_prefix}:*", count=2000))
-    total = 0
+    prefix = handle.settings.redis_key_prefix
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=2000))
+    by_kind: dict[str, int] = {}
     for start in range(0, len(keys), 1000):
+        chunk = keys[start : start + 1000]
         pipe = client.pipeline(transaction=False)
-        for key in keys[start : start + 1000]:
+        for key in chunk:
             pipe.memory_usage(key, samples=0)
-        total += sum(size or 0 for size in pipe.execute())
-    return total, len(keys)
+        for key, size in zip(chunk, pipe.execute(), strict=True):
+            kind = key[len(prefix) + 1 :].split(":", 1)[0]
+            by_kind[kind] = by_kind.get(kind, 0) + (size or 0)
+    return sum(by_kind.values()), len(keys), dict(sorted(by_kind.items()))
 
 
 def used_memory(handle: StackHandle) -> int:
@@ -163,7 +168,7 @@ def summarize(
     ledger = ledgers.collect(handle.redis(), handle.keys, handle.config.x_sandbox_url, ids)
     latencies = ledger.latencies_s()
     usage = run.sampler.usage()
-    prefix_bytes, prefix_keys = prefix_memory(handle)
+    prefix_bytes, prefix_keys, by_kind = prefix_memory(handle)
     with handle.x() as x:
         stats = x.get("/sandbox/stats").json()
     per_thousand = 1000 / len(ids) if ids else 0.0
@@ -202,6 +207,7 @@ def summarize(
             "prefix_keys": prefix_keys,
             "prefix_bytes_growth": prefix_bytes - run.prefix_before,
             "bytes_per_mention": round((prefix_bytes - run.prefix_before) / max(len(ids), 1)),
+            "bytes_by_key_kind": by_kind,
             "info_used_memory_delta": used_memory(handle) - run.memory_before,
         },
         "sandbox": {
