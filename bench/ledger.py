@@ -47,6 +47,8 @@ class MentionOutcome:
             return "replied_more_than_once"
         if self.state not in FINAL_STATES:
             return f"no_final_state:{self.state or 'none'}"
+        if self.state != "posted" and not self.reason:
+            return f"{self.state}_without_reason"
         if self.state == "posted":
             if not replies:
                 return "posted_but_no_reply_on_x"

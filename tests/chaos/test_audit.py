@@ -34,6 +34,8 @@ def outcome(state: dict[str, str], replies: list[dict[str, object]]) -> MentionO
         ({}, [], "no_final_state:none"),
         ({"state": "posting"}, [], "no_final_state:posting"),
         ({"state": "posted", "reply_id": "9"}, [], "posted_but_no_reply_on_x"),
+        ({"state": "skipped"}, [], "skipped_without_reason"),
+        ({"state": "dead_lettered", "reason": ""}, [], "dead_lettered_without_reason"),
         ({"state": "posted", "reply_id": "9"}, [reply("10")], "posted_with_another_reply_id"),
         ({"state": "skipped", "reason": "duplicate_content"}, [reply("9")], "replied_but_skipped"),
         ({"state": "dead_lettered", "reason": "x"}, [reply("9")], "replied_but_dead_lettered"),
