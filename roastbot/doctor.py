@@ -118,17 +118,10 @@ def check_x(settings: Settings) -> Check:
 
 
 def check_roaster(settings: Settings) -> Check:
-    from roastbot.roasting import RoastRequest, build_roaster, generate_safe_roast
+    from roastbot.roasting import RoastRequest, generate_safe_roast, roaster_from_settings
 
     try:
-        roaster = build_roaster(
-            settings.roaster or "offline",
-            api_key=settings.together_api_key.get_secret_value() or None,
-            base_url=settings.together_base_url or None,
-            model=settings.roast_model,
-            timeout_s=settings.llm_timeout_s,
-            seed=settings.roast_seed,
-        )
+        roaster = roaster_from_settings(settings)
         request = RoastRequest(
             mention_id="1", text="@roastbot roast my 14 browser tabs", author_username="doctor"
         )

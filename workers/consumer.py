@@ -13,7 +13,7 @@ from roastbot.kafka_wiring import make_producer
 from roastbot.keys import RedisKeys
 from roastbot.quota import QuotaBook
 from roastbot.redis_conn import connect_redis
-from roastbot.roasting import build_roaster, safety
+from roastbot.roasting import roaster_from_settings, safety
 from roastbot.telemetry import Telemetry
 from roastbot.worker import metrics_port_for_process, run_forever, serve_metrics, start_worker
 from roastbot.x_gateway import XGateway
@@ -25,14 +25,7 @@ def main() -> int:
     keys = RedisKeys(settings.redis_key_prefix)
     telemetry = Telemetry(client, keys, "consumer")
     serve_metrics(telemetry, metrics_port_for_process(settings.consumer_metrics_port))
-    roaster = build_roaster(
-        settings.roaster or "offline",
-        api_key=settings.together_api_key.get_secret_value() or None,
-        base_url=settings.together_base_url or None,
-        model=settings.roast_model,
-        timeout_s=settings.llm_timeout_s,
-        seed=settings.roast_seed,
-    )
+    roaster = roaster_from_settings(settings)
     safety.warm_up()  # load the profanity model now, not on the first mention
     kafka_producer = make_producer(settings)
     handler = MentionHandler(

@@ -19,7 +19,7 @@ from roastbot.keys import RedisKeys
 from roastbot.producer import MentionProducer
 from roastbot.quota import QuotaBook
 from roastbot.redis_conn import connect_redis
-from roastbot.roasting import build_roaster
+from roastbot.roasting import roaster_from_settings
 from roastbot.settings import Settings
 from roastbot.telemetry import Telemetry
 from roastbot.x_gateway import XGateway
@@ -68,14 +68,7 @@ def consumer_thread(settings: Settings) -> Iterator[MentionConsumer]:
     telemetry = Telemetry(client, keys, "consumer", worker_id=_worker("consumer"))
     stop = threading.Event()
     kafka_producer = make_producer(settings)
-    roaster = build_roaster(
-        settings.roaster or "offline",
-        api_key=settings.together_api_key.get_secret_value() or None,
-        base_url=settings.together_base_url or None,
-        model=settings.roast_model,
-        timeout_s=settings.llm_timeout_s,
-        seed=settings.roast_seed,
-    )
+    roaster = roaster_from_settings(settings)
     handler = MentionHandler(
         settings,
         gateway=XGateway(settings, QuotaBook(client, keys)),
@@ -109,6 +102,7 @@ def producer_thread(settings: Settings) -> Iterator[MentionProducer]:
     finally:
         producer.stop_event.set()
         thread.join(timeout=30)
+        assert not thread.is_alive(), "producer did not stop on request"
 
 
 @contextmanager

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 import time
-import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import httpx
@@ -18,32 +16,17 @@ import redis
 
 from roastbot.keys import RedisKeys
 from roastbot.producer import MentionProducer
-from roastbot.quota import QuotaBook
 from roastbot.redis_conn import connect_redis
 from roastbot.settings import Settings
-from roastbot.telemetry import Telemetry
-from roastbot.x_gateway import XGateway
 from tests.helpers import wait_for
 from tests.integration.conftest import read_topic
+from tests.integration.pipeline import producer_thread
 
 pytestmark = pytest.mark.integration
 
 
-@contextmanager
-def producer_running(settings: Settings) -> Iterator[MentionProducer]:
-    client = connect_redis(settings)
-    keys = RedisKeys(settings.redis_key_prefix)
-    telemetry = Telemetry(client, keys, "producer", worker_id=f"producer-{uuid.uuid4().hex[:6]}")
-    producer = MentionProducer(settings, client, XGateway(settings, QuotaBook(client, keys)), telemetry)
-    thread = threading.Thread(target=producer.run, daemon=True)
-    thread.start()
-    try:
-        wait_for(lambda: client.get(keys.since_id), 60, "the producer's first poll")
-        yield producer
-    finally:
-        producer.stop_event.set()
-        thread.join(timeout=30)
-        assert not thread.is_alive(), "producer did not stop on request"
+def producer_running(settings: Settings) -> AbstractContextManager[MentionProducer]:
+    return producer_thread(settings)
 
 
 def published_ids(settings: Settings) -> list[str]:
@@ -122,14 +105,20 @@ def test_own_tweets_and_seen_ids_are_skipped(
 ) -> None:
     with producer_running(sandbox_settings) as producer:
         keep = x.post("/sandbox/mentions", json={"text": "first"}).json()["ids"]
-        own = x.post("/sandbox/mentions", json={"text": "@roastbot note to self", "author": {"username": "roastbot"}})
+        own = x.post(
+            "/sandbox/mentions", json={"text": "@roastbot note to self", "author": {"username": "roastbot"}}
+        )
         assert own.status_code == 200
-        wait_for(lambda: redis_client.hget(producer.keys.counters, "producer_skipped:own_tweet"), 20, "own skip")
+        wait_for(
+            lambda: redis_client.hget(producer.keys.counters, "producer_skipped:own_tweet"), 20, "own skip"
+        )
         assert sorted(published_ids(sandbox_settings)) == keep
         # Operator resets since_id: the seen set keeps the flood out.
         redis_client.set(producer.keys.since_id, "1")
         more = x.post("/sandbox/mentions", json={"text": "second"}).json()["ids"]
-        wait_for(lambda: sorted(published_ids(sandbox_settings)) == sorted(keep + more), 20, "only the new one")
+        wait_for(
+            lambda: sorted(published_ids(sandbox_settings)) == sorted(keep + more), 20, "only the new one"
+        )
         assert int(redis_client.hget(producer.keys.counters, "producer_skipped:seen") or 0) >= 1
 
 
