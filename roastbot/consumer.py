@@ -62,6 +62,10 @@ class MentionConsumer:
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self.assigned |= {tp.partition for tp in partitions}
         log.info("assigned partitions %s", sorted(tp.partition for tp in partitions))
+        if self.paused or self.throttled:
+            # Assign now (instead of after this callback) so the new partitions start paused.
+            consumer.incremental_assign(partitions)
+            consumer.pause(partitions)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         numbers = {tp.partition for tp in partitions}

@@ -168,8 +168,12 @@ class MentionHandler:
         first_seen = time.time()
         try:
             if previous_state == MentionState.POSTING.value:
-                # A worker died at the POST: ask X before posting anything again.
-                roast = self.states.get(mention.id).get("roast", "")
+                # A worker died at the POST: ask X before posting anything again, once a POST
+                # it may still have had in flight has had time to land.
+                record = self.states.get(mention.id)
+                roast = record.get("roast", "")
+                in_flight_until = float(record.get("updated_at") or 0) + self.settings.x_timeout_s
+                self._pause(max(0.0, in_flight_until - time.time()))
                 self._post(mention, roast, uncertain=True)
                 return
             self._check_rules(mention)
@@ -289,11 +293,15 @@ class MentionHandler:
                 reply_id = self._post_text(mention, roast)
             except Permanent as error:
                 if error.code == "duplicate" and uncertain:
-                    uncertain = True  # X has this text: most likely our own earlier POST
+                    # X has this very text, and an earlier POST of ours may have landed: it is
+                    # almost surely ours. Look again after it settles; never post a new text.
+                    self._pause(self.settings.x_timeout_s)
                     existing = self._find_own_reply(mention)
                     if existing:
+                        self.telemetry.count("reconciled")
                         self._finish_posted(mention, roast, existing, draft_info)
                         return
+                    raise _Skip("duplicate_content:unconfirmed", roast=roast) from None
                 if error.code == "duplicate" and not regenerated:
                     regenerated = True
                     roast, draft_info = self._generate(mention, attempt=1, avoid=(roast,))
@@ -308,6 +316,9 @@ class MentionHandler:
                 uncertain = True  # the POST may have reached X before the answer was lost
                 if attempts > self.settings.consumer_max_retries:
                     raise RetriesExhausted("post", attempts, error) from None
+                if "network error" in error.reason:
+                    # A request we gave up on may still be processed by X: let it land first.
+                    self._pause(self.settings.x_timeout_s)
                 self._backoff(attempts, error)
                 continue
             self._finish_posted(mention, roast, reply_id, draft_info)
