@@ -422,7 +422,7 @@ SCENARIOS = {
 def table(results: list[dict[str, Any]]) -> str:
     head = (
         f"{'scenario':<14}{'injected':>9}{'replied':>8}{'skipped':>8}{'DLQ':>5}{'lost':>5}{'dup':>4}"
-        f"{'thr/s':>7}{'p50 s':>7}{'p95 s':>7}{'p99 s':>7}{'cons CPU s/1k':>14}{'prod CPU s/1k':>14}"
+        f"{'thr/s':>7}{'p50 s':>8}{'p95 s':>8}{'p99 s':>8}{'cons CPU s/1k':>14}{'prod CPU s/1k':>14}"
         f"{'peak RSS MB':>12}{'Redis B/m':>10}"
     )
     lines = [head, "-" * len(head)]
@@ -438,15 +438,15 @@ def table(results: list[dict[str, Any]]) -> str:
         latency = r["latency_s"]
         lines.append(
             f"{r['scenario']:<14}{r['injected']:>9}{r['replies_posted']:>8}{skipped:>8}{dead:>5}{r['lost']:>5}"
-            f"{r['duplicated']:>4}{_cell(r['throughput_mentions_per_s']):>7}{_cell(latency['p50']):>7}"
-            f"{_cell(latency['p95']):>7}{_cell(latency['p99']):>7}{consumers_cpu:>14.1f}"
+            f"{r['duplicated']:>4}{_cell(r['throughput_mentions_per_s']):>7}{_cell(latency['p50']):>8}"
+            f"{_cell(latency['p95']):>8}{_cell(latency['p99']):>8}{consumers_cpu:>14.1f}"
             f"{cpu.get('producer', 0):>14.1f}{rss:>12.0f}{r['redis']['bytes_per_mention']:>10}"
         )
     return "\n".join(lines)
 
 
 def _cell(value: float | None) -> str:
-    return "-" if value is None else f"{value:g}"
+    return "-" if value is None else f"{value:.2f}" if value < 10 else f"{value:.1f}"
 
 
 def main(argv: list[str] | None = None) -> int:
