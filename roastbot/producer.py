@@ -3,6 +3,12 @@
 since_id moves only after Kafka acknowledged every message of a batch, so a crash at
 any point means the batch is fetched and published again; consumers deduplicate by
 mention id. A Redis lease makes one producer the leader per bot account.
+
+X serves only the newest 800 mentions, counted when each page is asked for. While the
+producer pages back, new mentions push the oldest unread ones out of reach. So (1) a
+poll that found a full page or more is followed by the next one at once, keeping the
+unread backlog short, and (2) every poll asks from one below since_id: the mention at
+since_id comes back as a sentinel, and a batch without it was cut off by X's reach.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ log = logging.getLogger(__name__)
 
 SEEN_WINDOW_S = 6 * 3600
 MENTIONS_REACHABLE = 800  # X's mentions timeline reaches back this far, no further
+PAGE_SIZE = 100  # X's largest page; a poll that filled one is probably behind
+NO_MENTION_YET = "1"  # since_id before the bot's first mention
 SEEN_CAP = 200_000
 
 # Move since_id forward only: a slow leader that lost its lease must not move it back.
@@ -63,6 +71,7 @@ class _Batch:
 
     since_id: str | None
     mentions: dict[str, FetchedMention] = field(default_factory=dict)
+    sentinel_seen: bool = False
     next_token: str | None = None
     complete: bool = False
 
@@ -90,6 +99,7 @@ class MentionProducer:
         self._release = client.register_script(_RELEASE_LEASE)
         self._batch: _Batch | None = None
         self._failures = 0
+        self._behind = False  # the last poll filled a page: poll again without waiting
         self.is_leader = False
         self.last_error = ""
 
@@ -146,7 +156,8 @@ class MentionProducer:
             self.poll_once()
             self._failures = 0
             self.last_error = ""  # shown on the console until a poll succeeds
-            self._wait_for_next_poll(self.poll_interval_s())
+            if not self._behind:
+                self._wait_for_next_poll(self.poll_interval_s())
         except RateLimited as error:
             self._report("rate_limited", error)
             self._wait_until(error.reset_at)
@@ -222,15 +233,10 @@ class MentionProducer:
         if not batch.complete:
             self._collect(batch)
             batch.complete = True
-            if len(batch.mentions) >= MENTIONS_REACHABLE:
-                # X serves only the newest 800 mentions: older ones since since_id are gone.
-                log.error(
-                    "%d mentions since %s: X's limit of %d may have hidden older ones; poll more often",
-                    len(batch.mentions),
-                    since_id,
-                    MENTIONS_REACHABLE,
-                )
-                self.telemetry.count("producer_error:possible_gap")
+            self._behind = len(batch.mentions) >= PAGE_SIZE
+            expected_sentinel = since_id != NO_MENTION_YET
+            if len(batch.mentions) >= MENTIONS_REACHABLE or (expected_sentinel and not batch.sentinel_seen):
+                self._report_gap(since_id, batch)
         published = self._publish(list(batch.mentions.values()))
         newest = max(batch.mentions, key=int, default=None)
         if newest is not None:
@@ -240,14 +246,34 @@ class MentionProducer:
 
     def _collect(self, batch: _Batch, limit: int | None = None) -> None:
         """Page through everything newer than since_id; resumable after a refusal."""
+        # One below since_id, so that the mention at since_id itself comes back last.
+        query_since = batch.since_id
+        if batch.since_id and batch.since_id != NO_MENTION_YET:
+            query_since = str(int(batch.since_id) - 1)
         while True:
-            page = self.gateway.mentions_page(batch.since_id, batch.next_token)
+            page = self.gateway.mentions_page(query_since, batch.next_token)
             for fetched in page.mentions:
-                batch.mentions[fetched.mention.id] = fetched
+                if fetched.mention.id == batch.since_id:
+                    batch.sentinel_seen = True
+                else:
+                    batch.mentions[fetched.mention.id] = fetched
             batch.next_token = page.next_token
             self.hold_lease()
             if not page.next_token or (limit is not None and len(batch.mentions) >= limit):
                 return
+
+    def _report_gap(self, since_id: str, batch: _Batch) -> None:
+        """The walk back stopped before since_id: X's reach hid what lay between."""
+        oldest = min(batch.mentions, key=int, default="none")
+        log.error(
+            "mentions between %s and %s may be lost: X serves only the newest %d and they were out of "
+            "reach (or mention %s was deleted); poll more often (POLL_INTERVAL_S)",
+            since_id,
+            oldest,
+            MENTIONS_REACHABLE,
+            since_id,
+        )
+        self.telemetry.count("producer_error:possible_gap")
 
     def _first_start(self) -> int:
         """No since_id anywhere: publish the latest N (backfill) or start from now."""
@@ -260,7 +286,7 @@ class MentionProducer:
             batch.mentions = {f.mention.id: f for f in page.mentions}
         newest_first = sorted(batch.mentions.values(), key=lambda f: int(f.mention.id), reverse=True)
         published = self._publish(newest_first[:wanted]) if wanted else 0
-        newest = newest_first[0].mention.id if newest_first else "1"
+        newest = newest_first[0].mention.id if newest_first else NO_MENTION_YET
         self._advance(keys=[self.keys.since_id], args=[newest])
         log.info("first start: since_id=%s, backfilled %d", newest, published)
         return published

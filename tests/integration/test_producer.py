@@ -71,6 +71,8 @@ def test_burst_is_published_once_in_order_per_conversation(
     assert len(by_conversation) == 10
     for order in by_conversation.values():
         assert order == sorted(order), "a conversation's mentions were published out of order"
+    counters = connect_redis(sandbox_settings).hgetall(RedisKeys(sandbox_settings.redis_key_prefix).counters)
+    assert "producer_error:possible_gap" not in counters, "a gap reported where none was"
 
 
 def test_atomic_burst_beyond_x_reach_is_reported(
@@ -87,6 +89,54 @@ def test_atomic_burst_beyond_x_reach_is_reported(
             "a gap report",
         )
     assert len(published_ids(sandbox_settings)) == 800
+
+
+def test_mentions_pushed_out_of_reach_while_paging_are_reported(
+    x: httpx.Client, sandbox_settings: Settings, redis_client: redis.Redis
+) -> None:
+    # Fewer than 800 in the batch, yet a gap: 200 mentions land after the first page, and
+    # the oldest 100 of the 700 fall out of X's reach before the walk gets to them.
+    with producer_running(sandbox_settings.model_copy(update={"poll_interval_s": 600})) as producer:
+        anchor = x.post("/sandbox/mentions", json={"text": "anchor"}).json()["ids"]
+        producer.control.request_fetch_now()
+        wait_for(lambda: redis_client.get(producer.keys.since_id) == anchor[0], 10, "since_id at the anchor")
+        fetch_page = producer.gateway.mentions_page
+        late: list[str] = []
+
+        def page_then_flood(*args: object, **kwargs: object) -> object:
+            page = fetch_page(*args, **kwargs)  # type: ignore[arg-type]
+            if not late:
+                late.extend(x.post("/sandbox/mentions", json={"text": "late", "count": 200}).json()["ids"])
+            return page
+
+        producer.gateway.mentions_page = page_then_flood  # type: ignore[method-assign]
+        x.post("/sandbox/mentions", json={"text": "early", "count": 700})
+        producer.control.request_fetch_now()
+        wait_for(
+            lambda: redis_client.hget(producer.keys.counters, "producer_error:possible_gap"),
+            20,
+            "a gap report",
+        )
+        wait_for(lambda: set(late) <= set(published_ids(sandbox_settings)), 20, "the late 200 published")
+    assert len(published_ids(sandbox_settings)) == 1 + 600 + 200
+
+
+def test_a_poll_that_filled_a_page_is_followed_at_once(
+    x: httpx.Client, sandbox_settings: Settings, redis_client: redis.Redis
+) -> None:
+    # Behind by a page or more: poll again without waiting the interval, so that the unread
+    # backlog stays far from X's 800-mention reach.
+    with producer_running(sandbox_settings.model_copy(update={"poll_interval_s": 600})) as producer:
+        polls_before = int(redis_client.hget(producer.keys.counters, "polls") or 0)
+        created = x.post("/sandbox/mentions", json={"text": "backlog", "count": 150}).json()["ids"]
+        producer.control.request_fetch_now()
+        wait_for(
+            lambda: int(redis_client.hget(producer.keys.counters, "polls") or 0) >= polls_before + 2,
+            10,
+            "a second poll right after a full page (the interval is 600 s)",
+        )
+    assert sorted(published_ids(sandbox_settings), key=int) == created
+    assert redis_client.hget(producer.keys.counters, "producer_error:possible_gap") is None
 
 
 def test_one_page_burst_larger_than_a_page_is_not_cut_off(
