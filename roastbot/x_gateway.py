@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -130,6 +131,7 @@ class XGateway:
         )
         self._client.session = XSession(settings.x_api_base_url, settings.x_timeout_s, self._record_quota)
         self._bot: Author | None = None
+        self._bot_lock = threading.Lock()
 
     def _record_quota(self, response: requests.Response) -> None:
         if self._quota is None:
@@ -163,7 +165,13 @@ class XGateway:
 
     def bot_user(self) -> Author:
         """The account the credentials belong to (cached)."""
-        if self._bot is None:
+        if self._bot is not None:
+            return self._bot
+        # One request, not one per handler thread: a consumer starts 32 at once, and X
+        # limits /2/users/me per 15 minutes like any other endpoint.
+        with self._bot_lock:
+            if self._bot is not None:
+                return self._bot
             response = self._call(
                 "get_me", lambda: self._client.get_me(user_fields=USER_FIELDS, user_auth=True)
             )
@@ -171,7 +179,7 @@ class XGateway:
                 raise Transient("get_me: answer without data")
             user = response.data
             self._bot = Author(id=str(user.id), username=user.username or "", name=user.name or "")
-        return self._bot
+            return self._bot
 
     def mentions_page(
         self, since_id: str | None, pagination_token: str | None = None, max_results: int = 100

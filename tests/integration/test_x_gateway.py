@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -112,3 +113,12 @@ def test_rate_limits_are_recorded_and_refusals_carry_the_reset(
         gateway.mentions_page(None)
     assert limited.value.reset_at >= time.time()
     assert abs(limited.value.reset_at - (snapshot.reset or 0)) <= 1
+
+
+def test_the_bot_account_is_asked_for_once_by_many_threads(x: httpx.Client, gateway: XGateway) -> None:
+    # A consumer's handler threads all start by asking who the bot is.
+    before = x.get("/sandbox/stats").json()["requests_per_endpoint"].get("me", 0)
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        bots = list(pool.map(lambda _n: gateway.bot_user(), range(32)))
+    assert {bot.id for bot in bots} == {bots[0].id}
+    assert x.get("/sandbox/stats").json()["requests_per_endpoint"].get("me", 0) == before + 1
