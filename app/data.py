@@ -254,6 +254,7 @@ def worker_board(beats: Sequence[Heartbeat], programs: Sequence[Program] | None)
                 "leader": fields.get("leader", ""),
                 "partitions": fields.get("partitions", ""),
                 "in flight": fields.get("in_flight", ""),
+                "read ahead": fields.get("buffered", ""),
                 "last error": fields.get("last_error", ""),
             }
         )
@@ -275,6 +276,7 @@ def worker_board(beats: Sequence[Heartbeat], programs: Sequence[Program] | None)
                 "leader": "",
                 "partitions": "",
                 "in flight": "",
+                "read ahead": "",
                 "last error": program.spawn_error,
             }
         )

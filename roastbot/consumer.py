@@ -18,7 +18,7 @@ import logging
 import random
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
 
 import redis
@@ -61,6 +61,9 @@ class MentionConsumer:
         self.slots = threading.BoundedSemaphore(settings.consumer_concurrency)
         # Read ahead: fetched, counted as unfinished by the tracker, not started yet.
         self.buffered: deque[Message] = deque()
+        # Handlers running now, per partition: what a revoke has to wait for.
+        self.running: Counter[int] = Counter()
+        self.running_lock = threading.Lock()
         self.buffer_high = settings.consumer_concurrency
         self.buffer_low = settings.consumer_concurrency // 2
         self.consumer: Consumer | None = None
@@ -81,12 +84,12 @@ class MentionConsumer:
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         numbers = {tp.partition for tp in partitions}
         log.info("revoking partitions %s", sorted(numbers))
-        # Buffered messages never started: hand them back. They stay unfinished in the
-        # tracker, so the commit below stops at the oldest of them.
-        handed_back = sum(1 for m in self.buffered if m.partition() in numbers)
+        # Buffered messages never started, and messages whose handler was interrupted, are
+        # handed back: they stay unfinished in the tracker, so the commit below stops at the
+        # oldest of them. Only running handlers are waited for.
         self.buffered = deque(m for m in self.buffered if m.partition() not in numbers)
         deadline = time.monotonic() + REVOKE_WAIT_S
-        while self.offsets.in_flight(numbers) > handed_back and time.monotonic() < deadline:
+        while self._running_on(numbers) and time.monotonic() < deadline:
             time.sleep(0.05)  # bounded wait inside librdkafka's callback for our own handlers
         self._commit(numbers)
         self.offsets.forget(numbers)
@@ -170,8 +173,21 @@ class MentionConsumer:
     def _dispatch(self) -> None:
         """Start buffered mentions in free slots; an operator's pause starts nothing new."""
         while self.buffered and not self.paused and self.slots.acquire(blocking=False):
-            future = self.pool.submit(self._handle, self.buffered.popleft())
-            future.add_done_callback(lambda _f: self.slots.release())
+            message = self.buffered.popleft()
+            partition = message.partition()
+            with self.running_lock:
+                self.running[partition] += 1
+            future = self.pool.submit(self._handle, message)
+            future.add_done_callback(lambda _f, partition=partition: self._done(partition))
+
+    def _done(self, partition: int) -> None:
+        with self.running_lock:
+            self.running[partition] -= 1
+        self.slots.release()
+
+    def _running_on(self, partitions: set[int] | None = None) -> int:
+        with self.running_lock:
+            return sum(n for p, n in self.running.items() if partitions is None or p in partitions)
 
     def _poll_timeout(self) -> float:
         """Block in poll() only when nothing is waiting for a slot."""
@@ -246,7 +262,8 @@ class MentionConsumer:
                 self.settings.heartbeat_ttl_s,
                 status="paused" if self.paused else "running",
                 partitions=",".join(map(str, sorted(self.assigned))),
-                in_flight=self.offsets.in_flight(),
+                in_flight=self._running_on(),
+                buffered=len(self.buffered),
                 last_error=self.last_error,
             )
         except redis.RedisError as error:

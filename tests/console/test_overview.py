@@ -111,7 +111,7 @@ def test_worker_states_join_heartbeats_with_supervisor(
     rpc = supervisor.rpc().supervisor
     pid = rpc.getProcessInfo("consumer:consumer_00")["pid"]
     Telemetry(redis_client, keys, "consumer", worker_id=f"consumer-host-{pid}").heartbeat(
-        30, status="running", pid=pid
+        30, status="running", pid=pid, in_flight=32, buffered=7
     )
     rpc.stopProcess("consumer:consumer_01")
 
@@ -122,6 +122,7 @@ def test_worker_states_join_heartbeats_with_supervisor(
         "consumer:consumer_00",
         "RUNNING",
     ]
+    assert board.loc[f"consumer-host-{pid}", ["in flight", "read ahead"]].tolist() == ["32", "7"]
     assert board.loc["consumer:consumer_01", "state"] == "stopped"
     assert board.loc["producer:producer", "state"] == "stale"  # running, but no heartbeat
     assert "consumer:consumer_00" not in board.index  # shown once, under its heartbeat

@@ -20,6 +20,7 @@ from confluent_kafka import Consumer, Message, TopicPartition
 
 from roastbot.consumer import MentionConsumer
 from roastbot.control import Control
+from roastbot.handling import Interrupted
 from roastbot.kafka_wiring import consumer_lag, delete_topics, ensure_topics, make_producer
 from roastbot.keys import RedisKeys
 from roastbot.offsets import OffsetTracker
@@ -307,3 +308,26 @@ def test_a_rebalance_hands_buffered_messages_back_without_waiting_for_them(
             completed = Counter(gate_a.finished + gate_b.finished)
     assert {k: n for k, n in completed.items() if n > 1} == {}
     assert set(completed) == everything
+
+
+def test_shutdown_hands_back_interrupted_work_without_waiting_for_it(flow_settings: Settings) -> None:
+    # A handler interrupted by shutdown leaves its message unfinished but no longer running:
+    # the revoke that closing the consumer triggers must not wait for it (it used to wait the
+    # full REVOKE_WAIT_S), and the commit must stop at it so the group gets it again.
+    consumer, gate, _offsets = build(flow_settings)
+
+    def interrupted(message: Message) -> None:
+        gate.started.append((message.partition(), message.offset()))
+        consumer.stop_event.wait()
+        raise Interrupted()
+
+    gate.handle = interrupted  # type: ignore[method-assign]
+    produce(flow_settings, [0] * 6)
+    thread = threading.Thread(target=consumer.run, name="flow-consumer", daemon=True)
+    thread.start()
+    wait_for(lambda: len(gate.started) == 4 and len(consumer.buffered) == 2, JOIN_S, "a full pool and buffer")
+    consumer.stop_event.set()
+    thread.join(timeout=STEP_S)
+    assert not thread.is_alive(), f"shutdown still waiting after {STEP_S}s for interrupted handlers"
+    lag = sum(partition.lag for partition in consumer_lag(flow_settings))
+    assert lag == 6, "an interrupted or buffered message was committed"
