@@ -47,7 +47,9 @@ class RunningStack:
 
 
 @contextmanager
-def running_stack(tmp_dir: Path, consumers: int = 2, console: bool = False, **env: str) -> Iterator[RunningStack]:
+def running_stack(
+    tmp_dir: Path, consumers: int = 2, console: bool = False, **env: str
+) -> Iterator[RunningStack]:
     tag = uuid.uuid4().hex[:10]
     settings = make_test_settings(
         redis_key_prefix=f"e2e-{tag}",

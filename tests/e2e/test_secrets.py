@@ -65,7 +65,9 @@ def test_no_secret_in_logs_pages_or_redis(tmp_path: Path) -> None:
         keys = RedisKeys(stack.settings.redis_key_prefix)
         final = {"posted", "skipped", "dead_lettered"}
         for mention_id in ids:
-            wait_for(lambda m=mention_id: client.hget(keys.mention_state(m), "state") in final, 60, "a final state")
+            wait_for(
+                lambda m=mention_id: client.hget(keys.mention_state(m), "state") in final, 60, "a final state"
+            )
         states = {m: client.hgetall(keys.mention_state(m)) for m in ids}
         assert "posted" in {s["state"] for s in states.values()}, states
         texts: list[str] = []
@@ -84,7 +86,10 @@ def test_no_secret_in_logs_pages_or_redis(tmp_path: Path) -> None:
                 texts.append(page.content())
             browser.close()
         assert len(texts) == 2 * len(HEADINGS)
-        logs = {path.name: path.read_text(errors="replace") for path in (stack.config.var_dir / "log").glob("*.log")}
+        logs = {
+            path.name: path.read_text(errors="replace")
+            for path in (stack.config.var_dir / "log").glob("*.log")
+        }
         assert {"producer.log", "consumer_00.log", "console.log", "x_sandbox.log"} <= set(logs)
         stored = list(redis_values(connect_redis(stack.settings), stack.settings.redis_key_prefix))
         assert len(stored) > 10
