@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -13,13 +13,12 @@ from roastbot.keys import RedisKeys
 from roastbot.mention_state import MentionStates
 from roastbot.models import MentionState
 from roastbot.quota import QuotaBook
-from roastbot.redis_conn import connect_redis
 from roastbot.settings import Settings
 from roastbot.x_gateway import CLOCK_SKEW_S, XGateway
 from sandbox.x_api.app import create_app
 from sandbox.x_api.config import SandboxConfig
 from tests.helpers import ServerThread, wait_for
-from tests.integration.pipeline import pipeline
+from tests.integration.pipeline import Pipeline, pipeline
 
 pytestmark = pytest.mark.integration
 
@@ -70,9 +69,12 @@ def test_an_answer_about_a_window_that_is_over_is_ignored(
     assert book.reserve("post", now=after) is None  # the new window's first call
     book.record("post", _answer(0, start + 10, limit=3), now=after)  # a straggler from the old one
     assert [book.reserve("post", now=after) for _ in range(2)] == [None, None]
+    # The straggler must not reopen the window: its 3 calls are spent, a 4th waits.
+    assert book.reserve("post", now=after) is not None, "a straggler reopened the new window"
 
 
 def test_a_refusal_always_blocks_until_its_reset(redis_client: redis.Redis, settings: Settings) -> None:
+    # Not a regression of its own: it keeps the quota fix above from weakening 429 handling.
     book = QuotaBook(redis_client, RedisKeys(settings.redis_key_prefix))
     now = time.time()
     book.record("post", _answer(50, now + 900), now=now)
@@ -125,25 +127,111 @@ def _consumer_beat(client: redis.Redis, keys: RedisKeys) -> dict[str, str]:
     return {}
 
 
+def _worker_died_after_its_post(bot: Pipeline, roast: str) -> tuple[str, str]:
+    """With the consumer paused: a mention a dead worker left in `posting`, its POST landed."""
+    client, keys = bot.control.client, bot.keys
+    # Paused once it holds its partitions, so that the mention waits for the test.
+    wait_for(lambda: _consumer_beat(client, keys).get("partitions"), 30, "the consumer's partitions")
+    bot.control.set_switch("paused", True)
+    wait_for(lambda: _consumer_beat(client, keys).get("status") == "paused", 10, "the consumer to pause")
+    mention_id = bot.mention("crash right after the POST")
+    dead = MentionStates(client, keys, "dead-worker", lease_s=0.01)
+    dead.claim(mention_id)
+    dead.move(mention_id, MentionState.POSTING, roast=roast)
+    dead.note_post_attempt(mention_id)
+    return mention_id, XGateway(bot.settings).post_reply(roast, mention_id)
+
+
 def test_a_mention_left_in_posting_long_ago_is_reconciled_not_posted_twice(
     x: httpx.Client, sandbox_settings: Settings
 ) -> None:
-    client = connect_redis(sandbox_settings)
-    keys = RedisKeys(sandbox_settings.redis_key_prefix)
     with pipeline(sandbox_settings, x) as bot:
-        # Paused once it holds its partitions (a pause only covers partitions already assigned).
-        wait_for(lambda: _consumer_beat(client, keys).get("partitions"), 30, "the consumer's partitions")
-        bot.control.set_switch("paused", True)
-        wait_for(lambda: _consumer_beat(client, keys).get("status") == "paused", 10, "the consumer to pause")
-        mention_id = bot.mention("crash right after the POST")
-        roast = "A reply from a worker that then died."
-        dead = MentionStates(client, keys, "dead-worker", lease_s=0.01)
-        dead.claim(mention_id)
-        dead.move(mention_id, MentionState.POSTING, roast=roast)
-        dead.note_post_attempt(mention_id)
-        reply_id = XGateway(sandbox_settings).post_reply(roast, mention_id)
+        mention_id, reply_id = _worker_died_after_its_post(bot, "A reply from a worker that then died.")
         _bot_tweets(x, 650)  # other consumers kept replying while the claim's lease ran out
         bot.control.set_switch("paused", False)
         state = bot.final_state(mention_id)
         assert state["state"] == "posted" and state["reply_id"] == reply_id
         assert len(bot.replies(mention_id)) == 1
+
+
+def test_the_first_post_attempt_is_recorded_and_bounds_reconciliation(
+    x: httpx.Client, sandbox_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 9aac6d1, the handler's side: it records its first POST attempt, and reconciliation
+    # searches the bot's timeline from that moment on.
+    find: Callable[..., str | None] = XGateway.find_reply_to
+    searches: list[tuple[str, float | None]] = []
+
+    def spy(self: XGateway, mention_id: str, posted_after: float | None = None, **kw: object) -> str | None:
+        searches.append((mention_id, posted_after))
+        return find(self, mention_id, posted_after, **kw)
+
+    monkeypatch.setattr(XGateway, "find_reply_to", spy)
+    with pipeline(sandbox_settings, x) as bot:
+        plain = bot.mention("roast me, plainly")
+        assert bot.final_state(plain)["state"] == "posted"
+        assert bot.state(plain).get("posting_at"), "the handler did not record its first POST attempt"
+        mention_id, _ = _worker_died_after_its_post(bot, "A reply from a worker that then died.")
+        bot.control.set_switch("paused", False)
+        assert bot.final_state(mention_id)["state"] == "posted"
+        posting_at = float(bot.state(mention_id)["posting_at"])
+    mine = [after for searched, after in searches if searched == mention_id]
+    assert mine and all(after == posting_at for after in mine), (mine, posting_at)
+
+
+# --- a POST still in flight when its worker died (faf3b21) ----------------------------------
+
+IN_FLIGHT_X_TIMEOUT_S = 3.0
+
+
+def _takeover_with_lagging_timeline(
+    x: httpx.Client, settings: Settings, monkeypatch: pytest.MonkeyPatch, visible_after_s: float
+) -> tuple[dict[str, str], str, list[str], list[dict[str, object]]]:
+    """A dead worker's POST landed; X's timeline shows it only `visible_after_s` later."""
+    settings = settings.model_copy(update={"x_timeout_s": IN_FLIGHT_X_TIMEOUT_S})
+    with pipeline(settings, x) as bot:
+        mention_id, reply_id = _worker_died_after_its_post(
+            bot, "A reply that landed just as its worker died."
+        )
+        visible_at = time.time() + visible_after_s
+        find: Callable[..., str | None] = XGateway.find_reply_to
+        post: Callable[..., str] = XGateway.post_reply
+        posts: list[str] = []
+
+        def lagging_find(self: XGateway, *args: object, **kwargs: object) -> str | None:
+            return find(self, *args, **kwargs) if time.time() >= visible_at else None
+
+        def counted_post(self: XGateway, text: str, *args: object, **kwargs: object) -> str:
+            posts.append(text)
+            return post(self, text, *args, **kwargs)
+
+        monkeypatch.setattr(XGateway, "find_reply_to", lagging_find)
+        monkeypatch.setattr(XGateway, "post_reply", counted_post)
+        bot.control.set_switch("paused", False)
+        state = bot.final_state(mention_id, timeout_s=30)
+        return state, reply_id, posts, bot.replies(mention_id)
+
+
+def test_a_taken_over_post_is_given_time_to_land_before_reconciling(
+    x: httpx.Client, sandbox_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # chaos test_producer_sigkilled_repeatedly (1 double reply in 2,000): reconcile only once
+    # a POST that may still be in flight has had x_timeout_s to land.
+    state, reply_id, posts, replies = _takeover_with_lagging_timeline(
+        x, sandbox_settings, monkeypatch, visible_after_s=IN_FLIGHT_X_TIMEOUT_S / 2
+    )
+    assert len(replies) == 1, f"{len(replies)} replies: {[r['text'] for r in replies]}"
+    assert state["state"] == "posted" and state["reply_id"] == reply_id
+    assert posts == [], f"POSTed again before the first POST could land: {posts}"
+
+
+def test_a_duplicate_of_our_own_text_is_never_followed_by_a_new_text(
+    x: httpx.Client, sandbox_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # X calls our re-POST a duplicate and our reply stays out of sight: skip, never a new text.
+    state, _, posts, replies = _takeover_with_lagging_timeline(
+        x, sandbox_settings, monkeypatch, visible_after_s=3600
+    )
+    assert len(replies) == 1, f"{len(replies)} replies: {[r['text'] for r in replies]}"
+    assert state["state"] == "skipped" and state["reason"] == "duplicate_content:unconfirmed", state
+    assert len(posts) == 1  # the one re-POST X refused as a duplicate
