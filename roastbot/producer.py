@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 
 import redis
-from confluent_kafka import KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from roastbot.control import Control
 from roastbot.kafka_wiring import ensure_topics, make_producer, make_reader
@@ -164,7 +164,8 @@ class MentionProducer:
         except (Transient, Permanent) as error:
             self._report("transient" if isinstance(error, Transient) else "permanent", error)
             self._backoff()
-        except (redis.RedisError, KafkaPublishError) as error:
+        except (redis.RedisError, KafkaPublishError, KafkaException) as error:
+            # Kafka read errors come from since_id recovery (e.g. a partition without a leader).
             self._report("redis" if isinstance(error, redis.RedisError) else "kafka", error)
             self._backoff()
 

@@ -16,9 +16,12 @@ import redis
 
 from roastbot.keys import RedisKeys
 from roastbot.producer import MentionProducer
+from roastbot.quota import QuotaBook
 from roastbot.redis_conn import connect_redis
 from roastbot.settings import Settings
-from tests.helpers import wait_for
+from roastbot.telemetry import Telemetry
+from roastbot.x_gateway import XGateway
+from tests.helpers import free_port, wait_for
 from tests.integration.conftest import read_topic
 from tests.integration.pipeline import producer_thread
 
@@ -193,6 +196,23 @@ def test_since_id_is_recovered_from_kafka_after_redis_lost_it(
         wait_for(lambda: len(published_ids(sandbox_settings)) >= 8, 20, "the later batch")
         assert redis_client.get(keys.since_id) == later[-1]
     assert sorted(published_ids(sandbox_settings), key=int) == first + later  # nothing twice
+
+
+def test_kafka_unreadable_during_since_id_recovery_is_reported_not_fatal(
+    sandbox_settings: Settings, redis_client: redis.Redis
+) -> None:
+    # Flaky test runs: since_id recovery read a partition that had no leader yet, and the
+    # KafkaException killed the producer's loop. It is a Kafka outage like any other.
+    dead_kafka = sandbox_settings.model_copy(update={"kafka_bootstrap_servers": f"127.0.0.1:{free_port()}"})
+    keys = RedisKeys(dead_kafka.redis_key_prefix)
+    telemetry = Telemetry(redis_client, keys, "producer", worker_id="producer-no-kafka")
+    producer = MentionProducer(
+        dead_kafka, redis_client, XGateway(dead_kafka, QuotaBook(redis_client, keys)), telemetry
+    )
+    producer._step()  # one turn of the loop: Redis has no since_id, Kafka does not answer
+    assert redis_client.hget(keys.counters, "producer_error:kafka") == "1"
+    assert producer.last_error.startswith("kafka:")
+    assert redis_client.get(keys.since_id) is None, "taken for a first start: history would be skipped"
 
 
 def test_quota_is_respected_after_the_first_refusal_and_the_producer_catches_up(
