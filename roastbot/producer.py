@@ -30,13 +30,12 @@ from roastbot.outcomes import ExternalError, Permanent, RateLimited, Transient
 from roastbot.quota import QuotaBook
 from roastbot.settings import Settings
 from roastbot.telemetry import Telemetry
-from roastbot.x_gateway import FetchedMention, XGateway
+from roastbot.x_gateway import PAGE_MAX, FetchedMention, XGateway
 
 log = logging.getLogger(__name__)
 
 SEEN_WINDOW_S = 6 * 3600
 MENTIONS_REACHABLE = 800  # X's mentions timeline reaches back this far, no further
-PAGE_SIZE = 100  # X's largest page; a poll that filled one is probably behind
 NO_MENTION_YET = "1"  # since_id before the bot's first mention
 SEEN_CAP = 200_000
 
@@ -234,7 +233,7 @@ class MentionProducer:
         if not batch.complete:
             self._collect(batch)
             batch.complete = True
-            self._behind = len(batch.mentions) >= PAGE_SIZE
+            self._behind = len(batch.mentions) >= PAGE_MAX  # a full page: probably more to come
             expected_sentinel = since_id != NO_MENTION_YET
             if len(batch.mentions) >= MENTIONS_REACHABLE or (expected_sentinel and not batch.sentinel_seen):
                 self._report_gap(since_id, batch)

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 X_API_HOST = "https://api.twitter.com"
 TWEET_FIELDS = ["id", "text", "author_id", "conversation_id", "created_at", "referenced_tweets"]
 USER_FIELDS = ["id", "name", "username", "description"]
+PAGE_MAX = 100  # the largest page X serves for timelines
 EXPANSIONS = ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_id"]
 
 T = TypeVar("T")
@@ -182,7 +183,7 @@ class XGateway:
             return self._bot
 
     def mentions_page(
-        self, since_id: str | None, pagination_token: str | None = None, max_results: int = 100
+        self, since_id: str | None, pagination_token: str | None = None, max_results: int = PAGE_MAX
     ) -> MentionsPage:
         """One page of mentions newer than since_id, newest first, as X returns them."""
         bot = self.bot_user()
@@ -236,7 +237,7 @@ class XGateway:
                 lambda token=token: self._client.get_users_tweets(
                     bot.id,
                     **since,
-                    max_results=100,
+                    max_results=PAGE_MAX,
                     pagination_token=token,
                     tweet_fields=["id", "referenced_tweets"],
                     user_auth=True,
