@@ -1,7 +1,8 @@
 """The state record of each mention in Redis, claimed atomically.
 
 Two consumers never work on one mention at once: a claim is a lease owned by one
-worker. The ``posting`` state is written *before* the POST to X, so a worker that dies
+handler thread of one worker (two copies of a mention, as a producer restart republishes,
+may be in flight in one process at once). The ``posting`` state is written *before* the POST to X, so a worker that dies
 between the POST and the bookkeeping leaves a trace that the next owner reconciles
 with X before posting anything again.
 """
@@ -9,6 +10,7 @@ with X before posting anything again.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -72,13 +74,20 @@ class LostClaim(Exception):
 
 
 class MentionStates:
-    def __init__(self, client: redis.Redis, keys: RedisKeys, owner: str, lease_s: float) -> None:
+    def __init__(self, client: redis.Redis, keys: RedisKeys, worker_id: str, lease_s: float) -> None:
         self.client = client
         self.keys = keys
-        self.owner = owner
+        self.worker_id = worker_id
         self.lease_s = lease_s
         self._claim = client.register_script(_CLAIM)
         self._transition = client.register_script(_TRANSITION)
+
+    @property
+    def owner(self) -> str:
+        """The claim holder: this worker's thread. A mention is handled start to end in one
+        thread, and handler threads of one process share the worker id; with the worker id
+        alone, a second copy of a mention in flight would pass as the owner and post again."""
+        return f"{self.worker_id}/{threading.get_ident()}"
 
     def claim(self, mention_id: str, reclaim: MentionState | None = None) -> Claim:
         """Own the mention unless it is final; ``reclaim`` reopens one parked state

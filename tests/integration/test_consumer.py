@@ -10,7 +10,7 @@ import pytest
 
 from roastbot.approvals import Approvals, Decision
 from roastbot.control import PostingHold
-from roastbot.kafka_wiring import make_producer
+from roastbot.kafka_wiring import consumer_lag, make_producer
 from roastbot.keys import RedisKeys
 from roastbot.mention_state import MentionStates
 from roastbot.models import MentionState
@@ -190,6 +190,41 @@ def test_pause_stops_replies_and_resume_restarts_them(x: httpx.Client, sandbox_s
         assert bot.state(mention_id) == {}
         bot.control.set_switch("paused", False)
         assert bot.final_state(mention_id)["state"] == "posted"
+
+
+def test_two_copies_of_a_mention_in_flight_in_one_consumer_get_one_reply(
+    x: httpx.Client, sandbox_settings: Settings
+) -> None:
+    # A producer restarted after SIGKILL republishes what it had not recorded: the copies sit
+    # side by side in one partition, so one consumer's handler threads run them at once.
+    # A slow POST keeps the first copy in flight while the second starts.
+    x.post("/sandbox/faults", json={"latency_ms": 500, "endpoints": ["post"]})
+    with pipeline(sandbox_settings, x) as bot:
+        bot.control.set_switch("paused", True)
+        wait_for(
+            lambda: bot.control.client.hget(bot.keys.heartbeat(_consumer_id(bot)), "status") == "paused",
+            10,
+            "the consumer to report paused",
+        )
+        mention_id = bot.mention("roast me twice, I dare you")
+        wait_for(lambda: bot.counter("published") >= 1, 10, "the mention in Kafka")
+        [(_, key, mention)] = read_topic(sandbox_settings)
+        assert mention is not None and mention.id == mention_id
+        kafka = make_producer(sandbox_settings)
+        for _ in range(2):
+            kafka.produce(sandbox_settings.kafka_topic_mentions, key=key, value=mention.to_bytes())
+        assert kafka.flush(10) == 0
+        bot.control.set_switch("paused", False)
+        assert bot.final_state(mention_id)["state"] == "posted"
+        # An offset is committed only once every earlier message is finished.
+        wait_for(
+            lambda: sum(p.lag for p in consumer_lag(sandbox_settings)) == 0, 30, "every copy finished"
+        )
+        assert bot.counter("consumed") == 3
+        assert len(bot.replies(mention_id)) == 1
+        assert bot.counter("duplicate_delivery") == 2
+        assert bot.counter("lost_claim") == 0
+    assert x.get("/sandbox/stats").json()["tweets_with_multiple_bot_replies"] == 0
 
 
 def _consumer_id(bot: object) -> str:

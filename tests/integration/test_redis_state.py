@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -27,6 +28,19 @@ def test_only_one_worker_claims_a_mention(redis_client: redis.Redis, settings: S
     assert second.claim("100").verdict == ClaimVerdict.BUSY
     first.move("100", MentionState.POSTED, reply_id="9")
     assert second.claim("100").verdict == ClaimVerdict.FINAL
+
+
+def test_two_threads_of_one_worker_do_not_share_a_claim(
+    redis_client: redis.Redis, settings: Settings
+) -> None:
+    worker = states(redis_client, settings, "w1")
+    assert worker.claim("150").verdict == ClaimVerdict.CLAIMED
+    verdicts: list[ClaimVerdict] = []
+    other_thread = threading.Thread(target=lambda: verdicts.append(worker.claim("150").verdict))
+    other_thread.start()
+    other_thread.join(10)
+    assert verdicts == [ClaimVerdict.BUSY]
+    assert worker.claim("150").verdict == ClaimVerdict.CLAIMED  # the holder itself may claim again
 
 
 def test_expired_lease_is_taken_over_and_the_old_owner_is_refused(
