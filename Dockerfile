@@ -27,6 +27,7 @@ ENV ROASTBOT_HOME=/app \
     ROASTBOT_SANDBOX=false \
     ROASTBOT_CONSOLE=true \
     SUPERVISOR_PORT=9001 \
+    SUPERVISOR_SOCKET=/app/var/run/supervisor.sock \
     SUPERVISOR_USER=roastbot \
     X_SANDBOX_PORT=8700 \
     LLM_FAKE_PORT=8701 \

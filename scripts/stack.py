@@ -12,12 +12,14 @@ every program is RUNNING. Tests import it to run an isolated stack on other port
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import secrets
 import shlex
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import xmlrpc.client
@@ -31,6 +33,9 @@ sys.path.insert(0, str(HOME))
 from roastbot.settings import SANDBOX_X_CREDENTIALS  # noqa: E402
 
 SANDBOX_ENV = {name.upper(): value for name, value in SANDBOX_X_CREDENTIALS.items()}
+# sockaddr_un holds 107 bytes of path, and supervisord first binds "<socket>.<pid>" (pid up to
+# 7 digits), then links it; longer, and it exits with "AF_UNIX path too long".
+UNIX_SOCKET_PATH_MAX = 107 - len(".4194304")
 
 
 @dataclass
@@ -49,6 +54,16 @@ class StackConfig:
     @property
     def pid_file(self) -> Path:
         return self.var_dir / "run" / "supervisord.pid"
+
+    @property
+    def supervisor_socket(self) -> Path:
+        """var/run/supervisor.sock, or a short path under the temp dir when that is too long
+        for a Unix socket (a deeply nested checkout or test directory)."""
+        path = self.var_dir / "run" / "supervisor.sock"
+        if len(os.fsencode(path)) <= UNIX_SOCKET_PATH_MAX:
+            return path
+        digest = hashlib.sha256(os.fsencode(self.var_dir.resolve())).hexdigest()[:16]
+        return Path(tempfile.gettempdir()) / f"roastbot-{digest}.sock"
 
     @property
     def password_file(self) -> Path:
@@ -81,6 +96,7 @@ class StackConfig:
                 "ROASTBOT_SANDBOX": "true" if self.sandbox else "false",
                 "ROASTBOT_CONSOLE": "true" if self.console else "false",
                 "SUPERVISOR_PORT": str(self.supervisor_port),
+                "SUPERVISOR_SOCKET": str(self.supervisor_socket),
                 "SUPERVISOR_USER": "roastbot",
                 "SUPERVISOR_PASSWORD": password,
                 "SUPERVISOR_URL": f"http://127.0.0.1:{self.supervisor_port}/RPC2",
@@ -162,6 +178,7 @@ SUPERVISOR_VARIABLES = (
     "ROASTBOT_SANDBOX",
     "ROASTBOT_CONSOLE",
     "SUPERVISOR_PORT",
+    "SUPERVISOR_SOCKET",
     "SUPERVISOR_USER",
     "SUPERVISOR_PASSWORD",
     "X_SANDBOX_PORT",
