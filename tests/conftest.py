@@ -19,6 +19,18 @@ from roastbot.settings import SANDBOX_X_CREDENTIALS, Settings
 HOME = Path(__file__).resolve().parent.parent
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Groups for pytest-xdist's ``--dist loadgroup`` (``make test`` runs two workers).
+
+    The chaos runs go to one worker, one after another: each one loads the machine on its
+    own and judges recovery by deadlines. Every other file stays whole on one worker, so a
+    module-scoped stack (the console in Chromium) starts once.
+    """
+    for item in items:
+        group = "chaos" if item.get_closest_marker("chaos") else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session")
 def infrastructure() -> None:
     """Kafka and Redis are up (idempotent: starts nothing when they already run)."""
