@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import requests
 import tweepy
+from requests.adapters import HTTPAdapter
 
 from roastbot.models import Author, Mention, utc_now
 from roastbot.outcomes import Permanent, RateLimited, Transient
@@ -56,11 +57,20 @@ class XSession(requests.Session):
     """Rewrites X's host to the configured base URL and records quota headers."""
 
     def __init__(
-        self, base_url: str, timeout_s: float, on_answer: Callable[[requests.Response], None]
+        self,
+        base_url: str,
+        timeout_s: float,
+        on_answer: Callable[[requests.Response], None],
+        pool_size: int = 10,
     ) -> None:
         super().__init__()
         self._base_url = base_url
         self._timeout_s = timeout_s
+        # One connection per thread that may call at once; requests keeps 10 per host, and
+        # a busier consumer would open a new connection per call and log each one it drops.
+        adapter = HTTPAdapter(pool_maxsize=pool_size)
+        self.mount("https://", adapter)
+        self.mount("http://", adapter)
         self.hooks["response"].append(lambda response, *args, **kwargs: on_answer(response))
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
@@ -130,7 +140,12 @@ class XGateway:
             access_token_secret=settings.x_access_token_secret.get_secret_value() or None,
             wait_on_rate_limit=False,
         )
-        self._client.session = XSession(settings.x_api_base_url, settings.x_timeout_s, self._record_quota)
+        self._client.session = XSession(
+            settings.x_api_base_url,
+            settings.x_timeout_s,
+            self._record_quota,
+            pool_size=max(10, settings.consumer_concurrency),
+        )
         self._bot: Author | None = None
         self._bot_lock = threading.Lock()
 

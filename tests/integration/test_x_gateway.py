@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -122,3 +123,20 @@ def test_the_bot_account_is_asked_for_once_by_many_threads(x: httpx.Client, gate
         bots = list(pool.map(lambda _n: gateway.bot_user(), range(32)))
     assert {bot.id for bot in bots} == {bots[0].id}
     assert x.get("/sandbox/stats").json()["requests_per_endpoint"].get("me", 0) == before + 1
+
+
+def test_concurrent_calls_reuse_connections_without_dropping_any(
+    x: httpx.Client, gateway: XGateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A consumer's 32 handler threads share one gateway; a slow X keeps their calls open
+    # together. A pool smaller than that drops (and logs) a connection after each call.
+    gateway.bot_user()
+    x.post("/sandbox/faults", json={"latency_ms": 300, "endpoints": ["mentions"]})
+    with (
+        caplog.at_level(logging.WARNING, logger="urllib3.connectionpool"),
+        ThreadPoolExecutor(max_workers=32) as pool,
+    ):
+        pages = list(pool.map(lambda _n: gateway.mentions_page(since_id=None), range(32)))
+    assert len(pages) == 32
+    dropped = [r for r in caplog.records if "Connection pool is full" in r.getMessage()]
+    assert dropped == []
