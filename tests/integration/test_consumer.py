@@ -217,9 +217,7 @@ def test_two_copies_of_a_mention_in_flight_in_one_consumer_get_one_reply(
         bot.control.set_switch("paused", False)
         assert bot.final_state(mention_id)["state"] == "posted"
         # An offset is committed only once every earlier message is finished.
-        wait_for(
-            lambda: sum(p.lag for p in consumer_lag(sandbox_settings)) == 0, 30, "every copy finished"
-        )
+        wait_for(lambda: sum(p.lag for p in consumer_lag(sandbox_settings)) == 0, 30, "every copy finished")
         assert bot.counter("consumed") == 3
         assert len(bot.replies(mention_id)) == 1
         assert bot.counter("duplicate_delivery") == 2
