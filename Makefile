@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# Two pytest-xdist workers: the chaos runs on one, everything else on the other (tests/conftest.py).
+# Two pytest-xdist workers: tests/chaos on one, everything else on the other (tests/conftest.py).
 PYTEST_WORKERS ?= 2
 
 .PHONY: up up-real down status test test-fast bench lint venv deps
@@ -40,7 +40,7 @@ status:
 test: venv deps
 	$(PY) scripts/services.py up
 	$(PY) -m ruff check .
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 bench: venv deps
 	$(PY) scripts/services.py up

@@ -19,16 +19,20 @@ from roastbot.settings import SANDBOX_X_CREDENTIALS, Settings
 HOME = Path(__file__).resolve().parent.parent
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Groups for pytest-xdist's ``--dist loadgroup`` (``make test`` runs two workers).
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """How ``make test`` splits the suite over its two pytest-xdist workers: tests/chaos runs
+    whole on one worker, one test after another (each loads the machine on its own and judges
+    recovery by deadlines); every other file goes whole to a free worker, so a module-scoped
+    stack (the console in Chromium) starts once. (``--dist loadgroup`` would say this with
+    markers, but xdist 3.8 cannot rename node ids under pytest 9.)"""
+    from xdist.scheduler import LoadScopeScheduling
 
-    The chaos runs go to one worker, one after another: each one loads the machine on its
-    own and judges recovery by deadlines. Every other file stays whole on one worker, so a
-    module-scoped stack (the console in Chromium) starts once.
-    """
-    for item in items:
-        group = "chaos" if item.get_closest_marker("chaos") else item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
+    class ChaosApart(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "tests/chaos" if module.startswith("tests/chaos/") else module
+
+    return ChaosApart(config, log)
 
 
 @pytest.fixture(scope="session")

@@ -125,9 +125,11 @@ def wait_all_final(handle: StackHandle, ids: list[str], timeout_s: float) -> Non
             return
         time.sleep(0.5)
     ledger = ledgers.collect(client, keys, handle.config.x_sandbox_url, ids)
+    # A producer kept from X too long reports possible_gap: X had pushed them out of reach.
+    errors = {k: v for k, v in client.hgetall(keys.counters).items() if k.startswith("producer_error")}
     raise AssertionError(
         f"after {timeout_s}s, mentions without a final state:\n{ledger.describe_problems()}\n"
-        f"final states: {dict(ledger.by_final_label())}"
+        f"final states: {dict(ledger.by_final_label())}; producer errors: {errors}"
     )
 
 
