@@ -2,9 +2,9 @@
 
 Two consumers never work on one mention at once: a claim is a lease owned by one
 handler thread of one worker (two copies of a mention, as a producer restart republishes,
-may be in flight in one process at once). The ``posting`` state is written *before* the POST to X, so a worker that dies
-between the POST and the bookkeeping leaves a trace that the next owner reconciles
-with X before posting anything again.
+may be in flight in one process at once). The ``posting`` state is written *before* the
+POST to X, so a worker that dies between the POST and the bookkeeping leaves a trace that
+the next owner reconciles with X before posting anything again.
 """
 
 from __future__ import annotations
