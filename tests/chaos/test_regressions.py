@@ -120,20 +120,12 @@ def test_a_reply_behind_many_newer_bot_tweets_is_still_found(
     assert gateway.find_reply_to(mention_id, posted_after=later) is None  # only tweets since then
 
 
-def _consumer_beat(client: redis.Redis, keys: RedisKeys) -> dict[str, str]:
-    for worker in client.zrange(keys.workers, 0, -1):
-        if worker.startswith("consumer"):
-            return client.hgetall(keys.heartbeat(worker))
-    return {}
-
-
 def _worker_died_after_its_post(bot: Pipeline, roast: str) -> tuple[str, str]:
     """With the consumer paused: a mention a dead worker left in `posting`, its POST landed."""
     client, keys = bot.control.client, bot.keys
     # Paused once it holds its partitions, so that the mention waits for the test.
-    wait_for(lambda: _consumer_beat(client, keys).get("partitions"), 30, "the consumer's partitions")
-    bot.control.set_switch("paused", True)
-    wait_for(lambda: _consumer_beat(client, keys).get("status") == "paused", 10, "the consumer to pause")
+    wait_for(lambda: bot.consumer_beat().get("partitions"), 30, "the consumer's partitions")
+    bot.pause_consumer()
     mention_id = bot.mention("crash right after the POST")
     dead = MentionStates(client, keys, "dead-worker", lease_s=0.01)
     dead.claim(mention_id)

@@ -56,6 +56,20 @@ class Pipeline:
     def counter(self, name: str) -> int:
         return int(self.control.client.hget(self.keys.counters, name) or 0)
 
+    def consumer_beat(self) -> dict[str, str]:
+        """The heartbeat of the pipeline's consumer ({} before its first beat)."""
+        client = self.control.client
+        for worker in client.zrange(self.keys.workers, 0, -1):
+            if worker.startswith("consumer"):
+                return client.hgetall(self.keys.heartbeat(worker))
+        return {}
+
+    def pause_consumer(self) -> None:
+        """The operator's pause, once the consumer has reported in and said it is paused."""
+        wait_for(self.consumer_beat, 10, "the consumer's heartbeat")
+        self.control.set_switch("paused", True)
+        wait_for(lambda: self.consumer_beat().get("status") == "paused", 10, "the consumer to report paused")
+
 
 def _worker(role: str) -> str:
     return f"{role}-test-{uuid.uuid4().hex[:6]}"

@@ -20,7 +20,7 @@ from roastbot.settings import Settings
 from roastbot.x_gateway import XGateway
 from tests.helpers import wait_for
 from tests.integration.conftest import read_topic
-from tests.integration.pipeline import Pipeline, consumer_thread, pipeline
+from tests.integration.pipeline import consumer_thread, pipeline
 
 pytestmark = pytest.mark.integration
 
@@ -178,7 +178,7 @@ def test_shared_post_quota_waits_for_the_reset_instead_of_burning_retries(
 
 def test_pause_stops_replies_and_resume_restarts_them(x: httpx.Client, sandbox_settings: Settings) -> None:
     with pipeline(sandbox_settings, x) as bot:
-        _pause_and_wait(bot)
+        bot.pause_consumer()
         mention_id = bot.mention("paused?")
         wait_for(lambda: bot.counter("published") >= 1, 10, "the mention in Kafka")
         time.sleep(2)  # an observation window: nothing may happen while paused
@@ -195,7 +195,7 @@ def test_two_copies_of_a_mention_in_flight_in_one_consumer_get_one_reply(
     # A slow POST keeps the first copy in flight while the second starts.
     x.post("/sandbox/faults", json={"latency_ms": 500, "endpoints": ["post"]})
     with pipeline(sandbox_settings, x) as bot:
-        _pause_and_wait(bot)
+        bot.pause_consumer()
         mention_id = bot.mention("roast me twice, I dare you")
         wait_for(lambda: bot.counter("published") >= 1, 10, "the mention in Kafka")
         [(_, key, mention)] = read_topic(sandbox_settings)
@@ -213,25 +213,6 @@ def test_two_copies_of_a_mention_in_flight_in_one_consumer_get_one_reply(
         assert bot.counter("duplicate_delivery") == 2
         assert bot.counter("lost_claim") == 0
     assert x.get("/sandbox/stats").json()["tweets_with_multiple_bot_replies"] == 0
-
-
-def _pause_and_wait(bot: Pipeline) -> None:
-    bot.control.set_switch("paused", True)
-    wait_for(
-        lambda: bot.control.client.hget(bot.keys.heartbeat(_consumer_id(bot)), "status") == "paused",
-        10,
-        "the consumer to report paused",
-    )
-
-
-def _consumer_id(bot: object) -> str:
-    keys = bot.keys  # type: ignore[attr-defined]
-
-    def consumer() -> str | None:
-        workers = bot.control.client.zrange(keys.workers, 0, -1)  # type: ignore[attr-defined]
-        return next((w for w in workers if w.startswith("consumer")), None)
-
-    return wait_for(consumer, 10, "the consumer's heartbeat")
 
 
 def test_dry_run_and_approval_mode(x: httpx.Client, sandbox_settings: Settings) -> None:
