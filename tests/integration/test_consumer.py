@@ -90,8 +90,7 @@ def test_a_mention_left_in_posting_is_reconciled_not_posted_again(
     client = connect_redis(sandbox_settings)
     keys = RedisKeys(sandbox_settings.redis_key_prefix)
     with pipeline(sandbox_settings, x) as bot:
-        bot.control.set_switch("paused", True)
-        wait_for(lambda: True, 1, "")
+        bot.pause_consumer()  # the mention waits until the dead worker's trace is in place
         mention_id = bot.mention("crash right after the POST")
         # A consumer that died between the POST and its bookkeeping left this behind.
         reply_id = gateway.post_reply("A reply from a worker that then died.", mention_id)
