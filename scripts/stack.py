@@ -228,9 +228,11 @@ def up(config: StackConfig, timeout_s: float = 90.0) -> None:
     started = time.monotonic()
     _wait("every program RUNNING", all_running, timeout_s)
     if config.sandbox:
-        # RUNNING in Supervisor's eyes comes before the servers listen.
+        # RUNNING in Supervisor's eyes comes before the servers listen; on a loaded machine their
+        # imports alone can take half a minute, so they share the start-up budget, not 30 s each.
         for url in (config.x_sandbox_url, config.llm_fake_url):
-            _wait(f"{url} to answer", lambda url=url: _answers(f"{url}/sandbox/health"), 30)
+            left_s = max(10.0, timeout_s - (time.monotonic() - started))
+            _wait(f"{url} to answer", lambda url=url: _answers(f"{url}/sandbox/health"), left_s)
     for name, state in sorted(program_states(config).items()):
         print(f"  {name:<24} {state}")
     if config.console:
