@@ -25,6 +25,7 @@ from roastbot.models import Author, Mention, utc_now
 from roastbot.outcomes import Permanent, RateLimited, Transient
 from roastbot.quota import QuotaBook
 from roastbot.settings import Settings
+from roastbot.x_refusals import refusal_code
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +54,13 @@ def endpoint_name(method: str, path: str) -> str:
     return "other"
 
 
+class MalformedAnswer(requests.RequestException):
+    """A 2xx answer whose body is not a JSON object: garbage from the server (or a proxy)."""
+
+
 class XSession(requests.Session):
-    """Rewrites X's host to the configured base URL and records quota headers."""
+    """Rewrites X's host to the configured base URL, records quota headers, and refuses
+    a 2xx body that is not JSON before tweepy parses it."""
 
     def __init__(
         self,
@@ -78,7 +84,18 @@ class XSession(requests.Session):
         if self._base_url and url.startswith(X_API_HOST):
             url = self._base_url + url[len(X_API_HOST) :]
         kwargs.setdefault("timeout", self._timeout_s)
-        return super().request(method, url, *args, **kwargs)
+        response = super().request(method, url, *args, **kwargs)
+        if 200 <= response.status_code < 300 and response.content:
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            if not isinstance(body, dict):
+                raise MalformedAnswer(
+                    f"{response.status_code} answer is not a JSON object", response=response
+                )
+            response.json = lambda **_kwargs: body  # type: ignore[method-assign]  # parsed once
+        return response
 
 
 @dataclass(frozen=True)
@@ -94,24 +111,12 @@ class MentionsPage:
 
 
 def _refusal_code(error: tweepy.HTTPException) -> str:
-    """Name X's refusal from its status, codes and messages."""
-    text = " ".join(str(m) for m in error.api_messages).lower()
-    codes = set(error.api_codes)
-    if 187 in codes or "duplicate" in text:
-        return "duplicate"
-    if 226 in codes or "automated" in text:
-        return "automation_block"
-    if 64 in codes or "suspend" in text or "locked" in text:
-        return "suspended"
-    if "deleted" in text or "not visible" in text or "does not exist" in text or "not found" in text:
-        return "deleted"
-    if "not allowed to reply" in text or "who can reply" in text or "conversation" in text:
-        return "reply_restricted"
-    if isinstance(error, tweepy.Unauthorized):
-        return "unauthorized"
-    if "too long" in text or "length" in text:
-        return "too_long"
-    return f"http_{error.response.status_code}"
+    """Name X's refusal from its structured problem (roastbot.x_refusals)."""
+    try:
+        body = error.response.json()
+    except ValueError:
+        body = None
+    return refusal_code(error.response.status_code, body if isinstance(body, dict) else None, error.api_codes)
 
 
 def _reset_at(response: requests.Response | None) -> float:
@@ -169,15 +174,14 @@ class XGateway:
             code = _refusal_code(error)
             detail = "; ".join(str(m) for m in error.api_messages)[:300]
             raise Permanent(f"{what}: {code}: {detail}", code=code) from None
+        except MalformedAnswer as error:
+            raise Transient(f"{what}: malformed answer: {error}") from None
         except (
             requests.ConnectionError,
             requests.Timeout,
             requests.exceptions.ChunkedEncodingError,
         ) as error:
             raise Transient(f"{what}: network error: {type(error).__name__}") from None
-        except (ValueError, KeyError, TypeError) as error:
-            # A 200 with a body tweepy cannot parse: garbage from the server.
-            raise Transient(f"{what}: malformed answer: {type(error).__name__}") from None
 
     def bot_user(self) -> Author:
         """The account the credentials belong to (cached)."""

@@ -16,10 +16,9 @@ PROBLEMS = "https://api.twitter.com/2/problems"
 # Refusal details for POST /2/tweets (the text X puts in `detail`).
 DUPLICATE = "You are not allowed to create a Tweet with duplicate content."
 REPLY_TO_DELETED = "You attempted to reply to a Tweet that is deleted or not visible to you."
-REPLY_RESTRICTED = (
-    "Reply to this conversation is not allowed because you have not been mentioned or otherwise "
-    "engaged by the author of the post you are replying to."
-)
+# Since 23 Feb 2026 on self-serve tiers a programmatic reply is allowed only where the author
+# of the post replied to summoned the bot (X's changelog); this is the text X sends.
+REPLY_RESTRICTED = "You can only reply to or quote posts where you are mentioned or are the author"
 AUTOMATED = (
     "This request looks like it might be automated. To protect our users from spam and other "
     "malicious activity, we can't complete this action right now. Please try again later."

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+import tweepy
 
 from roastbot.keys import RedisKeys
 from roastbot.outcomes import Permanent, RateLimited, Transient
@@ -140,3 +141,29 @@ def test_concurrent_calls_reuse_connections_without_dropping_any(
     assert len(pages) == 32
     dropped = [r for r in caplog.records if "Connection pool is full" in r.getMessage()]
     assert dropped == []
+
+
+def test_the_sandbox_serves_the_2026_reply_rule_and_it_is_reply_restricted(
+    x: httpx.Client, gateway: XGateway
+) -> None:
+    # Since 23 Feb 2026 X refuses with "You can only reply to or quote posts where you are
+    # mentioned or are the author"; the old word sniffing called that http_403.
+    target = x.post("/sandbox/mentions", json={"text": "roast me"}).json()["ids"][0]
+    x.post("/sandbox/faults", json={"post_refusal": "reply_restricted", "post_refusal_count": 1})
+    with pytest.raises(Permanent) as refused:
+        gateway.post_reply("A roast X will not take.", target)
+    assert refused.value.code == "reply_restricted"
+    assert "You can only reply to or quote posts where you are mentioned" in refused.value.reason
+
+
+def test_our_own_errors_are_not_called_network_errors(
+    gateway: XGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A TypeError of ours (here: tweepy called the wrong way) was a Transient "malformed
+    # answer", retried and finally dead-lettered as if X had sent garbage.
+    def wrong_call(self: tweepy.Client, **kwargs: object) -> None:
+        raise TypeError("create_tweet() got an unexpected keyword argument 'in_reply_to'")
+
+    monkeypatch.setattr(tweepy.Client, "create_tweet", wrong_call)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        gateway.post_reply("Never sent.", "1")

@@ -88,7 +88,7 @@ def test_latency(control: httpx.Client) -> None:
     ("refusal", "words"),
     [
         ("duplicate", "duplicate content"),
-        ("reply_restricted", "not allowed"),
+        ("reply_restricted", "You can only reply to or quote posts where you are mentioned"),
         ("automation_block", "looks like it might be automated"),
         ("suspended", "suspended"),
         ("deleted", "deleted or not visible"),
