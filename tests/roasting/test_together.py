@@ -187,28 +187,44 @@ def test_roast_text(content: str | None, expected: str) -> None:
     assert roast_text(content) == expected
 
 
+SDK = together.Together(api_key="k", base_url="http://127.0.0.1:9", max_retries=0)  # reads retry-after
+
+
+def test_our_own_errors_are_not_called_network_errors(
+    llm_fake: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A TypeError of ours (here in building the prompt) was reported as a Transient "llm
+    # returned an unreadable answer" and retried as if the LLM had sent garbage.
+    def broken(_request: RoastRequest) -> list[dict[str, str]]:
+        raise TypeError("unsupported operand type(s) for +: 'int' and 'str'")
+
+    monkeypatch.setattr("roastbot.roasting.together_llm.build_messages", broken)
+    with pytest.raises(TypeError, match="unsupported operand"):
+        llm_fake.roaster().roast(TABS)
+
+
 def _response(headers: dict[str, str]) -> httpx.Response:
     return httpx.Response(429, headers=headers, request=httpx.Request("POST", "http://x/v1/chat/completions"))
 
 
 def test_reset_from_retry_after_seconds_and_date() -> None:
     now = time.time()
-    assert _reset_at(_response({"retry-after": "12"}), 99) == pytest.approx(now + 12, abs=1)
-    assert _reset_at(_response({"retry-after-ms": "1500"}), 99) == pytest.approx(now + 1.5, abs=1)
+    assert _reset_at(_response({"retry-after": "12"}), 99, SDK) == pytest.approx(now + 12, abs=1)
+    assert _reset_at(_response({"retry-after-ms": "1500"}), 99, SDK) == pytest.approx(now + 1.5, abs=1)
     date = email.utils.formatdate(now + 30, usegmt=True)
-    assert _reset_at(_response({"retry-after": date}), 99) == pytest.approx(now + 30, abs=2)
+    assert _reset_at(_response({"retry-after": date}), 99, SDK) == pytest.approx(now + 30, abs=2)
 
 
 def test_reset_from_x_ratelimit_reset_forms() -> None:
     now = time.time()
-    assert _reset_at(_response({"x-ratelimit-reset": "20"}), 99) == pytest.approx(now + 20, abs=1)
-    assert _reset_at(_response({"x-ratelimit-reset": str(int(now) + 40)}), 99) == pytest.approx(
+    assert _reset_at(_response({"x-ratelimit-reset": "20"}), 99, SDK) == pytest.approx(now + 20, abs=1)
+    assert _reset_at(_response({"x-ratelimit-reset": str(int(now) + 40)}), 99, SDK) == pytest.approx(
         now + 40, abs=1
     )
-    assert _reset_at(_response({"x-ratelimit-reset": "1m30s"}), 99) == pytest.approx(now + 90, abs=1)
+    assert _reset_at(_response({"x-ratelimit-reset": "1m30s"}), 99, SDK) == pytest.approx(now + 90, abs=1)
 
 
 def test_reset_falls_back_to_the_backoff_hint() -> None:
     now = time.time()
-    assert _reset_at(_response({}), 10) == pytest.approx(now + 10, abs=1)
-    assert _reset_at(_response({"retry-after": "soon"}), 10) == pytest.approx(now + 10, abs=1)
+    assert _reset_at(_response({}), 10, SDK) == pytest.approx(now + 10, abs=1)
+    assert _reset_at(_response({"retry-after": "soon"}), 10, SDK) == pytest.approx(now + 10, abs=1)
