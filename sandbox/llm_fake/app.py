@@ -55,6 +55,7 @@ class FakeState:
     last_request: dict[str, object] | None = None
     in_flight: int = 0
     max_in_flight: int = 0
+    revoked_keys: set[str] = field(default_factory=set)  # refused with a 401, as a revoked key is
 
     def stats(self) -> dict[str, object]:
         return {
@@ -91,7 +92,7 @@ def create_app(config: FakeConfig | None = None) -> FastAPI:
 
     def authorized(request: Request) -> bool:
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
-        return scheme.lower() == "bearer" and bool(key.strip())
+        return scheme.lower() == "bearer" and bool(key.strip()) and key.strip() not in state.revoked_keys
 
     def refuse_unauthorized(request: Request) -> Response | None:
         # Counted per endpoint rather than in a middleware: BaseHTTPMiddleware would hide
@@ -221,6 +222,12 @@ def create_app(config: FakeConfig | None = None) -> FastAPI:
         log.info("faults changed: %s", changes)
         return JSONResponse(state.faults.model_dump())
 
+    @app.post("/sandbox/keys")
+    async def set_keys(body: dict[str, list[str]]) -> dict[str, list[str]]:
+        """``{"revoked": [key, ...]}``: these keys get the 401 of an invalid key from now on."""
+        state.revoked_keys = {str(key) for key in body.get("revoked", [])}
+        return {"revoked": sorted(state.revoked_keys)}
+
     @app.post("/sandbox/reset")
     async def reset() -> dict[str, object]:
         """Faults back to the start-up configuration, counters to zero."""
@@ -228,6 +235,7 @@ def create_app(config: FakeConfig | None = None) -> FastAPI:
         state.counts.clear()
         state.max_in_flight = state.in_flight
         state.last_request = None
+        state.revoked_keys = set()
         return {"faults": state.faults.model_dump(), "stats": state.stats()}
 
     @app.get("/sandbox/last_request")

@@ -56,6 +56,10 @@ class FaultsIn(Strict):
     post_refusal_count: int | None = Field(default=None, ge=1)
 
 
+class CredentialsIn(Strict):
+    user_token_revoked: bool
+
+
 class LimitsIn(Strict):
     tier: Literal["free", "basic", "pro", "unlimited"] | None = None
     time_scale: float | None = Field(default=None, gt=0, le=1_000_000)
@@ -247,6 +251,20 @@ async def clear_faults(request: Request) -> dict[str, Any]:
     with sandbox.lock:
         sandbox.faults.clear()
         return sandbox.faults.describe(time.time())
+
+
+@router.get("/credentials")
+async def get_credentials(request: Request) -> dict[str, bool]:
+    return {"user_token_revoked": _sandbox(request).user_token_revoked}
+
+
+@router.post("/credentials")
+async def set_credentials(request: Request, body: CredentialsIn) -> dict[str, bool]:
+    """Revoke (or restore) the bot's user access token: user-context calls get X's 401."""
+    sandbox = _sandbox(request)
+    with sandbox.lock:
+        sandbox.user_token_revoked = body.user_token_revoked
+    return {"user_token_revoked": sandbox.user_token_revoked}
 
 
 @router.get("/limits")

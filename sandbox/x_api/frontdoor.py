@@ -144,6 +144,8 @@ class FrontDoor:
             return
 
         principal = authenticate(request, sandbox.config.credentials, sandbox.config.bot_id)
+        if principal is not None and principal.kind == "user" and sandbox.user_token_revoked:
+            principal = None
         if principal is None:
             with sandbox.lock:
                 headers = sandbox.limiter.peek(endpoint, kind)

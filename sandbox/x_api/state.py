@@ -51,6 +51,7 @@ class Sandbox:
         self.limiter = RateLimiter(PRESETS[config.tier], config.time_scale)
         self.faults = Faults(random.Random(config.seed))
         self.stats = Stats()
+        self.user_token_revoked = False  # as when the account owner revokes the app's access
 
     # Synthetic users' side (control API, traffic generator)
 
@@ -162,3 +163,4 @@ class Sandbox:
             self.stats = Stats()
             self.faults.clear()
             self.limiter.reset()
+            self.user_token_revoked = False
