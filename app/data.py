@@ -32,8 +32,9 @@ from confluent_kafka import KafkaException
 from pydantic import ValidationError
 
 from roastbot import dlq_admin
-from roastbot.approvals import Approvals, Decision, PendingRoast
-from roastbot.control import Control, PostingHold, RuntimeSwitches
+from roastbot.approvals import ApprovalQueue, Decision, PendingRoast
+from roastbot.control import Control, RuntimeSwitches
+from roastbot.holds import Hold, Holds
 from roastbot.kafka_wiring import PartitionLag, consumer_lag, make_producer
 from roastbot.keys import RedisKeys
 from roastbot.quota import QuotaBook, QuotaSnapshot
@@ -177,11 +178,11 @@ def _supervisor(settings: Settings) -> SupervisorClient:
 
 # --- overview ----------------------------------------------------------------------------
 @_cached(FAST_TTL_S)
-def posting_hold(settings: Settings) -> dict[str, Any] | None:
-    """The global posting hold's reason (code, detail, since), or None."""
+def holds(settings: Settings) -> list[Hold]:
+    """The global holds in force (what stopped posting or generating, and why), oldest first."""
     client, keys = _redis(settings)
     with _redis_errors(settings):
-        return PostingHold(client, keys).reason()
+        return Holds(client, keys).active()
 
 
 @dataclass(frozen=True)
@@ -540,11 +541,18 @@ def replays(settings: Settings, limit: int = 200) -> list[dlq_admin.ReplayRecord
 
 
 # --- approvals, controls -----------------------------------------------------------------
+@dataclass(frozen=True)
+class PendingApprovals:
+    total: int
+    oldest: list[PendingRoast]  # oldest first
+
+
 @_cached(FAST_TTL_S)
-def pending_approvals(settings: Settings) -> list[PendingRoast]:
+def pending_approvals(settings: Settings, shown: int = 200) -> PendingApprovals:
     client, keys = _redis(settings)
     with _redis_errors(settings):
-        return Approvals(client, keys).pending()
+        queue = ApprovalQueue(client, keys)
+        return PendingApprovals(queue.count(), queue.pending(shown))
 
 
 @_cached(FAST_TTL_S)
@@ -685,12 +693,10 @@ def lift_hold(settings: Settings, actor: str) -> CommandResult:
     client, keys = _redis(settings)
 
     def perform() -> str:
-        hold = PostingHold(client, keys)
-        reason = hold.reason()
-        hold.lift()
-        return f"Posting hold lifted (was: {reason.get('code') if reason else 'not set'})."
+        lifted = Holds(client, keys).lift()
+        return f"Hold lifted (was: {', '.join(h.code for h in lifted) if lifted else 'not set'})."
 
-    return _command(settings, actor, "lift_posting_hold", perform, stale=[posting_hold])
+    return _command(settings, actor, "lift_posting_hold", perform, stale=[holds])
 
 
 def change_author_list(settings: Settings, actor: str, which: str, member: str, add: bool) -> CommandResult:
@@ -720,7 +726,7 @@ def decide(
     client, keys = _redis(settings)
 
     def perform() -> str:
-        if not Approvals(client, keys).decide(mention_id, decision, text, actor):
+        if not ApprovalQueue(client, keys).decide(mention_id, decision, text, actor):
             raise Refused(f"Mention {mention_id} is no longer pending.")
         return f"{decision.value}d mention {mention_id}" + (" with an edit" if text else "")
 

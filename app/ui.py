@@ -103,13 +103,19 @@ def duration(seconds: float | None) -> str:
 
 
 def hold_banner(settings: Settings) -> None:
-    """The red banner of the global posting hold, with the audited "lift hold" button."""
-    hold = data.posting_hold(settings)
-    if not hold:
+    """A red banner per global hold (what it stops, why, the setting to fix), with the
+    audited "lift hold" button."""
+    holds = data.holds(settings)
+    if not holds:
         return
-    st.error(
-        f"**Posting is on hold for every consumer.** X said: {hold.get('code', '?')} — "
-        f"{hold.get('detail', '')} (since {when(float(hold.get('since') or 0))}). "
-        "Nothing is posted until an operator lifts the hold."
-    )
+    for hold in holds:
+        cause = hold.cause
+        what = cause.what if cause else hold.code
+        fix = f" Fix **{hold.credential}**:" if hold.credential else ""
+        remedy = f"{fix} {cause.remedy}." if cause else ""
+        st.error(
+            f"**{hold.stops.capitalize()} is on hold for every consumer:** {what} "
+            f"(`{hold.code}`, since {when(hold.since)}).{remedy}"
+        )
+        st.text(f"The refusal: {hold.detail}")  # X's or the LLM's words, never markup
     command_button("Lift hold", lambda: data.lift_hold(settings, operator()), key="lift_hold", type="primary")

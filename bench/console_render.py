@@ -33,9 +33,8 @@ import streamlit as st  # noqa: E402
 from streamlit import config as streamlit_config  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from roastbot.approvals import Approvals  # noqa: E402
 from roastbot.control import Control  # noqa: E402
-from roastbot.dead_letters import DeadLetter, dead_letter_headers  # noqa: E402
+from roastbot.dead_letters import DeadLetter, LetterSource, dead_letter_headers  # noqa: E402
 from roastbot.kafka_wiring import delete_topics, ensure_topics, make_producer  # noqa: E402
 from roastbot.keys import (  # noqa: E402
     AUDIT_STREAM_CAP,
@@ -44,8 +43,9 @@ from roastbot.keys import (  # noqa: E402
     RECENT_ROASTS_CAP,
     RedisKeys,
 )
-from roastbot.mention_state import MentionStates  # noqa: E402
-from roastbot.models import Author, Mention, MentionState  # noqa: E402
+from roastbot.lifecycle import State  # noqa: E402
+from roastbot.mention_store import MentionStore, plant  # noqa: E402
+from roastbot.models import Author, Mention  # noqa: E402
 from roastbot.producer import SEEN_CAP, SEEN_WINDOW_S  # noqa: E402
 from roastbot.redis_conn import connect_redis  # noqa: E402
 from roastbot.rules import AUTHOR_WINDOW_S  # noqa: E402
@@ -63,22 +63,6 @@ PAGES = {
 TARGET_S = 2.0
 ROAST = "Your sourdough starter has more ambition than your commit history, and it is mostly flour."
 MENTION_TEXT = "@roastbot roast my sourdough, it has been three days and it still looks sad"
-
-
-class _Source:
-    """Where a dead letter came from (what dead_letter_headers reads off a Kafka message)."""
-
-    def __init__(self, topic: str, partition: int, offset: int) -> None:
-        self._where = (topic, partition, offset)
-
-    def topic(self) -> str:
-        return self._where[0]
-
-    def partition(self) -> int:
-        return self._where[1]
-
-    def offset(self) -> int:
-        return self._where[2]
 
 
 def bench_settings() -> Settings:
@@ -112,11 +96,9 @@ def mention(mention_id: int, author_id: int) -> Mention:
 
 def state_template(client: redis.Redis, keys: RedisKeys) -> dict[str, str]:
     """A posted mention's state hash exactly as the consumer leaves it (through the core API)."""
-    states = MentionStates(client, keys, "consumer-bench-host-12345", lease_s=35)
-    states.claim("1")
-    states.move("1", MentionState.GENERATING)
-    states.move("1", MentionState.POSTING, roast=ROAST)
-    states.move("1", MentionState.POSTED, reply_id="1999999999999999999", roast=ROAST)
+    states = MentionStore(client, keys, "consumer-bench-host-12345")
+    path = [State.CLAIMED, State.GENERATING, State.READY, State.POSTING, State.POSTED]
+    plant(states, "1", path, stamp=("posting_at",), reply_id="1999999999999999999", roast=ROAST)
     fields = client.hgetall(keys.mention_state("1"))
     client.delete(keys.mention_state("1"))
     return fields
@@ -208,19 +190,21 @@ def seed(client: redis.Redis, settings: Settings, roasts: int, dead_letters: int
     pipe.sadd(keys.opt_out, *[str(n) for n in range(10_000)])
     pipe.sadd(keys.block_list, *[f"spammer{n}" for n in range(1_000)])
     pipe.execute()
-    approvals = Approvals(client, keys)
+    parker = MentionStore(client, keys, "consumer-bench-host-12345")
     for n in range(50):
-        approvals.park(mention(1_800_000_000_000_000_000 + n, n), ROAST, "offline")
+        parked = mention(1_800_000_000_000_000_000 + n, n)
+        path = [State.CLAIMED, State.GENERATING, State.READY, State.PENDING_APPROVAL]
+        plant(parker, parked.id, path, mention=parked.model_dump_json(), roast=ROAST, roaster="offline")
 
     producer = make_producer(settings)
     for n in range(dead_letters):
         letter = DeadLetter("retries_exhausted" if n % 3 else "permanent:forbidden", "gave up", 6, now - 600)
 
-        source = _Source(settings.kafka_topic_mentions, n % 6, n)
+        source = LetterSource(None, b"", f"{settings.kafka_topic_mentions}:{n % 6}:{n}")
         producer.produce(
             settings.kafka_topic_dlq,
             value=mention(1_700_000_000_000_000_000 + n, n).to_bytes(),
-            headers=dead_letter_headers(letter, source),  # type: ignore[arg-type]
+            headers=dead_letter_headers(letter, source),
         )
     producer.flush(30)
 

@@ -1,8 +1,13 @@
 """The consumer loop: Kafka in, a bounded pool of handlers, offsets out in order.
 
 The poll loop runs on the main thread (librdkafka's consumer is not shared across
-threads); handlers run in a pool. Offsets are committed up to the oldest unfinished
-message per partition, so completion may be out of order and nothing is skipped.
+threads); handlers run in a pool, each message through the runner (``roastbot.runner``),
+and operators' approval decisions through the same runner on a thread of their own.
+Offsets are committed up to the oldest unfinished message per partition, so completion
+may be out of order and nothing is skipped. A message our own code fails on every time is
+dead-lettered (``bug:<Type>``) after CONSUMER_BUG_ATTEMPTS, so its partition moves on; an
+outage of Redis or Kafka that outlasts CONSUMER_OUTAGE_PATIENCE_S stops this loop (its
+work handed back, uncommitted) and raises ``Outage``, for the worker to start a new loop.
 
 Flow control: the loop reads ahead into a local buffer of at most `concurrency`
 messages, so a freed slot starts its next mention at once. Fetching pauses when the
@@ -15,21 +20,29 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import random
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import redis
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
+from roastbot.approvals import ApprovalDecision
 from roastbot.control import Control
-from roastbot.handling import Interrupted, MentionHandler
+from roastbot.dead_letters import LetterSource
 from roastbot.kafka_wiring import ensure_topics, make_consumer
+from roastbot.keys import RedisKeys
+from roastbot.mention_store import MentionStore
 from roastbot.offsets import OffsetTracker
+from roastbot.outcomes import RateLimited
+from roastbot.retry import Interrupted, Outage, RetryPolicy, is_infrastructure
+from roastbot.roasting import Roaster
+from roastbot.runner import MentionRunner
 from roastbot.settings import Settings
 from roastbot.telemetry import Telemetry
+from roastbot.x_gateway import XGateway
 
 log = logging.getLogger(__name__)
 
@@ -43,17 +56,23 @@ class MentionConsumer:
     def __init__(
         self,
         settings: Settings,
-        handler: MentionHandler,
+        runner: MentionRunner,
         telemetry: Telemetry,
         kafka_producer: Producer,
         stop_event: threading.Event,
+        process_stop: threading.Event | None = None,
     ) -> None:
         self.settings = settings
-        self.handler = handler
+        self.runner = runner
+        self.policy = runner.policy
         self.telemetry = telemetry
         self.kafka_producer = kafka_producer
-        self.stop_event = stop_event
-        self.control = Control(telemetry.client, handler.control.keys)
+        self.stop_event = stop_event  # this loop's: set by shutdown, an outage, or the process
+        self.process_stop = process_stop or stop_event
+        self.control = Control(telemetry.client, runner.control.keys)
+        self.outage: BaseException | None = None
+        self.policy.listen(self._note_failure)
+        self._keeper_stop = threading.Event()  # claims stay renewed until every handler is done
         self.offsets = OffsetTracker()
         self.pool = ThreadPoolExecutor(
             max_workers=settings.consumer_concurrency, thread_name_prefix="mention"
@@ -107,11 +126,15 @@ class MentionConsumer:
             on_lost=self._on_revoke,
         )
         log.info("consumer started with concurrency %d", self.settings.consumer_concurrency)
-        decisions = threading.Thread(target=self._follow_decisions, name="approvals", daemon=True)
-        decisions.start()
         next_commit = next_switch = next_beat = 0.0
         try:
+            self.runner.store.approvals.join()
+            self.runner.store.run_keeper(self._keeper_stop)
+            decisions = threading.Thread(target=self._follow_decisions, name="approvals", daemon=True)
+            decisions.start()
             while not self.stop_event.is_set():
+                if self.process_stop.is_set():
+                    break
                 now = time.monotonic()
                 if now >= next_switch:
                     self._apply_switches()
@@ -135,39 +158,59 @@ class MentionConsumer:
                 self.buffered.append(message)
         finally:
             self._shutdown()
+        if self.outage is not None:
+            raise Outage(f"consumer loop stopped by an outage: {self.outage}") from self.outage
 
     def _handle(self, message: Message) -> None:
-        """Run the handler until it finishes; only shutdown leaves a message unfinished."""
-        failures = 0
-        while True:
+        """Run one message to its end; a shutdown or an outage leaves it unfinished."""
+        if self._attempt(lambda: self.runner.run_message(message), LetterSource.of_message(message), None):
+            self.offsets.finished(message.partition(), message.offset())
+
+    def _attempt(
+        self, work: Callable[[], None], source: LetterSource | None, decision: ApprovalDecision | None
+    ) -> bool:
+        """``work`` under the handling policy; True once it is done or given up as a bug."""
+        try:
+            for attempt in self.policy.handling():
+                with attempt:
+                    work()
+        except Interrupted:
+            return False
+        except Exception as error:
+            self.last_error = f"{type(error).__name__}: {error}"
+            if is_infrastructure(error):
+                self._stop_for_outage(error)
+                return False
             try:
-                self.handler.handle(message)
-                self.offsets.finished(message.partition(), message.offset())
-                return
-            except Interrupted:
-                return
-            except Exception as error:  # Redis or Kafka down, a bug: keep the message, retry
-                failures += 1
-                self.last_error = f"{type(error).__name__}: {error}"
-                log.warning(
-                    "handling failed (attempt %d), retrying: %s", failures, error, exc_info=failures == 1
-                )
-                self._safe_count("failed:infrastructure")
-                if self.stop_event.wait(random.uniform(0.5, min(30.0, 2**failures))):
-                    return
+                self.runner.dead_letter_bug(source, decision, error, self.policy.bug_attempts)
+            except Exception as failure:  # even that failed: keep the work for the next loop
+                log.error("could not dead-letter after a bug: %s", failure, exc_info=True)
+                self._stop_for_outage(failure)
+                return False
+        return True
+
+    def _note_failure(self, what: str, error: BaseException) -> None:
+        self.last_error = f"{what}: {type(error).__name__}: {error}"
+
+    def _stop_for_outage(self, error: BaseException) -> None:
+        if self.outage is None:
+            self.outage = error
+            log.error("stopping the consumer loop for a restart: %s", error)
+        self.stop_event.set()
 
     def _follow_decisions(self) -> None:
-        """Operators' approval decisions, handled by whichever consumer pops them first."""
+        """Operators' approval decisions, applied by whichever consumer reads them first."""
+        approvals = self.runner.store.approvals
         while not self.stop_event.is_set():
             try:
-                decision = self.handler.approvals.next_decision(timeout_s=1.0)
-                if decision is not None:
-                    self.handler.apply_decision(decision)
-            except Interrupted:
-                return
-            except Exception as error:  # Redis down or X failing: the decision stays parked
+                for decision in approvals.next_decisions(block_s=1.0, idle_s=self.settings.claim_lease_s):
+                    if self._attempt(lambda d=decision: self.runner.run_decision(d), None, decision):
+                        approvals.done(decision)
+                    else:
+                        approvals.put_down(decision)
+            except Exception as error:  # Redis down: the decisions stay in the stream
                 self.last_error = f"approvals: {error}"
-                log.warning("approval decision failed: %s", error)
+                log.warning("approval decisions unreadable: %s", error)
                 self.stop_event.wait(2.0)
 
     def _dispatch(self) -> None:
@@ -278,6 +321,7 @@ class MentionConsumer:
         log.info("consumer stopping: %d in flight", self.offsets.in_flight())
         self.stop_event.set()
         self.pool.shutdown(wait=True, cancel_futures=True)
+        self._keeper_stop.set()
         self._commit()
         if self.consumer is not None:
             self.consumer.close()
@@ -285,3 +329,43 @@ class MentionConsumer:
         with contextlib.suppress(redis.RedisError):
             self.telemetry.clear_heartbeat()
         log.info("consumer stopped")
+
+
+def build_consumer(
+    settings: Settings,
+    *,
+    telemetry: Telemetry,
+    gateway: XGateway,
+    roaster: Roaster,
+    kafka_producer: Producer,
+    process_stop: threading.Event,
+) -> MentionConsumer:
+    """One consumer loop and its runner, with a stop event of their own: a loop stopped by
+    an outage is replaced by a new one while the process (``process_stop``) goes on."""
+    loop_stop = threading.Event()
+
+    def count_failure(what: str, error: BaseException) -> None:
+        kind = "rate_limited" if isinstance(error, RateLimited) else "transient"
+        event = f"failed:{what}_{kind}" if what not in {"bug", "infrastructure"} else f"failed:{what}"
+        with contextlib.suppress(redis.RedisError):
+            telemetry.count(event)
+
+    policy = RetryPolicy(
+        max_retries=settings.consumer_max_retries,
+        stop_event=loop_stop,
+        on_failure=count_failure,
+        bug_attempts=settings.consumer_bug_attempts,
+        outage_patience_s=settings.consumer_outage_patience_s,
+    )
+    keys = RedisKeys(settings.redis_key_prefix)
+    store = MentionStore(telemetry.client, keys, telemetry.worker_id, lease_s=settings.claim_lease_s)
+    runner = MentionRunner(
+        settings,
+        gateway=gateway,
+        roaster=roaster,
+        telemetry=telemetry,
+        store=store,
+        policy=policy,
+        kafka_producer=kafka_producer,
+    )
+    return MentionConsumer(settings, runner, telemetry, kafka_producer, loop_stop, process_stop)

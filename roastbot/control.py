@@ -75,24 +75,3 @@ class Control:
             maxlen=AUDIT_STREAM_CAP,
             approximate=True,
         )
-
-
-class PostingHold:
-    """A global stop on posting (X flagged the account); lifted only by an operator."""
-
-    def __init__(self, client: redis.Redis, keys: RedisKeys) -> None:
-        self.client = client
-        self.keys = keys
-
-    def reason(self) -> dict[str, object] | None:
-        raw = self.client.get(self.keys.post_hold)
-        return json.loads(raw) if raw else None
-
-    def hold(self, code: str, detail: str) -> None:
-        """Set the hold unless one is already set (the first reason wins)."""
-        self.client.set(
-            self.keys.post_hold, json.dumps({"code": code, "detail": detail, "since": time.time()}), nx=True
-        )
-
-    def lift(self) -> None:
-        self.client.delete(self.keys.post_hold)

@@ -14,29 +14,46 @@ from roastbot.settings import Settings
 class DeadLetter:
     """Why a message was given up on."""
 
-    reason: str  # short stable code: invalid_message, retries_exhausted, ...
-    error: str  # human-readable detail
+    reason: str  # short stable code: invalid_message, retries_exhausted, bug:<Type>, ...
+    error: str  # human-readable detail (for a bug: the traceback's last frame)
     attempts: int
     first_seen: float
+
+
+@dataclass(frozen=True)
+class LetterSource:
+    """What is dead-lettered: the original bytes, their key, and where they came from."""
+
+    key: bytes | None
+    value: bytes
+    origin: str  # topic:partition:offset of a Kafka message, approvals:<entry> for a decision
+
+    @classmethod
+    def of_message(cls, message: Message) -> LetterSource:
+        return cls(
+            message.key(),
+            message.value() or b"",
+            f"{message.topic()}:{message.partition()}:{message.offset()}",
+        )
 
 
 class DeadLetterError(Exception):
     """The DLQ did not acknowledge: the source message must not be committed."""
 
 
-def dead_letter_headers(letter: DeadLetter, source: Message) -> list[tuple[str, bytes]]:
+def dead_letter_headers(letter: DeadLetter, source: LetterSource) -> list[tuple[str, bytes]]:
     return [
         ("dlq.reason", letter.reason.encode()),
         ("dlq.error", letter.error[:1000].encode()),
         ("dlq.attempts", str(letter.attempts).encode()),
         ("dlq.first_seen", f"{letter.first_seen:.3f}".encode()),
         ("dlq.dead_lettered_at", f"{time.time():.3f}".encode()),
-        ("dlq.source", f"{source.topic()}:{source.partition()}:{source.offset()}".encode()),
+        ("dlq.source", source.origin.encode()),
     ]
 
 
 def send_to_dead_letters(
-    producer: Producer, settings: Settings, source: Message, letter: DeadLetter, timeout_s: float = 30.0
+    producer: Producer, settings: Settings, source: LetterSource, letter: DeadLetter, timeout_s: float = 30.0
 ) -> None:
     """Publish the original bytes with the reason as headers; returns only once acknowledged."""
     outcome: list[KafkaError | None] = []
@@ -46,8 +63,8 @@ def send_to_dead_letters(
 
     producer.produce(
         settings.kafka_topic_dlq,
-        key=source.key(),
-        value=source.value(),
+        key=source.key,
+        value=source.value,
         headers=dead_letter_headers(letter, source),
         on_delivery=on_delivery,
     )

@@ -45,15 +45,18 @@ return 1
 
 @dataclass(frozen=True)
 class ReplayKeys:
-    records: str  # hash coordinates -> JSON replay record (the schema's replayed_dead_letters)
+    records: str  # hash coordinates -> JSON replay record
     index: str  # zset coordinates -> replay time, to cap the records
     discarded: str  # zset coordinates -> discard time (hidden in the console)
 
 
 def replay_keys(keys: RedisKeys) -> ReplayKeys:
-    """The console's dead-letter keys, all derived from the schema's ``replayed_dead_letters``."""
-    base = keys.replayed_dead_letters
-    return ReplayKeys(records=base, index=f"{base}:index", discarded=f"{base}:discarded")
+    """The console's dead-letter keys, as the key schema names them."""
+    return ReplayKeys(
+        records=keys.replayed_dead_letters,
+        index=keys.replayed_dead_letters_index,
+        discarded=keys.discarded_dead_letters,
+    )
 
 
 def coordinates(topic: str, partition: int, offset: int) -> str:

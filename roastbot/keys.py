@@ -2,7 +2,8 @@
 
 All keys live under one prefix (``REDIS_KEY_PREFIX``) so tests and several bots can
 share a Redis without touching each other. Per-mention and per-minute keys expire,
-so memory stays bounded however many mentions go through.
+so memory stays bounded however many mentions go through. ``_key`` is the one place a
+name is built: a Redis Cluster hash tag for the prefix goes there.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class RedisKeys:
 
     # --- consumer -------------------------------------------------------------------
     def mention_state(self, mention_id: str) -> str:
-        """Hash: state, reason, attempts, reply_id, roast, owner, updated_at."""
+        """Hash: state, reason, reply_id, roast, owner, lease_until (Redis time), updated_at..."""
         return self._key("mention", mention_id)
 
     def author_roasts(self, author_id: str) -> str:
@@ -55,13 +56,17 @@ class RedisKeys:
         return self._key("author", author_id, "roasts")
 
     def conversation_roasts(self, conversation_id: str) -> str:
-        """Sorted set of the bot's roasts in one conversation (per-conversation limit, loop guard)."""
+        """Sorted set of mentions holding a roast slot in one conversation (per-conversation limit)."""
         return self._key("conversation", conversation_id, "roasts")
 
+    def conversation_replies(self, conversation_id: str) -> str:
+        """Sorted set reply id -> time of the bot's replies posted in one conversation (loop guard)."""
+        return self._key("conversation", conversation_id, "replies")
+
     @property
-    def post_hold(self) -> str:
-        """Global posting hold (X blocked us as automated); a JSON reason."""
-        return self._key("posting", "hold")
+    def holds(self) -> str:
+        """Hash cause -> JSON hold (X flagged the account, a credential was refused...)."""
+        return self._key("holds")
 
     @property
     def recent_roasts(self) -> str:
@@ -75,8 +80,14 @@ class RedisKeys:
 
     @property
     def pending_approvals(self) -> str:
-        """Hash mention id -> JSON pending roast (approval mode)."""
-        return self._key("approvals", "pending")
+        """Sorted set mention id -> parked time of roasts waiting for an operator (oldest first);
+        each roast and its mention live in the mention's state hash."""
+        return self._key("approvals", "waiting")
+
+    @property
+    def approval_decisions(self) -> str:
+        """Stream of operators' decisions, read by the consumers' group (XREADGROUP, XACK)."""
+        return self._key("approvals", "decisions")
 
     @property
     def opt_out(self) -> str:
@@ -99,8 +110,18 @@ class RedisKeys:
 
     @property
     def replayed_dead_letters(self) -> str:
-        """Hash dlq offset key -> JSON replay result."""
+        """Hash dead letter coordinates -> JSON replay record."""
         return self._key("dlq", "replayed")
+
+    @property
+    def replayed_dead_letters_index(self) -> str:
+        """Sorted set coordinates -> replay time, to cap the replay records."""
+        return self._key("dlq", "replayed", "index")
+
+    @property
+    def discarded_dead_letters(self) -> str:
+        """Sorted set coordinates -> discard time (hidden in the console)."""
+        return self._key("dlq", "replayed", "discarded")
 
     # --- observability --------------------------------------------------------------
     def heartbeat(self, worker_id: str) -> str:

@@ -1,28 +1,13 @@
-"""The mention message on Kafka and the states a mention goes through."""
+"""The mention message on Kafka (its states: ``roastbot.lifecycle``)."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 MAX_MESSAGE_BYTES = 64 * 1024  # a mention is a few KB at most; anything larger is garbage
-
-
-class MentionState(StrEnum):
-    QUEUED = "queued"
-    GENERATING = "generating"
-    POSTING = "posting"
-    POSTED = "posted"
-    PENDING_APPROVAL = "pending_approval"
-    SKIPPED = "skipped"
-    DEAD_LETTERED = "dead_lettered"
-
-    @property
-    def is_final(self) -> bool:
-        return self in {MentionState.POSTED, MentionState.SKIPPED, MentionState.DEAD_LETTERED}
 
 
 class Author(BaseModel):

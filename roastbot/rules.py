@@ -1,8 +1,7 @@
-"""Who gets roasted: age, opt-out, block list and per-author limits (before any LLM call)."""
+"""Who gets roasted: opt-out, block list, per-author and per-conversation limits (before any LLM call)."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 
@@ -74,41 +73,9 @@ class AuthorRules:
         key = self.keys.conversation_roasts(conversation_id)
         return bool(self._reserve(keys=[key], args=[time.time(), limit, int(window_s), mention_id]))
 
-    def conversation_replies(self, conversation_id: str, window_s: float) -> int:
-        """The bot's roasts in a conversation within the window (loop guard)."""
-        key = self.keys.conversation_roasts(conversation_id)
-        return int(self.client.zcount(key, time.time() - window_s, "+inf"))
-
     def give_back(self, mention: Mention) -> None:
         """Free the slots a mention took when it ends without a roast."""
         pipe = self.client.pipeline(transaction=False)
         pipe.zrem(self.keys.author_roasts(mention.author_id), mention.id)
         pipe.zrem(self.keys.conversation_roasts(mention.conversation_id), mention.id)
         pipe.execute()
-
-
-class PostedTexts:
-    """Digests of what the bot posted lately, so a roast X would refuse as a duplicate
-    is regenerated before it is posted (X compares against the account's recent tweets)."""
-
-    WINDOW_S = 24 * 3600
-    CAP = 100_000
-
-    def __init__(self, client: redis.Redis, keys: RedisKeys) -> None:
-        self.client = client
-        self.keys = keys
-
-    @staticmethod
-    def digest(text: str) -> str:
-        return hashlib.sha1(" ".join(text.lower().split()).encode()).hexdigest()[:20]
-
-    def claim(self, text: str) -> bool:
-        """Reserve a text for one post; False when it was posted or claimed lately.
-        Atomic, so two consumers roasting look-alike mentions at once never pick the same text."""
-        now = time.time()
-        pipe = self.client.pipeline(transaction=False)
-        pipe.zadd(self.keys.posted_digests, {self.digest(text): now}, nx=True)
-        pipe.zremrangebyscore(self.keys.posted_digests, 0, now - self.WINDOW_S)
-        pipe.zremrangebyrank(self.keys.posted_digests, 0, -self.CAP - 1)
-        added, _, _ = pipe.execute()
-        return bool(added)

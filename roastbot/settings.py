@@ -64,6 +64,15 @@ class Settings(BaseSettings):
     # Consumer
     consumer_concurrency: int = Field(default=32, ge=1, le=1024)
     consumer_max_retries: int = Field(default=5, ge=0, le=50)
+    # A bug (an unexpected error) on one message this many times dead-letters it (bug:<Type>).
+    consumer_bug_attempts: int = Field(default=3, ge=1, le=50)
+    # Redis or Kafka failing one handler this long restarts the consumer's loop in-process;
+    # WORKER_MAX_RESTARTS failed restarts in a row of a worker's loop end the process (exit 3).
+    consumer_outage_patience_s: float = Field(default=60.0, ge=0, le=3600)
+    worker_max_restarts: int = Field(default=5, ge=0, le=100)
+    # A mention's claim: renewed by its holder's heartbeat (every third of it) while the holder
+    # lives, taken over this long after it died.
+    claim_lease_s: float = Field(default=15.0, ge=1, le=600)
     consumer_metrics_port: int = Field(default=9110, ge=0, le=65535)
     max_mention_age_s: float = Field(default=24 * 3600, gt=0)
     per_author_limit_per_hour: int = Field(default=5, ge=0, le=1000)

@@ -8,33 +8,33 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 import signal
 import threading
-import time
 from collections.abc import Callable
-from typing import TypeVar
 
-import redis
-from confluent_kafka import KafkaException
+import tenacity
 from prometheus_client import start_http_server
 
 from roastbot.logs import configure_logging
+from roastbot.retry import Interrupted, QuickFailures, is_infrastructure
 from roastbot.settings import Settings, load_settings
 from roastbot.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
+# Exit codes Supervisor shows (``exit status N; not expected``) and restarts on.
 EXIT_OK = 0
-EXIT_CONFIG = 2
+EXIT_KILLED = 1  # a second SIGTERM/SIGINT: stopped at once
+EXIT_CONFIG = 2  # invalid settings (the message names the variable)
+EXIT_INFRASTRUCTURE = 3  # Redis or Kafka kept failing through every in-process restart
+EXIT_BUG = 4  # an unexpected error in the worker's own loop (logged with its traceback)
 
 
 def install_stop_handlers(stop_event: threading.Event) -> None:
     def request_stop(signum: int, _frame: object) -> None:
         if stop_event.is_set():
             log.warning("second %s: exiting now", signal.Signals(signum).name)
-            os._exit(1)
+            os._exit(EXIT_KILLED)
         log.info("%s received: finishing current work", signal.Signals(signum).name)
         stop_event.set()
 
@@ -65,29 +65,42 @@ def metrics_port_for_process(base_port: int) -> int:
     return base_port + (int(suffix) if suffix.isdigit() else 0)
 
 
-def until_ready(what: str, attempt: Callable[[], T], stop_event: threading.Event) -> T | None:
-    """Retry start-up steps (Redis or Kafka not up yet) with backoff until they work."""
-    failures = 0
-    while not stop_event.is_set():
-        try:
-            return attempt()
-        except (redis.RedisError, KafkaException, OSError) as error:
-            failures += 1
-            delay = min(30.0, 0.5 * 2**failures) * random.uniform(0.5, 1.0)
-            log.warning("%s not ready (%s); retrying in %.1fs", what, error, delay)
-            stop_event.wait(delay)
-    return None
+def run_forever(what: str, loop: Callable[[], None], stop_event: threading.Event, max_restarts: int) -> int:
+    """Run a worker's loop; restart it in-process after an infrastructure error (Redis or
+    Kafka down); return the process's exit code: EXIT_OK once stopped on request,
+    EXIT_INFRASTRUCTURE after ``max_restarts`` failed restarts in a row, EXIT_BUG when the
+    loop itself fails otherwise."""
+    restarts = QuickFailures(max_restarts)
 
+    def sleep(seconds: float) -> None:
+        if stop_event.wait(seconds):
+            raise Interrupted()
 
-def run_forever(what: str, loop: Callable[[], None], stop_event: threading.Event) -> None:
-    """Restart a loop that died of an infrastructure error; stop only on request."""
-    failures = 0
-    while not stop_event.is_set():
-        started = time.monotonic()
-        try:
-            loop()
-        except (redis.RedisError, KafkaException, OSError) as error:
-            failures = 1 if time.monotonic() - started > 60 else failures + 1
-            delay = min(30.0, 0.5 * 2**failures) * random.uniform(0.5, 1.0)
-            log.error("%s loop failed (%s); restarting in %.1fs", what, error, delay)
-            stop_event.wait(delay)
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception(is_infrastructure),
+        before=restarts.started,
+        after=restarts.count,
+        stop=restarts.exhausted,
+        wait=restarts.wait,
+        sleep=sleep,
+        before_sleep=lambda state: log.error(
+            "%s loop failed (%s); restart %d of %d in %.1fs",
+            what,
+            state.outcome.exception() if state.outcome else "?",
+            restarts.in_a_row,
+            max_restarts,
+            state.upcoming_sleep,
+        ),
+        reraise=True,
+    )
+    try:
+        retrying(loop)
+    except Interrupted:
+        pass
+    except Exception as error:
+        if is_infrastructure(error):
+            log.critical("%s: giving up after %d restarts in a row: %s", what, max_restarts, error)
+            return EXIT_INFRASTRUCTURE
+        log.critical("%s loop failed unexpectedly", what, exc_info=True)
+        return EXIT_BUG
+    return EXIT_OK

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -71,3 +72,81 @@ def settings_env(settings: object, **extra: str) -> dict[str, str]:
     env.update({"PRODUCER_METRICS_PORT": "0", "CONSUMER_METRICS_PORT": "0", "PYTHONUNBUFFERED": "1"})
     env.update(extra)
     return env
+
+
+class CuttableProxy:
+    """A TCP forwarder to a real server (Redis) whose link a test can cut and restore: a
+    network outage for the clients behind it, while the server itself and its other
+    clients (the other engineers' tests) go on."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.port = free_port()
+        self._listener = socket.create_server(("127.0.0.1", self.port))
+        self._listener.settimeout(0.2)
+        self._open = threading.Event()
+        self._open.set()
+        self._closed = threading.Event()
+        self._lock = threading.Lock()
+        self._sockets: set[socket.socket] = set()
+        self.cuts = 0
+        self._thread = threading.Thread(target=self._accept, name="proxy", daemon=True)
+
+    def __enter__(self) -> CuttableProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._closed.set()
+        self._thread.join(5)
+        self._listener.close()
+        self._drop_all()
+
+    def cut(self) -> None:
+        """Drop every connection and refuse new ones until ``restore``."""
+        self._open.clear()
+        self.cuts += 1
+        self._drop_all()
+
+    def restore(self) -> None:
+        self._open.set()
+
+    def _drop_all(self) -> None:
+        with self._lock:
+            sockets, self._sockets = self._sockets, set()
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if not self._open.is_set():
+                client.close()  # as a refused connection looks to the client: closed at once
+                continue
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._sockets |= {client, upstream}
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)

@@ -7,8 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from roastbot.consumer import MentionConsumer
-from roastbot.handling import MentionHandler
+from roastbot.consumer import build_consumer
 from roastbot.kafka_wiring import make_producer
 from roastbot.keys import RedisKeys
 from roastbot.quota import QuotaBook
@@ -28,20 +27,20 @@ def main() -> int:
     roaster = roaster_from_settings(settings)
     safety.warm_up()  # load the profanity model now, not on the first mention
     kafka_producer = make_producer(settings)
-    handler = MentionHandler(
-        settings,
-        gateway=XGateway(settings, QuotaBook(client, keys)),
-        roaster=roaster,
-        telemetry=telemetry,
-        kafka_producer=kafka_producer,
-        stop_event=stop_event,
-    )
+    gateway = XGateway(settings, QuotaBook(client, keys))
 
     def consume() -> None:
-        MentionConsumer(settings, handler, telemetry, kafka_producer, stop_event).run()
+        consumer = build_consumer(
+            settings,
+            telemetry=telemetry,
+            gateway=gateway,
+            roaster=roaster,
+            kafka_producer=kafka_producer,
+            process_stop=stop_event,
+        )
+        consumer.run()
 
-    run_forever("consumer", consume, stop_event)
-    return 0
+    return run_forever("consumer", consume, stop_event, settings.worker_max_restarts)
 
 
 if __name__ == "__main__":

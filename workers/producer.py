@@ -25,8 +25,7 @@ def main() -> int:
     gateway = XGateway(settings, QuotaBook(client, keys))
     producer = MentionProducer(settings, client, gateway, telemetry)
     producer.stop_event = stop_event
-    run_forever("producer", producer.run, stop_event)
-    return 0
+    return run_forever("producer", producer.run, stop_event, settings.worker_max_restarts)
 
 
 if __name__ == "__main__":

@@ -21,20 +21,20 @@ def decide(mention_id: str, decision: Decision, edited: bool = False) -> None:
 
 with ui.explained("Approvals"):
     approval_mode = data.switches(settings).approval_mode
-    pending = data.pending_approvals(settings)
+    pending = data.pending_approvals(settings, SHOWN)
     if not approval_mode:
         st.info(
             "Approval mode is off: roasts are posted without review. Turn it on on the Controls page "
             "to park every roast here first."
         )
-    if not pending:
+    if not pending.total:
         st.caption("No roast is waiting for approval.")
     else:
         st.caption(
-            f"{len(pending)} roast(s) waiting, oldest first."
-            + (f" Showing {SHOWN}." if len(pending) > SHOWN else "")
+            f"{pending.total} roast(s) waiting, oldest first."
+            + (f" Showing the oldest {SHOWN}." if pending.total > SHOWN else "")
         )
-    for item in pending[:SHOWN]:
+    for item in pending.oldest:
         mention = item.mention
         author = mention.author.username if mention.author else mention.author_id
         with st.container(border=True):

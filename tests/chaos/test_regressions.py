@@ -10,8 +10,8 @@ import pytest
 import redis
 
 from roastbot.keys import RedisKeys
-from roastbot.mention_state import MentionStates
-from roastbot.models import MentionState
+from roastbot.lifecycle import State
+from roastbot.mention_store import MentionStore, plant
 from roastbot.quota import QuotaBook
 from roastbot.settings import Settings
 from roastbot.x_gateway import CLOCK_SKEW_S, XGateway
@@ -127,10 +127,9 @@ def _worker_died_after_its_post(bot: Pipeline, roast: str) -> tuple[str, str]:
     wait_for(lambda: bot.consumer_beat().get("partitions"), 30, "the consumer's partitions")
     bot.pause_consumer()
     mention_id = bot.mention("crash right after the POST")
-    dead = MentionStates(client, keys, "dead-worker", lease_s=0.01)
-    dead.claim(mention_id)
-    dead.move(mention_id, MentionState.POSTING, roast=roast)
-    dead.note_post_attempt(mention_id)
+    dead = MentionStore(client, keys, "dead-worker", lease_s=0.01)
+    path = [State.CLAIMED, State.GENERATING, State.READY, State.POSTING]
+    plant(dead, mention_id, path, stamp=("posting_at",), roast=roast)
     return mention_id, XGateway(bot.settings).post_reply(roast, mention_id)
 
 

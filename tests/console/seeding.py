@@ -3,31 +3,17 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 from confluent_kafka import TopicPartition
 
-from roastbot.dead_letters import DeadLetter, dead_letter_headers
+from roastbot.dead_letters import DeadLetter, LetterSource, dead_letter_headers
 from roastbot.kafka_wiring import make_producer, make_reader
 from roastbot.settings import Settings
 
 
-@dataclass
-class Source:
-    """Where a dead letter came from (what dead_letter_headers reads off a Kafka message)."""
-
-    source_topic: str
-    source_partition: int
-    source_offset: int
-
-    def topic(self) -> str:
-        return self.source_topic
-
-    def partition(self) -> int:
-        return self.source_partition
-
-    def offset(self) -> int:
-        return self.source_offset
+def source(topic: str, partition: int, offset: int) -> LetterSource:
+    """Where a dead letter came from, as dead_letter_headers reads it."""
+    return LetterSource(None, b"", f"{topic}:{partition}:{offset}")
 
 
 def produce_dead_letters(settings: Settings, letters: list[tuple[bytes, str, str, int]]) -> None:
@@ -37,7 +23,7 @@ def produce_dead_letters(settings: Settings, letters: list[tuple[bytes, str, str
     for index, (value, reason, error, attempts) in enumerate(letters):
         headers = dead_letter_headers(
             DeadLetter(reason, error, attempts, time.time() - 60),
-            Source(settings.kafka_topic_mentions, 0, index),  # type: ignore[arg-type]
+            source(settings.kafka_topic_mentions, 0, index),
         )
         producer.produce(
             settings.kafka_topic_dlq,

@@ -1,22 +1,32 @@
-"""Approvals: parked roasts with approve, edit-then-approve and reject (Approvals.decide)."""
+"""Approvals: parked roasts with approve, edit-then-approve and reject (ApprovalQueue.decide)."""
 
 from __future__ import annotations
 
 import redis
 
-from roastbot.approvals import Approvals, Decision
+from roastbot.approvals import ApprovalQueue, Decision
 from roastbot.control import Control
+from roastbot.lifecycle import State
+from roastbot.mention_store import MentionStore, plant
+from roastbot.models import Mention
 from roastbot.settings import Settings
 from tests.console.conftest import keys_of, mention, open_page, texts
+
+TO_PARKED = [State.CLAIMED, State.GENERATING, State.READY, State.PENDING_APPROVAL]
+
+
+def park(store: MentionStore, parked: Mention, roast: str) -> None:
+    """A roast parked for approval, through the store as a consumer parks it."""
+    plant(store, parked.id, TO_PARKED, mention=parked.model_dump_json(), roast=roast, roaster="offline")
 
 
 def test_pending_roasts_are_approved_edited_or_rejected(console: Settings, redis_client: redis.Redis) -> None:
     keys = keys_of(console)
-    approvals = Approvals(redis_client, keys)
+    store = MentionStore(redis_client, keys, "consumer-test")
     Control(redis_client, keys).set_switch("approval_mode", True)
-    approvals.park(mention("3001", "roast my bike"), "Your bike has training wheels of shame.", "offline")
-    approvals.park(mention("3002", "roast my hat", author="bob"), "That hat is a cry for help.", "offline")
-    approvals.park(mention("3003", "roast my tea", author="cy"), "Lukewarm, like your takes.", "offline")
+    park(store, mention("3001", "roast my bike"), "Your bike has training wheels of shame.")
+    park(store, mention("3002", "roast my hat", author="bob"), "That hat is a cry for help.")
+    park(store, mention("3003", "roast my tea", author="cy"), "Lukewarm, like your takes.")
 
     app = open_page("views/approvals.py", operator="frank")
     page = texts(app)
@@ -32,15 +42,30 @@ def test_pending_roasts_are_approved_edited_or_rejected(console: Settings, redis
     app.button(key="approve_edited_3002").click().run()
     app.button(key="reject_3003").click().run()
 
-    decisions = [approvals.next_decision(timeout_s=0.1) for _ in range(4)]
-    assert [(d.mention_id, d.decision, d.text, d.actor) for d in decisions[:3]] == [
+    consumers = ApprovalQueue(redis_client, keys, "consumer-test")
+    consumers.join()
+    decisions = consumers.next_decisions(block_s=0.1, idle_s=60, count=10)
+    assert [(d.mention_id, d.decision, d.text, d.actor) for d in decisions] == [
         ("3001", Decision.APPROVE, "", "frank"),
         ("3002", Decision.APPROVE, "That hat is a bold choice.", "frank"),
         ("3003", Decision.REJECT, "", "frank"),
-    ]
-    assert decisions[3] is None  # one decision per click
+    ]  # one decision per click
     actions = [entry["action"] for _id, entry in redis_client.xrange(keys.audit)]
     assert actions == ["approval:approve", "approval:approve", "approval:reject"]
+
+
+def test_past_two_hundred_pending_the_oldest_show_first(console: Settings, redis_client: redis.Redis) -> None:
+    # The list was sliced before it was sorted: past 200 (here 250) the oldest could be missing.
+    keys = keys_of(console)
+    store = MentionStore(redis_client, keys, "consumer-test")
+    Control(redis_client, keys).set_switch("approval_mode", True)
+    ids = [str(4000 + n) for n in range(250)]  # parked in this order, oldest first
+    for mention_id in ids:
+        park(store, mention(mention_id, f"roast number {mention_id}"), f"Roast for {mention_id}.")
+
+    app = open_page("views/approvals.py")
+    assert "250 roast(s) waiting, oldest first. Showing the oldest 50." in texts(app)
+    assert [t.value for t in app.text_area] == [f"Roast for {mention_id}." for mention_id in ids[:50]]
 
 
 def test_approval_mode_off_is_explained(console: Settings) -> None:

@@ -9,8 +9,9 @@ import redis
 from app import data
 from roastbot import dlq_admin
 from roastbot.kafka_wiring import make_producer
-from roastbot.mention_state import MentionStates
-from roastbot.models import Mention, MentionState
+from roastbot.lifecycle import State
+from roastbot.mention_store import MentionStore, plant
+from roastbot.models import Mention
 from roastbot.settings import Settings
 from tests.console.conftest import keys_of, mention, open_page, rerun, texts
 from tests.console.seeding import produce_dead_letters, read_topic
@@ -40,10 +41,9 @@ def seed(console: Settings, client: redis.Redis) -> tuple[str, str, str]:
             (b"not json at all", "invalid_message", "not JSON: Expecting value", 1),
         ],
     )
-    states = MentionStates(client, keys_of(console), "consumer-old", lease_s=30)
+    states = MentionStore(client, keys_of(console), "consumer-old", lease_s=30)
     for mention_id, reason in (("2001", "retries_exhausted"), ("2002", "permanent:forbidden")):
-        states.claim(mention_id)
-        states.move(mention_id, MentionState.DEAD_LETTERED, reason=reason)
+        plant(states, mention_id, [State.CLAIMED, State.DEAD_LETTERED], reason=reason)
     topic = console.kafka_topic_dlq
     return tuple(dlq_admin.coordinates(topic, 0, offset) for offset in range(3))  # type: ignore[return-value]
 
@@ -69,9 +69,16 @@ def test_browse_replay_follow_up_and_discard(console: Settings, redis_client: re
     assert list(history["by"]) == ["dave"]
 
     # A consumer takes the replay and posts: the page says so, with the reply's link.
-    states = MentionStates(redis_client, keys_of(console), "consumer-new", lease_s=30)
-    states.claim("2001", reclaim=MentionState.DEAD_LETTERED)
-    states.move("2001", MentionState.POSTED, reply_id="9100", roast="A loaf of opinions.")
+    states = MentionStore(redis_client, keys_of(console), "consumer-new", lease_s=30)
+    states.claim("2001", reopen=State.DEAD_LETTERED)
+    for source, target in [
+        (State.DEAD_LETTERED, State.CLAIMED),
+        (State.CLAIMED, State.GENERATING),
+        (State.GENERATING, State.READY),
+        (State.READY, State.POSTING),
+    ]:
+        states.move("2001", source, target)
+    states.move("2001", State.POSTING, State.POSTED, reply_id="9100", roast="A loaf of opinions.")
     rerun(app)
     history = app.dataframe[-1].value
     assert list(history["what happened"]) == ["replied (9100)"]

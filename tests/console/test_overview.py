@@ -6,7 +6,7 @@ import time
 
 import redis
 
-from roastbot.control import PostingHold
+from roastbot.holds import Holds
 from roastbot.kafka_wiring import make_producer
 from roastbot.quota import QuotaBook
 from roastbot.settings import Settings
@@ -71,19 +71,38 @@ def test_overview_shows_workers_kpis_charts_and_lag(console: Settings, redis_cli
 
 def test_posting_hold_banner_and_audited_lift(console: Settings, redis_client: redis.Redis) -> None:
     keys = keys_of(console)
-    PostingHold(redis_client, keys).hold("automation_block", "This request looks like it might be automated")
+    Holds(redis_client, keys).raise_hold("automation_block", "This request looks like it might be automated")
 
     app = open_page(operator="carol")
     banner = next(e.value for e in app.error if "Posting is on hold" in e.value)
-    assert "automation_block" in banner and "looks like it might be automated" in banner
+    assert "automation_block" in banner and "flagged the account as automated" in banner
+    # X's words are shown as text, never as markup.
+    assert any("looks like it might be automated" in t.value for t in app.text)
 
     app.button(key="lift_hold").click().run()
 
-    assert PostingHold(redis_client, keys).reason() is None
+    assert Holds(redis_client, keys).active() == []
     entry = redis_client.xrevrange(keys.audit, count=1)[0][1]
     assert (entry["actor"], entry["action"], entry["result"]) == ("carol", "lift_posting_hold", "ok")
     assert not any("Posting is on hold" in e.value for e in app.error)
-    assert any("Posting hold lifted" in s.value for s in app.success)
+    assert any("Hold lifted (was: automation_block)" in s.value for s in app.success)
+
+
+def test_a_refused_credential_is_named_on_the_banner(console: Settings, redis_client: redis.Redis) -> None:
+    keys = keys_of(console)
+    holds = Holds(redis_client, keys)
+    holds.raise_hold(
+        "unauthorized", "post: unauthorized: Unauthorized", "X_ACCESS_TOKEN and X_ACCESS_TOKEN_SECRET"
+    )
+    holds.raise_hold(
+        "llm_auth", "llm refused the request: 401: Invalid API key provided.", "TOGETHER_API_KEY"
+    )
+
+    app = open_page()
+    banners = [e.value for e in app.error if "on hold" in e.value]
+    assert len(banners) == 2
+    assert "Posting is on hold" in banners[0] and "X_ACCESS_TOKEN and X_ACCESS_TOKEN_SECRET" in banners[0]
+    assert "Generating is on hold" in banners[1] and "TOGETHER_API_KEY" in banners[1]
 
 
 def test_auto_refresh_can_be_switched_off(console: Settings) -> None:

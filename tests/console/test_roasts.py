@@ -6,8 +6,8 @@ import time
 
 import redis
 
-from roastbot.mention_state import MentionStates
-from roastbot.models import MentionState
+from roastbot.lifecycle import State
+from roastbot.mention_store import MentionStore, plant
 from roastbot.settings import Settings
 from roastbot.telemetry import Telemetry
 from tests.console.conftest import keys_of, open_page, texts
@@ -47,9 +47,9 @@ def test_roasts_table_filters_search_links_and_detail(console: Settings, redis_c
     )
     record(telemetry, "1002", "skipped", "roast me", "", reason="author_limit", author="bob")
     record(telemetry, "1003", "dead_lettered", "roast my code", "", reason="retries_exhausted")
-    states = MentionStates(redis_client, keys, "consumer-test", lease_s=30)
-    states.claim("1001")
-    states.move("1001", MentionState.POSTED, reply_id="9001", roast="Your starter has more life than you.")
+    states = MentionStore(redis_client, keys, "consumer-test", lease_s=30)
+    path = [State.CLAIMED, State.GENERATING, State.READY, State.POSTING, State.POSTED]
+    plant(states, "1001", path, reply_id="9001", roast="Your starter has more life than you.")
 
     app = open_page("views/roasts.py")
 

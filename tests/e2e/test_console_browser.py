@@ -17,10 +17,11 @@ from roastbot.control import Control
 from roastbot.dead_letters import DeadLetter, dead_letter_headers
 from roastbot.kafka_wiring import make_producer
 from roastbot.keys import RedisKeys
-from roastbot.mention_state import MentionStates
-from roastbot.models import Mention, MentionState
+from roastbot.lifecycle import State
+from roastbot.mention_store import ClaimVerdict, MentionStore
+from roastbot.models import Mention
 from roastbot.redis_conn import connect_redis
-from tests.console.seeding import Source, read_topic
+from tests.console.seeding import read_topic, source
 from tests.helpers import wait_for
 from tests.stack_fixture import RunningStack, running_stack
 
@@ -268,10 +269,10 @@ def test_dead_letter_replayed_from_the_page_ends_replied(stack: RunningStack, pa
     control.set_switch("paused", True)
     wait_for(lambda: consumers_paused(stack, True, paused_at), 15, "every consumer to report paused")
     mention_id = new_mention(stack, f"roast my dead letter {uuid.uuid4().hex[:6]}")
-    states = MentionStates(client, keys, "e2e-consumer", lease_s=30)
+    states = MentionStore(client, keys, "e2e-consumer", lease_s=30)
     claim = states.claim(mention_id)
-    assert claim.verdict == "claimed", (claim, states.get(mention_id))
-    states.move(mention_id, MentionState.DEAD_LETTERED, reason="retries_exhausted")
+    assert claim.verdict == ClaimVerdict.CLAIMED, (claim, states.record(mention_id))
+    states.move(mention_id, State.CLAIMED, State.DEAD_LETTERED, reason="retries_exhausted")
     control.request_fetch_now()
     key, value = wait_for(lambda: published_mention(stack, mention_id), 30, "the mention on Kafka")
     producer = make_producer(settings)
@@ -282,7 +283,7 @@ def test_dead_letter_replayed_from_the_page_ends_replied(stack: RunningStack, pa
         value=value,
         headers=dead_letter_headers(
             DeadLetter("retries_exhausted", "post: gave up", 6, time.time()),
-            Source(settings.kafka_topic_mentions, 0, 0),  # type: ignore[arg-type]
+            source(settings.kafka_topic_mentions, 0, 0),
         ),
     )
     assert producer.flush(15) == 0

@@ -1,5 +1,6 @@
 """An in-process pipeline for consumer tests: real Kafka, Redis and HTTP (X sandbox, LLM fake);
-producer and consumer loops run in threads of the test process."""
+producer and consumer loops run in threads of the test process, the consumer restarted
+in-process after an outage as the worker does."""
 
 from __future__ import annotations
 
@@ -7,23 +8,26 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
-from roastbot.consumer import MentionConsumer
+from roastbot.consumer import MentionConsumer, build_consumer
 from roastbot.control import Control
-from roastbot.handling import MentionHandler
 from roastbot.kafka_wiring import make_producer
 from roastbot.keys import RedisKeys
+from roastbot.lifecycle import FINAL_STATES
 from roastbot.producer import MentionProducer
 from roastbot.quota import QuotaBook
 from roastbot.redis_conn import connect_redis
-from roastbot.roasting import roaster_from_settings
+from roastbot.roasting import Roaster, roaster_from_settings
 from roastbot.settings import Settings
 from roastbot.telemetry import Telemetry
+from roastbot.worker import run_forever
 from roastbot.x_gateway import XGateway
 from tests.helpers import wait_for
+
+FINAL = {state.value for state in FINAL_STATES}
 
 
 @dataclass
@@ -38,9 +42,7 @@ class Pipeline:
 
     def final_state(self, mention_id: str, timeout_s: float = 30) -> dict[str, str]:
         return wait_for(
-            lambda: (
-                (s := self.state(mention_id)).get("state") in {"posted", "skipped", "dead_lettered"} and s
-            ),
+            lambda: (s := self.state(mention_id)).get("state") in FINAL and s,
             timeout_s,
             f"a final state for {mention_id}",
         )
@@ -75,29 +77,53 @@ def _worker(role: str) -> str:
     return f"{role}-test-{uuid.uuid4().hex[:6]}"
 
 
+@dataclass
+class ConsumerRun:
+    """The consumer worker's loops in a thread: one per (re)start, and its exit code."""
+
+    stop: threading.Event
+    loops: list[MentionConsumer] = field(default_factory=list)
+    exit_code: int | None = None
+
+    @property
+    def current(self) -> MentionConsumer:
+        return wait_for(lambda: self.loops and self.loops[-1], 30, "the consumer loop")
+
+    @property
+    def last_error(self) -> str:
+        return self.loops[-1].last_error if self.loops else ""
+
+
 @contextmanager
-def consumer_thread(settings: Settings) -> Iterator[MentionConsumer]:
+def consumer_thread(settings: Settings, roaster: Roaster | None = None) -> Iterator[ConsumerRun]:
     client = connect_redis(settings)
     keys = RedisKeys(settings.redis_key_prefix)
     telemetry = Telemetry(client, keys, "consumer", worker_id=_worker("consumer"))
-    stop = threading.Event()
     kafka_producer = make_producer(settings)
-    roaster = roaster_from_settings(settings)
-    handler = MentionHandler(
-        settings,
-        gateway=XGateway(settings, QuotaBook(client, keys)),
-        roaster=roaster,
-        telemetry=telemetry,
-        kafka_producer=kafka_producer,
-        stop_event=stop,
-    )
-    consumer = MentionConsumer(settings, handler, telemetry, kafka_producer, stop)
-    thread = threading.Thread(target=consumer.run, daemon=True)
+    gateway = XGateway(settings, QuotaBook(client, keys))
+    run = ConsumerRun(threading.Event())
+
+    def consume() -> None:
+        consumer = build_consumer(
+            settings,
+            telemetry=telemetry,
+            gateway=gateway,
+            roaster=roaster or roaster_from_settings(settings),
+            kafka_producer=kafka_producer,
+            process_stop=run.stop,
+        )
+        run.loops.append(consumer)
+        consumer.run()
+
+    def work() -> None:
+        run.exit_code = run_forever("consumer", consume, run.stop, settings.worker_max_restarts)
+
+    thread = threading.Thread(target=work, daemon=True)
     thread.start()
     try:
-        yield consumer
+        yield run
     finally:
-        stop.set()
+        run.stop.set()
         thread.join(timeout=60)
         assert not thread.is_alive(), "consumer did not stop on request"
 
@@ -120,8 +146,8 @@ def producer_thread(settings: Settings) -> Iterator[MentionProducer]:
 
 
 @contextmanager
-def pipeline(settings: Settings, x: httpx.Client) -> Iterator[Pipeline]:
+def pipeline(settings: Settings, x: httpx.Client, roaster: Roaster | None = None) -> Iterator[Pipeline]:
     client = connect_redis(settings)
     keys = RedisKeys(settings.redis_key_prefix)
-    with producer_thread(settings), consumer_thread(settings):
+    with producer_thread(settings), consumer_thread(settings, roaster):
         yield Pipeline(settings, x, keys, Control(client, keys))

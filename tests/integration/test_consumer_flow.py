@@ -20,11 +20,11 @@ from confluent_kafka import Consumer, Message, TopicPartition
 
 from roastbot.consumer import MentionConsumer
 from roastbot.control import Control
-from roastbot.handling import Interrupted
 from roastbot.kafka_wiring import consumer_lag, delete_topics, ensure_topics, make_producer
 from roastbot.keys import RedisKeys
 from roastbot.offsets import OffsetTracker
 from roastbot.redis_conn import connect_redis
+from roastbot.retry import Interrupted, RetryPolicy
 from roastbot.settings import Settings
 from roastbot.telemetry import Telemetry
 from tests.conftest import drop_prefix, make_test_settings
@@ -39,10 +39,12 @@ STEP_S = 10  # anything the loop does on its own once the data is there
 
 
 class Gate:
-    """A stub MentionHandler: records every handle() call and holds it until released."""
+    """A stub MentionRunner: records every run_message() call and holds it until released."""
 
-    def __init__(self, control: Control, blocking: bool = True) -> None:
+    def __init__(self, control: Control, stop: threading.Event, blocking: bool = True) -> None:
         self.control = control
+        self.policy = RetryPolicy(max_retries=0, stop_event=stop)
+        self.store = self  # the runner's store: its approvals and its claim keeper
         self.approvals = self
         self.started: list[Key] = []
         self.finished: list[Key] = []
@@ -52,10 +54,17 @@ class Gate:
         self._released_partitions: set[int] = set()
         self._never = threading.Event()
 
-    def next_decision(self, timeout_s: float) -> None:
-        self._never.wait(timeout_s)  # like a blocking pop on an empty queue
+    def join(self) -> None:
+        pass
 
-    def handle(self, message: Message) -> None:
+    def run_keeper(self, stop: threading.Event) -> None:
+        pass
+
+    def next_decisions(self, block_s: float, idle_s: float) -> list[object]:
+        self._never.wait(block_s)  # like a blocking read of an empty stream
+        return []
+
+    def run_message(self, message: Message) -> None:
         key = (message.partition(), message.offset())
         with self._cond:
             self.started.append(key)
@@ -103,9 +112,10 @@ class WatchedOffsets(OffsetTracker):
 def build(settings: Settings, gate_blocking: bool = True) -> tuple[MentionConsumer, Gate, WatchedOffsets]:
     client = connect_redis(settings)
     keys = RedisKeys(settings.redis_key_prefix)
-    gate = Gate(Control(client, keys), blocking=gate_blocking)
+    stop = threading.Event()
+    gate = Gate(Control(client, keys), stop, blocking=gate_blocking)
     telemetry = Telemetry(client, keys, "consumer", worker_id=f"consumer-flow-{uuid.uuid4().hex[:6]}")
-    consumer = MentionConsumer(settings, gate, telemetry, make_producer(settings), threading.Event())  # type: ignore[arg-type]
+    consumer = MentionConsumer(settings, gate, telemetry, make_producer(settings), stop)  # type: ignore[arg-type]
     offsets = WatchedOffsets()
     consumer.offsets = offsets
     return consumer, gate, offsets
@@ -321,7 +331,7 @@ def test_shutdown_hands_back_interrupted_work_without_waiting_for_it(flow_settin
         consumer.stop_event.wait()
         raise Interrupted()
 
-    gate.handle = interrupted  # type: ignore[method-assign]
+    gate.run_message = interrupted  # type: ignore[method-assign]
     produce(flow_settings, [0] * 6)
     thread = threading.Thread(target=consumer.run, name="flow-consumer", daemon=True)
     thread.start()

@@ -9,31 +9,34 @@ import pytest
 import redis
 
 from roastbot.keys import RedisKeys
-from roastbot.mention_state import ClaimVerdict, LostClaim, MentionStates
-from roastbot.models import MentionState
+from roastbot.lifecycle import IllegalTransition, State
+from roastbot.mention_store import ClaimVerdict, LostClaim, MentionStore, plant
 from roastbot.quota import QuotaBook, parse_quota_headers
 from roastbot.rules import AuthorRules
 from roastbot.settings import Settings
+from tests.helpers import wait_for
 
 pytestmark = pytest.mark.integration
 
+TO_POSTED = [State.CLAIMED, State.GENERATING, State.READY, State.POSTING, State.POSTED]
 
-def states(client: redis.Redis, settings: Settings, owner: str, lease_s: float = 30) -> MentionStates:
-    return MentionStates(client, RedisKeys(settings.redis_key_prefix), owner, lease_s)
+
+def store(client: redis.Redis, settings: Settings, owner: str, lease_s: float = 30) -> MentionStore:
+    return MentionStore(client, RedisKeys(settings.redis_key_prefix), owner, lease_s)
 
 
 def test_only_one_worker_claims_a_mention(redis_client: redis.Redis, settings: Settings) -> None:
-    first, second = states(redis_client, settings, "w1"), states(redis_client, settings, "w2")
+    first, second = store(redis_client, settings, "w1"), store(redis_client, settings, "w2")
     assert first.claim("100").verdict == ClaimVerdict.CLAIMED
     assert second.claim("100").verdict == ClaimVerdict.BUSY
-    first.move("100", MentionState.POSTED, reply_id="9")
-    assert second.claim("100").verdict == ClaimVerdict.FINAL
+    plant(first, "100", TO_POSTED, reply_id="9")
+    assert second.claim("100").verdict == ClaimVerdict.CLOSED
 
 
 def test_two_threads_of_one_worker_do_not_share_a_claim(
     redis_client: redis.Redis, settings: Settings
 ) -> None:
-    worker = states(redis_client, settings, "w1")
+    worker = store(redis_client, settings, "w1")
     assert worker.claim("150").verdict == ClaimVerdict.CLAIMED
     verdicts: list[ClaimVerdict] = []
     other_thread = threading.Thread(target=lambda: verdicts.append(worker.claim("150").verdict))
@@ -46,23 +49,77 @@ def test_two_threads_of_one_worker_do_not_share_a_claim(
 def test_expired_lease_is_taken_over_and_the_old_owner_is_refused(
     redis_client: redis.Redis, settings: Settings
 ) -> None:
-    first, second = states(redis_client, settings, "w1", lease_s=0.2), states(redis_client, settings, "w2")
-    first.claim("200")
-    first.move("200", MentionState.POSTING, roast="hello")
+    first, second = store(redis_client, settings, "w1", lease_s=0.2), store(redis_client, settings, "w2")
+    plant(first, "200", [State.CLAIMED, State.GENERATING, State.READY, State.POSTING], roast="hello")
     time.sleep(0.3)  # let the lease run out (the thing under test is expiry itself)
     claim = second.claim("200")
     assert claim.verdict == ClaimVerdict.CLAIMED
-    assert claim.previous_state == "posting"  # the new owner knows to reconcile
+    assert claim.state == State.POSTING  # the new owner knows to reconcile
+    assert claim.record["roast"] == "hello"
     with pytest.raises(LostClaim):
-        first.move("200", MentionState.POSTED)
+        first.move("200", State.POSTING, State.POSTED)
+
+
+def test_a_lease_is_measured_on_redis_time_not_on_a_hosts_clock(
+    redis_client: redis.Redis, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Consumers on several hosts: one whose clock runs a minute ahead took over claims that
+    # were still running when leases were compared against each client's own clock.
+    holder, other = store(redis_client, settings, "w1", lease_s=30), store(redis_client, settings, "w2")
+    assert holder.claim("250").verdict == ClaimVerdict.CLAIMED
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + 60)
+    assert other.claim("250").verdict == ClaimVerdict.BUSY
+
+
+def test_the_keeper_renews_a_claim_while_its_holder_waits_and_stops_when_the_holder_dies(
+    redis_client: redis.Redis, settings: Settings
+) -> None:
+    lease_s = 0.6
+    holder, other = store(redis_client, settings, "w1", lease_s), store(redis_client, settings, "w2")
+    stop = threading.Event()
+    claimed = threading.Event()
+    release = threading.Event()
+
+    def hold_while_waiting() -> None:  # a holder waiting for quota, a hold or the LLM
+        assert holder.claim("260").verdict == ClaimVerdict.CLAIMED
+        with holder.holding("260"):
+            claimed.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=hold_while_waiting)
+    keeper = holder.run_keeper(stop, every_s=lease_s / 4)
+    thread.start()
+    assert claimed.wait(5)
+    waited_until = time.monotonic() + 4 * lease_s
+    while time.monotonic() < waited_until:  # four leases long, the claim stays the holder's
+        assert other.claim("260").verdict == ClaimVerdict.BUSY
+        time.sleep(lease_s / 3)
+    stop.set()  # the worker died: nobody renews its claim any more
+    keeper.join(5)
+    assert wait_for(lambda: other.claim("260").verdict == ClaimVerdict.CLAIMED, 5, "a takeover")
+    release.set()
+    thread.join(5)
+
+
+def test_a_move_must_follow_the_table_and_the_state_its_holder_saw(
+    redis_client: redis.Redis, settings: Settings
+) -> None:
+    worker = store(redis_client, settings, "w1")
+    worker.claim("270")
+    with pytest.raises(IllegalTransition):
+        worker.move("270", State.CLAIMED, State.POSTED)  # no edge skips the roast and the POST
+    worker.move("270", State.CLAIMED, State.GENERATING)
+    with pytest.raises(LostClaim):
+        worker.move("270", State.CLAIMED, State.GENERATING)  # the state moved on since
+    assert worker.record("270")["state"] == "generating"
 
 
 def test_dead_letters_are_reclaimed_only_for_replays(redis_client: redis.Redis, settings: Settings) -> None:
-    worker = states(redis_client, settings, "w1")
-    worker.claim("300")
-    worker.move("300", MentionState.DEAD_LETTERED, reason="retries_exhausted")
-    assert worker.claim("300").verdict == ClaimVerdict.FINAL
-    assert worker.claim("300", reclaim=MentionState.DEAD_LETTERED).verdict == ClaimVerdict.CLAIMED
+    worker = store(redis_client, settings, "w1")
+    plant(worker, "300", [State.CLAIMED, State.DEAD_LETTERED], reason="retries_exhausted")
+    assert worker.claim("300").verdict == ClaimVerdict.CLOSED
+    assert worker.claim("300", reopen=State.DEAD_LETTERED).verdict == ClaimVerdict.CLAIMED
 
 
 def test_quota_reservation_never_hands_out_more_than_remaining(
@@ -112,4 +169,14 @@ def test_conversation_limit_lets_one_roast_through(redis_client: redis.Redis, se
     rules = AuthorRules(redis_client, RedisKeys(settings.redis_key_prefix))
     granted = [rules.reserve_conversation("c1", f"m{i}", limit=1, window_s=3600) for i in range(5)]
     assert granted == [True, False, False, False, False]
-    assert rules.conversation_replies("c1", 3600) == 1
+
+
+def test_the_loop_guard_counts_replies_posted_not_reservations(
+    redis_client: redis.Redis, settings: Settings
+) -> None:
+    keys = RedisKeys(settings.redis_key_prefix)
+    rules, worker = AuthorRules(redis_client, keys), store(redis_client, settings, "w1")
+    assert rules.reserve_conversation("c2", "m1", limit=5, window_s=3600)  # a reservation, no reply
+    assert worker.conversation_replies("c2", 3600) == 0
+    plant(worker, "310", TO_POSTED, reply_id="9310", conversation_id="c2", log_reply="9310")
+    assert worker.conversation_replies("c2", 3600) == 1

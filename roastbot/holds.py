@@ -1,0 +1,135 @@
+"""Global holds: every consumer stops posting (or generating) until an operator lifts them.
+
+A hold is raised by the first consumer that meets its cause (X flags the account as
+automated, suspends it, or refuses the bot's credentials; the LLM refuses its key) and
+stands until an operator lifts it on the console, where a banner names the cause and,
+for a refused credential, the setting to fix. Mentions wait meanwhile, their claims
+renewed: nothing is dead-lettered for a cause that no retry can fix and every mention meets.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+import redis
+
+from roastbot.keys import RedisKeys
+from roastbot.settings import Settings
+
+POSTING = "posting"
+GENERATING = "generating"
+
+X_USER_CREDENTIALS = "X_ACCESS_TOKEN and X_ACCESS_TOKEN_SECRET (with X_API_KEY and X_API_SECRET)"
+LLM_CREDENTIALS = {"together": "TOGETHER_API_KEY"}
+"""The setting that holds each roaster's key (a roaster added later adds its own)."""
+
+
+@dataclass(frozen=True)
+class HoldCause:
+    stops: str  # POSTING or GENERATING
+    what: str  # what happened, in the operator's words
+    remedy: str
+    credential: bool = False  # the remedy is a new credential
+
+
+# Refusal codes (roastbot.x_gateway, the roasters) that hold everyone instead of failing one mention.
+CAUSES: dict[str, HoldCause] = {
+    "automation_block": HoldCause(
+        POSTING,
+        "X flagged the account as automated (error 226)",
+        "check the account on X, then lift the hold",
+    ),
+    "suspended": HoldCause(
+        POSTING, "X suspended or locked the account", "resolve it on X, then lift the hold"
+    ),
+    "unauthorized": HoldCause(
+        POSTING,
+        "X refused the bot's credentials (401: revoked or regenerated)",
+        "create new keys in the developer portal, set them in .env, restart the workers, then lift the hold",
+        credential=True,
+    ),
+    "unsupported_authentication": HoldCause(
+        POSTING,
+        "X refused the kind of credentials sent (403: posting needs OAuth 1.0a user context)",
+        "set the app's user access token in .env, restart the workers, then lift the hold",
+        credential=True,
+    ),
+    "llm_auth": HoldCause(
+        GENERATING,
+        "the LLM refused the API key (401)",
+        "set a valid key in .env, restart the workers, then lift the hold",
+        credential=True,
+    ),
+    "llm_forbidden": HoldCause(
+        GENERATING,
+        "the LLM refused access with this API key (403: model or account not allowed)",
+        "fix the key's access (or ROAST_MODEL), restart the workers, then lift the hold",
+        credential=True,
+    ),
+}
+
+
+def credential_for(code: str, settings: Settings) -> str:
+    """The setting an operator must fix for a refused credential ('' when none)."""
+    cause = CAUSES.get(code)
+    if cause is None or not cause.credential:
+        return ""
+    if cause.stops == GENERATING:
+        return LLM_CREDENTIALS.get(settings.roaster or "", "the roaster's API key")
+    return X_USER_CREDENTIALS
+
+
+@dataclass(frozen=True)
+class Hold:
+    code: str
+    stops: str
+    detail: str
+    credential: str
+    since: float
+
+    @property
+    def cause(self) -> HoldCause | None:
+        return CAUSES.get(self.code)
+
+
+class Holds:
+    def __init__(self, client: redis.Redis, keys: RedisKeys) -> None:
+        self.client = client
+        self.keys = keys
+
+    def raise_hold(self, code: str, detail: str, credential: str = "") -> None:
+        """Set the hold for this cause unless it stands already (the first detail wins)."""
+        cause = CAUSES.get(code)
+        record = {
+            "code": code,
+            "stops": cause.stops if cause else POSTING,
+            "detail": detail,
+            "credential": credential,
+            "since": time.time(),
+        }
+        self.client.hsetnx(self.keys.holds, code, json.dumps(record))
+
+    def active(self, stops: str | None = None) -> list[Hold]:
+        """The holds in force (only those that stop ``stops``, when given), oldest first."""
+        holds = [_hold(raw) for raw in self.client.hvals(self.keys.holds)]
+        return sorted((h for h in holds if stops is None or h.stops == stops), key=lambda h: h.since)
+
+    def lift(self) -> list[Hold]:
+        """Lift every hold; returns what was lifted."""
+        lifted = self.active()
+        if lifted:
+            self.client.hdel(self.keys.holds, *(hold.code for hold in lifted))
+        return lifted
+
+
+def _hold(raw: str) -> Hold:
+    record = json.loads(raw)
+    return Hold(
+        code=str(record.get("code", "")),
+        stops=str(record.get("stops", POSTING)),
+        detail=str(record.get("detail", "")),
+        credential=str(record.get("credential", "")),
+        since=float(record.get("since") or 0),
+    )

@@ -1,0 +1,55 @@
+-- Move a claimed mention from the state its holder saw to the next one (the table in
+-- roastbot/lifecycle.py decided which): compare-and-set on holder and state, in one step.
+-- KEYS[1] the mention's state hash, KEYS[2] the approvals waiting list (sorted set),
+-- KEYS[3] the conversation's reply log (sorted set).
+-- ARGV[1] holder, ARGV[2] expected state, ARGV[3] new state, ARGV[4] lease (ms),
+-- ARGV[5] '1': hand the claim back (final or parked state), ARGV[6] '1': the life is finished,
+-- ARGV[7] approvals list: 'park' | 'unpark' | '', ARGV[8] the mention id (its member there),
+-- ARGV[9] a reply id to log or '', ARGV[10] reply log window (s), ARGV[11] number N of fields
+-- to set, then N field/value pairs, then names of fields stamped with the time where absent.
+-- Returns {1} when written, else {0, state, holder}.
+local owner = redis.call('HGET', KEYS[1], 'owner') or ''
+local state = redis.call('HGET', KEYS[1], 'state') or ''
+if owner ~= ARGV[1] or state ~= ARGV[2] then
+  return {0, state, owner}
+end
+local t = redis.call('TIME')
+local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now_s = string.format('%.3f', now_ms / 1000)
+redis.call('HSET', KEYS[1], 'state', ARGV[3], 'updated_at', now_s)
+if ARGV[5] == '1' then
+  redis.call('HSET', KEYS[1], 'owner', '', 'lease_until', 0)
+else
+  redis.call('HSET', KEYS[1], 'lease_until', now_ms + tonumber(ARGV[4]))
+end
+local n = tonumber(ARGV[11])
+local i = 12
+while i < 12 + 2 * n do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+while i <= #ARGV do
+  if redis.call('HEXISTS', KEYS[1], ARGV[i]) == 0 then
+    redis.call('HSET', KEYS[1], ARGV[i], now_s)
+  end
+  i = i + 1
+end
+local mention_id = ARGV[8]
+if ARGV[7] == 'park' then
+  redis.call('ZADD', KEYS[2], now_ms / 1000, mention_id)
+  redis.call('HSET', KEYS[1], 'parked_at', now_s)
+elseif ARGV[7] == 'unpark' then
+  redis.call('ZREM', KEYS[2], mention_id)
+end
+if ARGV[6] == '1' then
+  redis.call('HSET', KEYS[1], 'finished_at', now_s)
+  redis.call('HDEL', KEYS[1], 'mention')
+  redis.call('ZREM', KEYS[2], mention_id)
+end
+if ARGV[9] ~= '' then
+  local window = tonumber(ARGV[10])
+  redis.call('ZADD', KEYS[3], now_ms / 1000, ARGV[9])
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], 0, now_ms / 1000 - window)
+  redis.call('EXPIRE', KEYS[3], math.ceil(window))
+end
+return {1}

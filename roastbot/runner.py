@@ -1,0 +1,266 @@
+"""The one runner of a mention's life, whatever set it going: a Kafka message (a dead
+letter replayed from the console is one too) or an operator's approval decision.
+
+It claims the mention, then repeats until the mention is final or parked: perform the
+step of its state (``roastbot.steps``), look the fact up in the table
+(``roastbot.lifecycle``), record the move in the store (``roastbot.mention_store``), and
+do the bookkeeping of the state entered (dead letter first, then counters and the roast
+record). So a decision meets the same outcomes as a message: a refusal skips, a failure
+dead-letters, a crash at any instruction leaves a state the next holder resumes from.
+Returns normally once the mention has a final state, is parked, or another worker holds
+it; raises ``Interrupted`` on shutdown (the claim is handed back, the work stays
+unfinished), and lets errors of Redis and Kafka, and bugs, reach the caller's retry policy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import redis
+from confluent_kafka import Message, Producer
+
+from roastbot.approvals import ApprovalDecision
+from roastbot.dead_letters import DeadLetter, LetterSource, send_to_dead_letters
+from roastbot.lifecycle import TRANSITIONS, Edge, Fact, State, edge_for
+from roastbot.logs import current_mention
+from roastbot.mention_store import Claim, ClaimVerdict, LostClaim, MentionStore
+from roastbot.models import InvalidMessage, Mention, utc_now
+from roastbot.outcomes import Permanent
+from roastbot.retry import GaveUp, RetryPolicy, describe_bug
+from roastbot.roasting import Roaster
+from roastbot.settings import Settings
+from roastbot.steps import MentionSteps, Outcome, Run
+from roastbot.telemetry import Telemetry
+from roastbot.x_gateway import XGateway
+
+log = logging.getLogger(__name__)
+
+BUSY_RETRY_S = 0.5
+_RECORDED = {State.POSTED: "posted", State.SKIPPED: "skipped", State.DEAD_LETTERED: "dead_lettered"}
+
+
+class MentionRunner(MentionSteps):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        gateway: XGateway,
+        roaster: Roaster,
+        telemetry: Telemetry,
+        store: MentionStore,
+        policy: RetryPolicy,
+        kafka_producer: Producer,
+    ) -> None:
+        super().__init__(
+            settings, gateway=gateway, roaster=roaster, telemetry=telemetry, store=store, policy=policy
+        )
+        self.kafka_producer = kafka_producer
+        self._steps: dict[State, Callable[[Run], Outcome]] = {
+            State.CLAIMED: self.check_rules,
+            State.GENERATING: self.generate_roast,
+            State.READY: self.route,
+            State.PENDING_APPROVAL: self.review,
+            State.POSTING: self.post,
+        }
+
+    # --- triggers ------------------------------------------------------------------------
+    def run_message(self, message: Message) -> None:
+        """A mention from the mentions topic (``replay_of`` set: a replayed dead letter)."""
+        source = LetterSource.of_message(message)
+        try:
+            mention = Mention.from_bytes(source.value)
+        except InvalidMessage as error:
+            self._dead_letter(source, DeadLetter("invalid_message", str(error), 1, time.time()))
+            return
+        self.telemetry.count("consumed")
+        reopen = State.DEAD_LETTERED if mention.replay_of is not None else None
+        with _about(mention.id):
+            claim = self._claim(mention.id, reopen)
+            if claim.verdict == ClaimVerdict.CLOSED:
+                self.telemetry.count("duplicate_delivery")
+                return
+            self._hold_and_drive(
+                Run(mention, source, claim.state, claim.record, since_update_s=claim.since_update_s)
+            )
+
+    def run_decision(self, decision: ApprovalDecision) -> None:
+        """An operator approved (maybe edited) or rejected a parked roast."""
+        with _about(decision.mention_id):
+            run = self._decision_run(
+                decision, self._claim(decision.mention_id, State.PENDING_APPROVAL, False)
+            )
+            if run is not None:
+                self._hold_and_drive(run)
+
+    def _decision_run(self, decision: ApprovalDecision, claim: Claim) -> Run | None:
+        raw = claim.record.get("mention")
+        if claim.verdict != ClaimVerdict.CLAIMED or not raw:
+            return None  # decided already (or the mention expired)
+        mention = Mention.model_validate_json(raw)
+        origin = f"approvals:{decision.entry_id}"
+        source = LetterSource(mention.conversation_id.encode(), mention.to_bytes(), origin)
+        return Run(
+            mention, source, claim.state, claim.record, decision=decision, since_update_s=claim.since_update_s
+        )
+
+    def dead_letter_bug(
+        self,
+        source: LetterSource | None,
+        decision: ApprovalDecision | None,
+        error: BaseException,
+        attempts: int,
+    ) -> None:
+        """Our own code failed on this message (or decision) every time: give it up with the
+        exception's type and where it was raised, so that its partition moves on."""
+        letter = DeadLetter(f"bug:{type(error).__name__}", describe_bug(error), attempts, time.time())
+        if decision is not None:
+            claim = self.store.claim(decision.mention_id, State.PENDING_APPROVAL, create=False)
+            run = self._decision_run(decision, claim)
+        else:
+            assert source is not None
+            try:
+                mention = Mention.from_bytes(source.value)
+            except InvalidMessage:
+                self._dead_letter(source, letter)
+                return
+            reopen = State.DEAD_LETTERED if mention.replay_of is not None else None
+            claim = self.store.claim(mention.id, reopen)
+            run = (
+                Run(mention, source, claim.state, claim.record)
+                if claim.verdict == ClaimVerdict.CLAIMED
+                else None
+            )
+        if run is None:
+            return  # finished meanwhile, or another worker holds it: nothing is left to give up
+        run.state = State.CLAIMED if run.state == State.NEW else run.state
+        if (run.state, Fact.BUG) not in TRANSITIONS:  # a replay that failed before it reopened
+            self._dead_letter(run.source, letter)
+            self.store.release(run.mention.id, run.state)
+            return
+        outcome = Outcome(Fact.BUG, letter.reason, error=letter.error, attempts=attempts)
+        self._enter(run, edge_for(run.state, Fact.BUG), outcome)
+
+    # --- the drive -------------------------------------------------------------------------
+    def _claim(self, mention_id: str, reopen: State | None, create: bool = True) -> Claim:
+        while True:
+            claim = self.store.claim(mention_id, reopen, create=create)
+            if claim.verdict != ClaimVerdict.BUSY:
+                return claim
+            # Another worker holds it; it finishes, or its lease runs out (it died).
+            self.policy.pause(BUSY_RETRY_S)
+
+    def _hold_and_drive(self, run: Run) -> None:
+        if run.state == State.NEW:
+            run.state = State.CLAIMED  # the claim wrote it
+        run.taken_over_posting = run.state == State.POSTING
+        try:
+            with self.store.holding(run.mention.id):
+                try:
+                    if run.state == State.DEAD_LETTERED:
+                        self._enter(run, edge_for(run.state, Fact.REPLAYED), Outcome(Fact.REPLAYED))
+                    self._drive(run)
+                except Exception:
+                    # Shutdown, an outage or a bug: the next attempt (or holder) resumes the state.
+                    if not run.state.is_final:
+                        with contextlib.suppress(redis.RedisError):
+                            self.store.release(run.mention.id, run.state)
+                    raise
+        except LostClaim as lost:
+            self.telemetry.count("lost_claim")
+            log.warning("mention %s: claim lost to another worker (%s)", run.mention.id, lost)
+
+    def _drive(self, run: Run) -> None:
+        while not run.state.is_final:
+            if run.state == State.PENDING_APPROVAL and run.decision is None:
+                return  # parked: an operator's decision goes on from here
+            try:
+                outcome = self._steps[run.state](run)
+            except GaveUp as error:
+                outcome = Outcome(Fact.GAVE_UP, error=str(error), attempts=error.attempts)
+            except Permanent as error:
+                outcome = Outcome(Fact.REFUSED, f"permanent:{error.code}", error=str(error))
+            if run.state == State.PENDING_APPROVAL:
+                run.decision = None  # applied
+            self._enter(run, edge_for(run.state, outcome.fact), outcome)
+
+    def _enter(self, run: Run, edge: Edge, outcome: Outcome) -> None:
+        """Record one move, then the bookkeeping of the state entered."""
+        mention, target = run.mention, edge.target
+        reason = edge.reason or outcome.reason
+        fields: dict[str, object] = dict(outcome.fields)
+        if reason:
+            fields["reason"] = reason
+        if edge.fact == Fact.REPLAYED:
+            fields.update(reason="", error="")  # the dead letter's, until this life ends
+        if target == State.DEAD_LETTERED:
+            first_seen = float(run.record.get("first_seen") or time.time())
+            self._dead_letter(run.source, DeadLetter(reason, outcome.error, outcome.attempts, first_seen))
+            fields["error"] = outcome.error[:500]
+        reply_id = str(fields.get("reply_id", ""))
+        self.store.move(
+            mention.id,
+            edge.source,
+            target,
+            conversation_id=mention.conversation_id,
+            log_reply=reply_id,
+            reply_window_s=self.settings.conversation_window_s,
+            stamp=("posting_at",) if target == State.POSTING else (),
+            **fields,
+        )
+        run.record.update({name: str(value) for name, value in fields.items()})
+        run.state = target
+        if target == State.PENDING_APPROVAL:
+            self.telemetry.count("pending_approval")
+            self._record(run, "pending_approval", **run.draft_info)
+        elif target in _RECORDED:
+            self._finished(run, target, reason, reply_id)
+
+    def _finished(self, run: Run, state: State, reason: str, reply_id: str) -> None:
+        if state == State.POSTED:
+            latency = max(0.0, (utc_now() - run.mention.created_at).total_seconds())
+            self.telemetry.count("posted")
+            self.telemetry.observe_latency(latency)
+            self._record(run, "posted", reply_id=reply_id, latency_s=round(latency, 3), **run.draft_info)
+            return
+        if state == State.SKIPPED:
+            self.telemetry.count(f"skipped:{reason.split(':')[0]}")
+            self._record(run, "skipped", reason=reason, reply_id=reply_id)
+            return
+        self._record(run, "dead_lettered", reason=reason)
+
+    # --- bookkeeping -----------------------------------------------------------------------
+    def _record(self, run: Run, status: str, **extra: object) -> None:
+        mention = run.mention
+        self.telemetry.record_roast(
+            {
+                "mention_id": mention.id,
+                "author_id": mention.author_id,
+                "author": mention.author.username if mention.author else "",
+                "mention": mention.text,
+                "roast": run.record.get("roast", "") if status != "dead_lettered" else "",
+                "status": status,
+                "at": time.time(),
+                "worker": self.telemetry.worker_id,
+                **extra,
+            }
+        )
+
+    def _dead_letter(self, source: LetterSource, letter: DeadLetter) -> None:
+        send_to_dead_letters(self.kafka_producer, self.settings, source, letter)
+        self.telemetry.count("dead_lettered")
+        self.telemetry.count(f"failed:{letter.reason.split(':')[0]}")
+        log.warning("dead-lettered %s (%s): %s", source.origin, letter.reason, letter.error)
+
+
+@contextmanager
+def _about(mention_id: str) -> Iterator[None]:
+    """Every log line inside names the mention."""
+    token = current_mention.set(mention_id)
+    try:
+        yield
+    finally:
+        current_mention.reset(token)

@@ -1,0 +1,297 @@
+"""The step of each active state of a mention's life, and the waits between them.
+
+Each step does the work of one state and returns an ``Outcome``: the ``Fact`` it observed
+(the table in ``roastbot.lifecycle`` says where it leads), the reason, and the fields the
+next state records. Steps raise only for what the runner maps in one place: ``GaveUp``
+and ``Permanent`` from a call to X or the LLM, ``Interrupted`` on shutdown, and errors of
+Redis or Kafka. A wait (a hold, the quota, the LLM) stays in its state; the runner keeps
+the claim renewed meanwhile.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from roastbot.approvals import ApprovalDecision, Decision
+from roastbot.control import Control
+from roastbot.dead_letters import LetterSource
+from roastbot.holds import CAUSES, GENERATING, POSTING, Holds, credential_for
+from roastbot.lifecycle import Fact, State
+from roastbot.mention_store import MentionStore
+from roastbot.models import Mention
+from roastbot.outcomes import Permanent, RateLimited, Transient
+from roastbot.quota import QuotaBook
+from roastbot.retry import RetryPolicy
+from roastbot.roasting import Roaster, RoastRequest, check_roast, generate_safe_roast
+from roastbot.roasting.pipeline import SafeRoastResult
+from roastbot.rules import OPT_OUT_CONFIRMATION, AuthorRules, wants_opt_out
+from roastbot.settings import Settings
+from roastbot.telemetry import Telemetry
+from roastbot.x_gateway import XGateway
+
+T = TypeVar("T")
+FRESH_TEXT_ROUNDS = 6  # drafts tried before a mention is skipped for repeating a recent roast
+REFUSALS_TO_SKIP = {"deleted", "reply_restricted", "too_long"}
+CONFIRMATION = "opt_out_confirmation"  # the kind of a text that answers an opt-out
+HOLD_POLL_S = 1.0
+
+
+@dataclass
+class Outcome:
+    fact: Fact
+    reason: str = ""
+    fields: dict[str, object] = field(default_factory=dict)
+    error: str = ""  # for a dead letter
+    attempts: int = 1
+
+
+@dataclass
+class Run:
+    """One trigger's pass over one mention: what the steps know beyond the state hash."""
+
+    mention: Mention
+    source: LetterSource  # what a dead letter carries
+    state: State
+    record: dict[str, str]
+    decision: ApprovalDecision | None = None
+    taken_over_posting: bool = False  # the claim found `posting`: an earlier POST may have landed
+    since_update_s: float = 0.0
+    slot_granted: bool = False  # one unit of post quota taken for the next POST
+    regenerations: int = 0
+    avoid: list[str] = field(default_factory=list)
+    draft_info: dict[str, str] = field(default_factory=dict)
+
+
+class MentionSteps:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        gateway: XGateway,
+        roaster: Roaster,
+        telemetry: Telemetry,
+        store: MentionStore,
+        policy: RetryPolicy,
+    ) -> None:
+        self.settings = settings
+        self.gateway = gateway
+        self.roaster = roaster
+        self.telemetry = telemetry
+        self.store = store
+        self.policy = policy
+        client, keys = store.client, store.keys
+        self.rules = AuthorRules(client, keys)
+        self.control = Control(client, keys)
+        self.holds = Holds(client, keys)
+        self.quota = QuotaBook(client, keys)
+
+    # --- claimed: who gets roasted -------------------------------------------------------
+    def check_rules(self, run: Run) -> Outcome:
+        mention, settings = run.mention, self.settings
+        bot = self.call("bot_user", self.gateway.bot_user)
+        author = mention.author.username if mention.author else ""
+        if mention.author_id == bot.id:
+            return Outcome(Fact.RULE_SKIP, "own_tweet")
+        if {mention.author_id, author.lower()} & settings.known_bots:
+            return Outcome(Fact.RULE_SKIP, "loop_guard:known_bot")
+        if mention.age_s() > settings.max_mention_age_s:
+            return Outcome(Fact.RULE_SKIP, "too_old")
+        if self.rules.is_blocked(mention.author_id, author):
+            return Outcome(Fact.RULE_SKIP, "blocked")
+        if wants_opt_out(mention, bot.username):
+            if self.rules.opt_out(mention.author_id):
+                # Addressed to the author: X refuses the same text twice from one account.
+                text = f"@{author} {OPT_OUT_CONFIRMATION}" if author else OPT_OUT_CONFIRMATION
+                return Outcome(Fact.OPT_OUT_REQUESTED, fields={"roast": text, "kind": CONFIRMATION})
+            return Outcome(Fact.RULE_SKIP, "opted_out")
+        if self.rules.is_opted_out(mention.author_id):
+            return Outcome(Fact.RULE_SKIP, "opted_out")
+        window = settings.conversation_window_s
+        # Replies actually posted, whatever the per-conversation limit (0 turns that one off).
+        if self.store.conversation_replies(mention.conversation_id, window) >= settings.loop_guard_replies:
+            return Outcome(Fact.RULE_SKIP, "loop_guard:conversation")
+        if not self.rules.reserve_conversation(
+            mention.conversation_id, mention.id, settings.per_conversation_limit, window
+        ):
+            return Outcome(Fact.RULE_SKIP, "conversation_limit")
+        limit = self.control.switches().per_author_limit_per_hour
+        limit = settings.per_author_limit_per_hour if limit is None else limit
+        if not self.rules.reserve_roast(mention.author_id, mention.id, limit):
+            self.rules.give_back(mention)
+            return Outcome(Fact.RULE_SKIP, "author_limit")
+        return Outcome(Fact.RULES_PASSED)
+
+    # --- generating: the one place a roast is written ------------------------------------
+    def generate_roast(self, run: Run) -> Outcome:
+        """A safe roast the bot has not posted lately (X would refuse a duplicate)."""
+        mention, rounds = run.mention, self.settings.roast_max_attempts
+        avoid = list(run.avoid)
+        for round_number in range(FRESH_TEXT_ROUNDS):
+            request = roast_request(mention, run.regenerations + round_number * rounds, tuple(avoid))
+            result: SafeRoastResult = self.call(
+                "roast",
+                lambda request=request: generate_safe_roast(
+                    self.roaster, request, request.author_username, max_attempts=rounds
+                ),
+                held_by=GENERATING,
+            )
+            if result.draft is None:
+                self.rules.give_back(mention)
+                return Outcome(Fact.UNSAFE, "safety:" + ",".join(result.reasons))
+            if self.store.claim_text(result.draft.text):
+                self.telemetry.count("roasted")
+                run.draft_info = {"roaster": result.draft.roaster, "model": result.draft.model}
+                return Outcome(Fact.ROAST_READY, fields={"roast": result.draft.text})
+            avoid.append(result.draft.text)
+        return Outcome(Fact.NO_FRESH_TEXT)
+
+    # --- ready: dry run, an operator, or a post slot --------------------------------------
+    def route(self, run: Run) -> Outcome:
+        switches = self.control.switches()
+        dry_run = switches.dry_run if switches.dry_run is not None else self.settings.dry_run
+        if dry_run:
+            return Outcome(Fact.DRY_RUN)
+        if switches.approval_mode and not run.record.get("approved_by"):
+            fields = {"mention": run.mention.model_dump_json(), "roaster": run.draft_info.get("roaster", "")}
+            return Outcome(Fact.NEEDS_APPROVAL, fields=fields)
+        self.wait_for_post_slot()
+        run.slot_granted = True
+        return Outcome(Fact.SLOT_GRANTED)
+
+    # --- pending_approval: an operator's decision -----------------------------------------
+    def review(self, run: Run) -> Outcome:
+        decision = run.decision
+        assert decision is not None, "a parked mention is reviewed only on a decision"
+        if decision.decision == Decision.REJECT:
+            return Outcome(Fact.REJECTED)
+        text = decision.text.strip() or run.record.get("roast", "")
+        verdict = check_roast(text, run.mention.author.username if run.mention.author else "")
+        if not verdict.ok:
+            return Outcome(Fact.APPROVED_UNSAFE, "safety:" + ",".join(verdict.reasons), {"roast": text})
+        return Outcome(Fact.APPROVED, fields={"roast": text, "approved_by": decision.actor or "operator"})
+
+    # --- posting: exactly once ------------------------------------------------------------
+    def post(self, run: Run) -> Outcome:
+        """Post the text once: reconcile with X whenever an earlier POST may have landed."""
+        text, mention = run.record.get("roast", ""), run.mention
+        if not text:  # a crash before the roast was kept
+            return Outcome(Fact.NOTHING_TO_POST)
+        if run.taken_over_posting:
+            # A holder died at the POST: let a POST it may still have had in flight land first.
+            self.policy.pause(self.settings.x_timeout_s - run.since_update_s)
+        uncertain = [run.taken_over_posting]
+        found: list[str] = []
+
+        def attempt() -> str:
+            while True:
+                if uncertain[0] and (reply := self.find_own_reply(mention)):
+                    found.append(reply)
+                    return reply
+                if not run.slot_granted:
+                    self.wait_for_post_slot()
+                run.slot_granted = False
+                try:
+                    return self.gateway.post_reply(text, mention.id)
+                except RateLimited as error:
+                    self.quota.mark_exhausted("post", error.reset_at)
+                    raise
+                except Transient as error:
+                    uncertain[0] = True  # the POST may have reached X before the answer was lost
+                    if "network error" in error.reason:
+                        self.policy.pause(self.settings.x_timeout_s)  # a request given up on may still land
+                    raise
+                except Permanent as error:
+                    if error.code not in CAUSES:
+                        raise
+                    self.raise_hold(error)  # then wait for an operator before the next POST
+
+        try:
+            reply_id = self.policy.call("post", attempt)
+        except Permanent as error:
+            return self._refused(run, text, error, uncertain[0])
+        if found:
+            self.telemetry.count("reconciled")
+        return self._posted(run, reply_id)
+
+    def _posted(self, run: Run, reply_id: str) -> Outcome:
+        fact = Fact.CONFIRMATION_POSTED if run.record.get("kind") == CONFIRMATION else Fact.REPLY_POSTED
+        return Outcome(fact, fields={"reply_id": reply_id})
+
+    def _refused(self, run: Run, text: str, error: Permanent, uncertain: bool) -> Outcome:
+        if error.code == "duplicate":
+            if uncertain:
+                # X has this very text, and an earlier POST of ours may have landed: it is almost
+                # surely ours. Look again after it settles; never post a new text.
+                self.policy.pause(self.settings.x_timeout_s)
+                if reply := self.find_own_reply(run.mention):
+                    self.telemetry.count("reconciled")
+                    return self._posted(run, reply)
+                return Outcome(Fact.DUPLICATE_UNCONFIRMED)
+            # An operator approved this text, or a new one was written already: no other text.
+            if run.regenerations or run.record.get("approved_by") or run.record.get("kind") == CONFIRMATION:
+                return Outcome(Fact.DUPLICATE_AGAIN)
+            run.regenerations += 1
+            run.avoid.append(text)
+            return Outcome(Fact.DUPLICATE_TEXT)
+        if error.code in REFUSALS_TO_SKIP:
+            return Outcome(Fact.REPLY_REFUSED, error.code)
+        raise error
+
+    def find_own_reply(self, mention: Mention) -> str | None:
+        """Our reply to the mention on X, searched from the first POST attempt on."""
+        posting_at = self.store.record(mention.id).get("posting_at")
+        after = float(posting_at) if posting_at else None
+        return self.call("reconcile", lambda: self.gateway.find_reply_to(mention.id, after))
+
+    # --- calls and waits ------------------------------------------------------------------
+    def call(self, what: str, attempt: Callable[[], T], *, held_by: str | None = None) -> T:
+        """A call to X or the LLM under the retry policy (first waiting out the holds that
+        stop ``held_by``). A refusal no retry can fix and every mention would meet (a revoked
+        credential...) raises a hold for everyone and waits until an operator lifts it."""
+        while True:
+            if held_by:
+                self.wait_while_held(held_by)
+            try:
+                return self.policy.call(what, attempt)
+            except Permanent as error:
+                cause = CAUSES.get(error.code)
+                if cause is None:
+                    raise
+                self.raise_hold(error)
+                self.wait_while_held(cause.stops)
+
+    def raise_hold(self, error: Permanent) -> None:
+        self.holds.raise_hold(error.code, error.reason, credential_for(error.code, self.settings))
+        self.telemetry.count(f"failed:{error.code}")
+
+    def wait_while_held(self, stops: str) -> None:
+        while self.holds.active(stops):
+            self.policy.pause(HOLD_POLL_S)
+
+    def wait_for_post_slot(self) -> None:
+        """No posting hold, and one unit of the post quota all consumers share."""
+        while True:
+            self.wait_while_held(POSTING)
+            reset_at = self.quota.reserve("post")
+            if reset_at is None:
+                return
+            self.policy.pause(reset_at - time.time() + random.uniform(0, 0.5))
+
+
+def roast_request(mention: Mention, attempt: int, avoid: tuple[str, ...]) -> RoastRequest:
+    author = mention.author
+    return RoastRequest(
+        mention_id=mention.id,
+        text=mention.text,
+        author_username=author.username if author else "",
+        author_name=author.name if author else "",
+        author_description=author.description if author else "",
+        referenced_text=mention.referenced_text,
+        referenced_author_username=mention.referenced_author_username,
+        attempt=attempt,
+        avoid_texts=avoid,
+    )
