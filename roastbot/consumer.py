@@ -33,13 +33,10 @@ from roastbot.approvals import ApprovalDecision
 from roastbot.control import Control
 from roastbot.dead_letters import LetterSource
 from roastbot.kafka_wiring import ensure_topics, make_consumer
-from roastbot.keys import RedisKeys
-from roastbot.mention_store import MentionStore
 from roastbot.offsets import OffsetTracker
-from roastbot.outcomes import RateLimited
-from roastbot.retry import Interrupted, Outage, RetryPolicy, is_infrastructure
+from roastbot.retry import Interrupted, Outage, is_infrastructure
 from roastbot.roasting import Roaster
-from roastbot.runner import MentionRunner
+from roastbot.runner import MentionRunner, build_runner
 from roastbot.settings import Settings
 from roastbot.telemetry import Telemetry
 from roastbot.x_gateway import XGateway
@@ -343,29 +340,12 @@ def build_consumer(
     """One consumer loop and its runner, with a stop event of their own: a loop stopped by
     an outage is replaced by a new one while the process (``process_stop``) goes on."""
     loop_stop = threading.Event()
-
-    def count_failure(what: str, error: BaseException) -> None:
-        kind = "rate_limited" if isinstance(error, RateLimited) else "transient"
-        event = f"failed:{what}_{kind}" if what not in {"bug", "infrastructure"} else f"failed:{what}"
-        with contextlib.suppress(redis.RedisError):
-            telemetry.count(event)
-
-    policy = RetryPolicy(
-        max_retries=settings.consumer_max_retries,
-        stop_event=loop_stop,
-        on_failure=count_failure,
-        bug_attempts=settings.consumer_bug_attempts,
-        outage_patience_s=settings.consumer_outage_patience_s,
-    )
-    keys = RedisKeys(settings.redis_key_prefix)
-    store = MentionStore(telemetry.client, keys, telemetry.worker_id, lease_s=settings.claim_lease_s)
-    runner = MentionRunner(
+    runner = build_runner(
         settings,
+        telemetry=telemetry,
         gateway=gateway,
         roaster=roaster,
-        telemetry=telemetry,
-        store=store,
-        policy=policy,
         kafka_producer=kafka_producer,
+        stop_event=loop_stop,
     )
     return MentionConsumer(settings, runner, telemetry, kafka_producer, loop_stop, process_stop)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,11 +26,12 @@ from confluent_kafka import Message, Producer
 
 from roastbot.approvals import ApprovalDecision
 from roastbot.dead_letters import DeadLetter, LetterSource, send_to_dead_letters
+from roastbot.keys import RedisKeys
 from roastbot.lifecycle import TRANSITIONS, Edge, Fact, State, edge_for
 from roastbot.logs import current_mention
 from roastbot.mention_store import Claim, ClaimVerdict, LostClaim, MentionStore
 from roastbot.models import InvalidMessage, Mention, utc_now
-from roastbot.outcomes import Permanent
+from roastbot.outcomes import Permanent, RateLimited
 from roastbot.retry import GaveUp, RetryPolicy, describe_bug
 from roastbot.roasting import Roaster
 from roastbot.settings import Settings
@@ -44,28 +46,15 @@ _RECORDED = {State.POSTED: "posted", State.SKIPPED: "skipped", State.DEAD_LETTER
 
 
 class MentionRunner(MentionSteps):
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        gateway: XGateway,
-        roaster: Roaster,
-        telemetry: Telemetry,
-        store: MentionStore,
-        policy: RetryPolicy,
-        kafka_producer: Producer,
-    ) -> None:
-        super().__init__(
-            settings, gateway=gateway, roaster=roaster, telemetry=telemetry, store=store, policy=policy
-        )
-        self.kafka_producer = kafka_producer
-        self._steps: dict[State, Callable[[Run], Outcome]] = {
+    def _step(self, state: State) -> Callable[[Run], Outcome]:
+        """The step of each state a worker holds a mention in."""
+        return {
             State.CLAIMED: self.check_rules,
             State.GENERATING: self.generate_roast,
             State.READY: self.route,
             State.PENDING_APPROVAL: self.review,
             State.POSTING: self.post,
-        }
+        }[state]
 
     # --- triggers ------------------------------------------------------------------------
     def run_message(self, message: Message) -> None:
@@ -178,7 +167,7 @@ class MentionRunner(MentionSteps):
             if run.state == State.PENDING_APPROVAL and run.decision is None:
                 return  # parked: an operator's decision goes on from here
             try:
-                outcome = self._steps[run.state](run)
+                outcome = self._step(run.state)(run)
             except GaveUp as error:
                 outcome = Outcome(Fact.GAVE_UP, error=str(error), attempts=error.attempts)
             except Permanent as error:
@@ -254,6 +243,44 @@ class MentionRunner(MentionSteps):
         self.telemetry.count("dead_lettered")
         self.telemetry.count(f"failed:{letter.reason.split(':')[0]}")
         log.warning("dead-lettered %s (%s): %s", source.origin, letter.reason, letter.error)
+
+
+def build_runner(
+    settings: Settings,
+    *,
+    telemetry: Telemetry,
+    gateway: XGateway,
+    roaster: Roaster,
+    kafka_producer: Producer,
+    stop_event: threading.Event,
+) -> MentionRunner:
+    """The runner of a consumer loop, its store and its retry policy (every wait ends when
+    ``stop_event`` is set)."""
+
+    def count_failure(what: str, error: BaseException) -> None:
+        kind = "rate_limited" if isinstance(error, RateLimited) else "transient"
+        event = f"failed:{what}_{kind}" if what not in {"bug", "infrastructure"} else f"failed:{what}"
+        with contextlib.suppress(redis.RedisError):
+            telemetry.count(event)
+
+    policy = RetryPolicy(
+        max_retries=settings.consumer_max_retries,
+        stop_event=stop_event,
+        on_failure=count_failure,
+        bug_attempts=settings.consumer_bug_attempts,
+        outage_patience_s=settings.consumer_outage_patience_s,
+    )
+    keys = RedisKeys(settings.redis_key_prefix)
+    store = MentionStore(telemetry.client, keys, telemetry.worker_id, lease_s=settings.claim_lease_s)
+    return MentionRunner(
+        settings,
+        gateway=gateway,
+        roaster=roaster,
+        telemetry=telemetry,
+        store=store,
+        policy=policy,
+        kafka_producer=kafka_producer,
+    )
 
 
 @contextmanager

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from confluent_kafka import Producer
+
 from roastbot.approvals import ApprovalDecision, Decision
 from roastbot.control import Control
 from roastbot.dead_letters import LetterSource
@@ -76,8 +78,10 @@ class MentionSteps:
         telemetry: Telemetry,
         store: MentionStore,
         policy: RetryPolicy,
+        kafka_producer: Producer,
     ) -> None:
         self.settings = settings
+        self.kafka_producer = kafka_producer  # dead letters go through it
         self.gateway = gateway
         self.roaster = roaster
         self.telemetry = telemetry

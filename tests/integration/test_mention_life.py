@@ -59,26 +59,7 @@ def parked(bot: Pipeline, approvals: ApprovalQueue, mention_id: str) -> None:
     wait_for(lambda: [p.mention.id for p in approvals.pending()] == [mention_id], 30, "the roast parked")
 
 
-# --- the approval path meets the same outcomes as the main path ----------------------------
-
-
-@pytest.mark.parametrize("refusal", ["reply_restricted", "deleted"])
-def test_an_approved_roast_x_refuses_ends_skipped_with_the_refusal(
-    x: httpx.Client, sandbox_settings: Settings, refusal: str
-) -> None:
-    # It used to be parked again on every refusal: never final, back on every approval.
-    with pipeline(sandbox_settings, x) as bot:
-        bot.control.set_switch("approval_mode", True)
-        approvals = ApprovalQueue(bot.control.client, bot.keys)
-        mention_id = bot.mention(f"approve me, then be refused ({refusal})")
-        parked(bot, approvals, mention_id)
-        x.post("/sandbox/faults", json={"post_refusal": refusal, "post_refusal_count": 1})
-        assert approvals.decide(mention_id, Decision.APPROVE, actor="op")
-        state = bot.final_state(mention_id)
-        assert state["state"] == "skipped" and state["reason"] == refusal, state
-        assert approvals.pending() == []
-        assert not bot.replies(mention_id)
-    assert x.get("/sandbox/stats").json()["posts_refused_by_reason"] == {refusal: 1}  # never retried
+# --- the approval path survives a SIGKILL (its outcomes: test_runner.py) -------------------
 
 
 def test_a_decision_whose_consumer_was_killed_before_it_posted_is_applied_once_after_restart(
@@ -166,14 +147,14 @@ def test_a_consumer_that_cannot_reach_redis_restarts_then_exits_with_its_code(
     # The loop's shutdown set the process-wide stop event: no in-process restart ever happened,
     # and the worker either ran on doing nothing or exited 0, which Supervisor does not report.
     log = tmp_path / "consumer.log"
-    consumer = spawn_worker("consumer", log, REDIS_URL="redis://127.0.0.1:1/0", WORKER_MAX_RESTARTS="2")
+    consumer = spawn_worker("consumer", log, REDIS_URL="redis://127.0.0.1:1/0", WORKER_MAX_RESTARTS="1")
     try:
         code = consumer.wait(timeout=90)
     except subprocess.TimeoutExpired:
         pytest.fail(f"the consumer neither recovered nor exited:\n{log.read_text()[-2000:]}")
     text = log.read_text()
     assert code == EXIT_INFRASTRUCTURE, text[-2000:]
-    assert "restart 1 of 2" in text and "restart 2 of 2" in text and "giving up" in text
+    assert "restart 1 of 1" in text and "giving up after 1 restarts" in text
 
 
 def _redis_behind(proxy: CuttableProxy, settings: Settings, **update: object) -> Settings:
