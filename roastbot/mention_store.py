@@ -31,6 +31,7 @@ from roastbot.approvals import ApprovalQueue
 from roastbot.keys import MENTION_STATE_TTL_S, RedisKeys
 from roastbot.lifecycle import (
     FINAL_STATES,
+    LEGACY_NAMES,
     PARKED_STATES,
     IllegalTransition,
     State,
@@ -106,7 +107,15 @@ class MentionStore:
             args=[self.owner, self.lease_ms, MENTION_STATE_TTL_S, first_state, closed],
         )
         record = dict(zip(flat[::2], flat[1::2], strict=True))
+        if verdict == ClaimVerdict.CLAIMED and state in LEGACY_NAMES:
+            self._rename(mention_id, state, LEGACY_NAMES[state])
+            record["state"] = LEGACY_NAMES[state].value
         return Claim(ClaimVerdict(verdict), parse_state(state), int(since_ms) / 1000, record)
+
+    def _rename(self, mention_id: str, old: str, state: State) -> None:
+        """A record written before a state was renamed gets the new name (under our claim)."""
+        args = [self.owner, old, state.value, self.lease_ms, 0, 0, "", mention_id, "", 0, 0]
+        self._transition(keys=[self.keys.mention_state(mention_id), "", ""], args=args)
 
     def move(
         self,

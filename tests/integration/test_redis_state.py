@@ -115,6 +115,19 @@ def test_a_move_must_follow_the_table_and_the_state_its_holder_saw(
     assert worker.record("270")["state"] == "generating"
 
 
+def test_a_record_from_before_the_states_were_renamed_goes_on(
+    redis_client: redis.Redis, settings: Settings
+) -> None:
+    worker = store(redis_client, settings, "w1")
+    redis_client.hset(
+        worker.keys.mention_state("280"), mapping={"state": "queued", "owner": "", "lease_until": 0}
+    )
+    claim = worker.claim("280")
+    assert (claim.verdict, claim.state) == (ClaimVerdict.CLAIMED, State.CLAIMED)
+    worker.move("280", State.CLAIMED, State.GENERATING)
+    assert worker.record("280")["state"] == "generating"
+
+
 def test_dead_letters_are_reclaimed_only_for_replays(redis_client: redis.Redis, settings: Settings) -> None:
     worker = store(redis_client, settings, "w1")
     plant(worker, "300", [State.CLAIMED, State.DEAD_LETTERED], reason="retries_exhausted")
