@@ -184,7 +184,8 @@ class MentionRunner(MentionSteps):
         if reason:
             fields["reason"] = reason
         if edge.fact == Fact.REPLAYED:
-            fields.update(reason="", error="")  # the dead letter's, until this life ends
+            # A new life: nothing of the last one (its reason, an approval, a confirmation) holds.
+            fields.update(reason="", error="", approved_by="", kind="")
         if target == State.DEAD_LETTERED:
             first_seen = float(run.record.get("first_seen") or time.time())
             self._dead_letter(run.source, DeadLetter(reason, outcome.error, outcome.attempts, first_seen))

@@ -202,6 +202,7 @@ class MentionSteps:
                     return self.gateway.post_reply(text, mention.id)
                 except RateLimited as error:
                     self.quota.mark_exhausted("post", error.reset_at)
+                    self.telemetry.count("failed:x_rate_limited")  # the 429s despite the shared quota
                     raise
                 except Transient as error:
                     uncertain[0] = True  # the POST may have reached X before the answer was lost
