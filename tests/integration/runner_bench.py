@@ -72,6 +72,13 @@ class RunnerBench(Pipeline):
         self.runner.run_message(Delivered(where, mention.conversation_id.encode(), mention.to_bytes()))  # type: ignore[arg-type]
         return self.state(mention_id)
 
+    def park(self, text: str) -> str:
+        """A new mention, roasted and parked for an operator (approval mode on)."""
+        self.control.set_switch("approval_mode", True)
+        mention_id = self.mention(text)
+        assert self.deliver(mention_id)["state"] == "pending_approval"
+        return mention_id
+
     def decide(self, mention_id: str, decision: Decision, text: str = "") -> dict[str, str]:
         """An operator's decision through the stream, applied as a consumer applies it."""
         approvals = self.runner.store.approvals

@@ -45,9 +45,7 @@ def test_an_approved_roast_x_refuses_ends_skipped_with_the_refusal(
 ) -> None:
     # It used to be parked again on every refusal: never final, back on every approval.
     with runner_bench(sandbox_settings, x) as bot:
-        bot.control.set_switch("approval_mode", True)
-        mention_id = bot.mention(f"approve me, then be refused ({refusal})")
-        assert bot.deliver(mention_id)["state"] == "pending_approval"
+        mention_id = bot.park(f"approve me, then be refused ({refusal})")
         x.post("/sandbox/faults", json={"post_refusal": refusal, "post_refusal_count": 1})
         state = bot.decide(mention_id, Decision.APPROVE)
         assert state["state"] == "skipped" and state["reason"] == refusal, state
@@ -60,9 +58,7 @@ def test_an_edited_roast_that_fails_the_safety_check_is_skipped(
     x: httpx.Client, sandbox_settings: Settings
 ) -> None:
     with runner_bench(sandbox_settings, x) as bot:
-        bot.control.set_switch("approval_mode", True)
-        mention_id = bot.mention("approve me with a link")
-        bot.deliver(mention_id)
+        mention_id = bot.park("approve me with a link")
         state = bot.decide(mention_id, Decision.APPROVE, "Visit scam.example.com for your roast.")
         assert state["state"] == "skipped" and state["reason"].startswith("safety:"), state
         assert not bot.replies(mention_id)
@@ -128,9 +124,7 @@ def test_an_approved_text_x_calls_a_duplicate_is_never_replaced(
 ) -> None:
     # Only an operator chose the text: a new one would be posted without approval.
     with runner_bench(sandbox_settings, x) as bot:
-        bot.control.set_switch("approval_mode", True)
-        mention_id = bot.mention("approve me, twice over")
-        bot.deliver(mention_id)
+        mention_id = bot.park("approve me, twice over")
         x.post("/sandbox/faults", json={"post_refusal": "duplicate", "post_refusal_count": 1})
         state = bot.decide(mention_id, Decision.APPROVE)
         assert (state["state"], state["reason"]) == ("skipped", "duplicate_content")
