@@ -20,6 +20,7 @@ from roastbot.settings import Settings
 
 POSTING = "posting"
 GENERATING = "generating"
+EVERYTHING = "everything"  # posting and generating (a spending cap would stop both)
 
 X_USER_CREDENTIALS = "X_ACCESS_TOKEN and X_ACCESS_TOKEN_SECRET (with X_API_KEY and X_API_SECRET)"
 LLM_CREDENTIALS = {"together": "TOGETHER_API_KEY"}
@@ -28,7 +29,7 @@ LLM_CREDENTIALS = {"together": "TOGETHER_API_KEY"}
 
 @dataclass(frozen=True)
 class HoldCause:
-    stops: str  # POSTING or GENERATING
+    stops: str  # POSTING, GENERATING or EVERYTHING
     what: str  # what happened, in the operator's words
     remedy: str
     credential: bool = False  # the remedy is a new credential
@@ -114,7 +115,8 @@ class Holds:
     def active(self, stops: str | None = None) -> list[Hold]:
         """The holds in force (only those that stop ``stops``, when given), oldest first."""
         holds = [_hold(raw) for raw in self.client.hvals(self.keys.holds)]
-        return sorted((h for h in holds if stops is None or h.stops == stops), key=lambda h: h.since)
+        wanted = [h for h in holds if stops is None or h.stops in {stops, EVERYTHING}]
+        return sorted(wanted, key=lambda h: h.since)
 
     def lift(self) -> list[Hold]:
         """Lift every hold; returns what was lifted."""

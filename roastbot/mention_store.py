@@ -115,7 +115,7 @@ class MentionStore:
     def _rename(self, mention_id: str, old: str, state: State) -> None:
         """A record written before a state was renamed gets the new name (under our claim)."""
         args = [self.owner, old, state.value, self.lease_ms, 0, 0, "", mention_id, "", 0, 0]
-        self._transition(keys=[self.keys.mention_state(mention_id), "", ""], args=args)
+        self._transition(keys=self._transition_keys(mention_id), args=args)
 
     def move(
         self,
@@ -153,19 +153,23 @@ class MentionStore:
         for name, value in fields.items():
             args.extend([name, _encode(value)])
         args.extend(stamp)
-        keys = [
-            self.keys.mention_state(mention_id),
-            self.keys.pending_approvals,
-            self.keys.conversation_replies(conversation_id),
-        ]
-        written = self._transition(keys=keys, args=args)
+        written = self._transition(keys=self._transition_keys(mention_id, conversation_id), args=args)
         if not int(written[0]):
             raise LostClaim(f"{mention_id}: now {written[1] or 'unknown'}, held by {written[2] or 'nobody'}")
 
     def release(self, mention_id: str, state: State) -> None:
         """Hand an unfinished mention back (shutdown); its state stays for the next holder."""
         args = [self.owner, state.value, state.value, 0, 1, 0, "", mention_id, "", 0, 0]
-        self._transition(keys=[self.keys.mention_state(mention_id), "", ""], args=args)
+        self._transition(keys=self._transition_keys(mention_id), args=args)
+
+    def _transition_keys(self, mention_id: str, conversation_id: str = "") -> list[str]:
+        """Every key the transition script may touch, named here (one bot's keys share one
+        prefix: with a Redis Cluster hash tag in it, one slot)."""
+        return [
+            self.keys.mention_state(mention_id),
+            self.keys.pending_approvals,
+            self.keys.conversation_replies(conversation_id),
+        ]
 
     def record(self, mention_id: str) -> dict[str, str]:
         return self.client.hgetall(self.keys.mention_state(mention_id))

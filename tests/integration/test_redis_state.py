@@ -8,6 +8,7 @@ import time
 import pytest
 import redis
 
+from roastbot.holds import GENERATING, POSTING, Holds
 from roastbot.keys import RedisKeys
 from roastbot.lifecycle import IllegalTransition, State
 from roastbot.mention_store import ClaimVerdict, LostClaim, MentionStore, plant
@@ -193,3 +194,17 @@ def test_the_loop_guard_counts_replies_posted_not_reservations(
     assert worker.conversation_replies("c2", 3600) == 0
     plant(worker, "310", TO_POSTED, reply_id="9310", conversation_id="c2", log_reply="9310")
     assert worker.conversation_replies("c2", 3600) == 1
+
+
+def test_a_hold_stops_what_its_cause_stops(redis_client: redis.Redis, settings: Settings) -> None:
+    holds = Holds(redis_client, RedisKeys(settings.redis_key_prefix))
+    holds.raise_hold("automation_block", "X said it looks automated")
+    holds.raise_hold("automation_block", "a second detail")  # the first detail wins
+    assert [(h.code, h.detail) for h in holds.active(POSTING)] == [
+        ("automation_block", "X said it looks automated")
+    ]
+    assert holds.active(GENERATING) == []
+    holds.raise_hold("llm_auth", "401", credential="TOGETHER_API_KEY")
+    assert [h.code for h in holds.active(GENERATING)] == ["llm_auth"]
+    assert [h.code for h in holds.lift()] == ["automation_block", "llm_auth"]
+    assert holds.active() == []
