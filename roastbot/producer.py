@@ -14,7 +14,6 @@ since_id comes back as a sentinel, and a batch without it was cut off by X's rea
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from roastbot.keys import RedisKeys
 from roastbot.models import InvalidMessage, Mention
 from roastbot.outcomes import ExternalError, Permanent, RateLimited, Transient
 from roastbot.quota import QuotaBook
+from roastbot.retry import full_jitter
 from roastbot.settings import Settings
 from roastbot.telemetry import Telemetry
 from roastbot.x_gateway import PAGE_MAX, FetchedMention, XGateway
@@ -177,7 +177,7 @@ class MentionProducer:
         """Exponential backoff with full jitter, capped at the poll interval or 60 s."""
         self._failures += 1
         cap = min(60.0, max(1.0, self.poll_interval_s()) * 2)
-        self.stop_event.wait(random.uniform(0, min(cap, 0.5 * 2**self._failures)))
+        self.stop_event.wait(full_jitter(self._failures, cap))
 
     def _wait_until(self, reset_at: float) -> None:
         """Sleep until a quota reset, renewing the lease and staying stoppable."""

@@ -91,6 +91,12 @@ def describe_bug(error: BaseException) -> str:
     return f"{type(error).__name__}: {error} (at {last_frame(error)})"
 
 
+def full_jitter(failures: int, cap_s: float, first_s: float = 0.5) -> float:
+    """A delay after ``failures`` failures in a row: anywhere up to first_s * 2**failures, capped."""
+    wait = tenacity.wait_random_exponential(multiplier=first_s * 2, max=cap_s)
+    return wait(_Attempt(failures))  # type: ignore[arg-type]
+
+
 def backoff() -> tenacity.wait.wait_base:
     """Exponential from 0.5 s with jitter, at most BACKOFF_CAP_S."""
     return tenacity.wait_exponential_jitter(multiplier=0.5, max=BACKOFF_CAP_S, jitter=1.0)
