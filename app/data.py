@@ -491,8 +491,8 @@ def recent_roasts(settings: Settings) -> pd.DataFrame:
 
 
 def tweet_url(settings: Settings, tweet_id: str) -> str:
-    """Where an operator sees a tweet: X itself, or the sandbox's view of it."""
-    if not tweet_id:
+    """Where an operator sees a tweet: X, or the sandbox's view ("" for anything but a tweet id)."""
+    if not tweet_id.isdigit() or not tweet_id.isascii():
         return ""
     if settings.sandbox_mode:
         return f"{settings.x_api_base_url}/sandbox/tweets/{tweet_id}?format=html"

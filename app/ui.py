@@ -1,5 +1,5 @@
-"""Small rendering helpers every page shares: the page preamble, explained outages,
-command buttons with their result, times and durations."""
+"""Small rendering helpers every page shares: the page preamble, untrusted text, explained
+outages, command buttons with their result, times and durations."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import streamlit as st
 
 from app import access, data
+from app.untrusted import safe
 from roastbot.settings import Settings
 
 _FLASH_KEY = "console_flash"
@@ -49,7 +50,8 @@ def explained(what: str = "") -> Iterator[None]:
     except data.Unavailable as outage:
         prefix = f"{what}: " if what else ""
         st.error(
-            f"{prefix}**{outage.service} is unreachable** — {outage.detail}\n\nWhat to do: {outage.remedy}"
+            f"{prefix}**{outage.service} is unreachable** — {safe(outage.detail)}\n\n"
+            f"What to do: {outage.remedy}"
         )
 
 
@@ -73,9 +75,9 @@ def flash() -> None:
     """Show (once) the results of the commands the last click ran."""
     for result in st.session_state.pop(_FLASH_KEY, []):
         if result.ok:
-            st.success(result.message)
+            st.success(safe(result.message))
         else:
-            st.error(result.message)
+            st.error(safe(result.message))
 
 
 def when(timestamp: float | None) -> str:
@@ -108,8 +110,8 @@ def hold_banner(settings: Settings) -> None:
     if not hold:
         return
     st.error(
-        f"**Posting is on hold for every consumer.** X said: {hold.get('code', '?')} — "
-        f"{hold.get('detail', '')} (since {when(float(hold.get('since') or 0))}). "
+        f"**Posting is on hold for every consumer.** X said: {safe(hold.get('code', '?'))} — "
+        f"{safe(hold.get('detail', ''))} (since {when(float(hold.get('since') or 0))}). "
         "Nothing is posted until an operator lifts the hold."
     )
     command_button("Lift hold", lambda: data.lift_hold(settings, operator()), key="lift_hold", type="primary")

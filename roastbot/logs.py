@@ -66,12 +66,16 @@ class JsonLines(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def configure_logging(worker: str, secrets: Iterable[str], level: str = "INFO") -> None:
+def configure_logging(worker: str, secrets: Iterable[str], level: str = "INFO", logger: str = "") -> None:
+    """JSON lines on stdout for the root logger (a worker) or one named logger (the console,
+    whose other loggers belong to Streamlit and Tornado)."""
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonLines(worker))
     handler.addFilter(RedactSecrets(secrets))
-    root = logging.getLogger()
+    root = logging.getLogger(logger or None)
     root.handlers[:] = [handler]
     root.setLevel(level)
+    if logger:
+        root.propagate = False
     for noisy in ("urllib3", "httpx", "httpcore", "tweepy", "together", "oauthlib", "requests_oauthlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -86,6 +86,7 @@ class Settings(BaseSettings):
     supervisor_user: str = "roastbot"
     supervisor_password: SecretStr = SecretStr("")
     console_password: SecretStr = SecretStr("")
+    console_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)  # a sign-in lasts this long
 
     # Heartbeats: a worker is stale after this many seconds without one.
     heartbeat_ttl_s: float = Field(default=15.0, ge=1, le=600)

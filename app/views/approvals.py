@@ -32,14 +32,15 @@ with ui.explained("Approvals"):
     else:
         st.caption(
             f"{len(pending)} roast(s) waiting, oldest first."
-            + (f" Showing {SHOWN}." if len(pending) > SHOWN else "")
+            + (f" Showing {SHOWN:d}." if len(pending) > SHOWN else "")
         )
     for item in pending[:SHOWN]:
         mention = item.mention
         author = mention.author.username if mention.author else mention.author_id
         with st.container(border=True):
             st.markdown(
-                f"**@{author}** · mention {mention.id} · parked {ui.ago(item.parked_at)} · {item.roaster}"
+                f"**@{ui.safe(author)}** · mention {ui.safe(mention.id)} · parked {ui.ago(item.parked_at)}"
+                f" · {ui.safe(item.roaster)}"
             )
             st.text(mention.text)
             st.text_area(

@@ -11,7 +11,7 @@ from roastbot.kafka_wiring import make_producer
 from roastbot.quota import QuotaBook
 from roastbot.settings import Settings
 from roastbot.telemetry import Telemetry
-from tests.console.conftest import keys_of, metrics, open_page, rerun, texts
+from tests.console.conftest import keys_of, metrics, open_page, rerun, shown, texts
 from tests.helpers import wait_for
 
 
@@ -74,7 +74,7 @@ def test_posting_hold_banner_and_audited_lift(console: Settings, redis_client: r
     PostingHold(redis_client, keys).hold("automation_block", "This request looks like it might be automated")
 
     app = open_page(operator="carol")
-    banner = next(e.value for e in app.error if "Posting is on hold" in e.value)
+    banner = next(shown(e.value) for e in app.error if "Posting is on hold" in e.value)
     assert "automation_block" in banner and "looks like it might be automated" in banner
 
     app.button(key="lift_hold").click().run()
