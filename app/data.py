@@ -98,12 +98,8 @@ def _fingerprint(settings: Settings) -> str:
 
 
 def redact(text: str, settings: Settings) -> str:
-    """The text with every configured secret (and the Redis URL's password) masked."""
-    secrets = settings.secret_values()
-    password = redis.connection.parse_url(settings.redis_url).get("password") if settings.redis_url else None
-    if password:
-        secrets.append(str(password))
-    for secret in secrets:
+    """The text with every configured secret (the Redis URL's password among them) masked."""
+    for secret in settings.secret_values():
         if len(secret) >= 3:
             text = text.replace(secret, "•••")
     return text

@@ -23,11 +23,13 @@ import redis
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from roastbot.control import Control
-from roastbot.kafka_wiring import ensure_topics, make_producer
+from roastbot.kafka_wiring import ensure_topics, librdkafka_log, make_producer
 from roastbot.keys import RedisKeys
+from roastbot.logs import OutageLog
 from roastbot.models import Mention
 from roastbot.outcomes import ExternalError, Permanent, RateLimited, Transient
 from roastbot.quota import QuotaBook
+from roastbot.redis_conn import redacted_url
 from roastbot.settings import Settings
 from roastbot.since_id import SinceId
 from roastbot.telemetry import Telemetry
@@ -94,6 +96,7 @@ class MentionProducer:
         self._behind = False  # the last poll filled a page: poll again without waiting
         self.is_leader = False
         self.last_error = ""
+        self.redis_outage = OutageLog(log, f"Redis (REDIS_URL={redacted_url(settings.redis_url)})")
 
     # --- lease ---------------------------------------------------------------------
     @property
@@ -135,7 +138,9 @@ class MentionProducer:
 
     def _step(self) -> None:
         try:
-            if not self.hold_lease():
+            leader = self.hold_lease()
+            self.redis_outage.recovered()  # the lease answered: Redis is back
+            if not leader:
                 self._beat("standby")
                 self.stop_event.wait(min(self.poll_interval_s() / 2, self.lease_ms / 3000))
                 return
@@ -156,9 +161,15 @@ class MentionProducer:
         except (Transient, Permanent) as error:
             self._report("transient" if isinstance(error, Transient) else "permanent", error)
             self._backoff()
-        except (redis.RedisError, KafkaPublishError, KafkaException) as error:
+        except redis.RedisError as error:
+            # One line when Redis goes away and one when it is back, not one per attempt.
+            self.last_error = f"redis: {error}"
+            self.redis_outage.failed(str(error))
+            self._safely(lambda: self.telemetry.count("producer_error:redis"))
+            self._backoff()
+        except (KafkaPublishError, KafkaException) as error:
             # Kafka read errors come from since_id recovery (e.g. a partition without a leader).
-            self._report("redis" if isinstance(error, redis.RedisError) else "kafka", error)
+            self._report("kafka", error)
             self._backoff()
 
     def _report(self, kind: str, error: Exception) -> None:
@@ -204,12 +215,14 @@ class MentionProducer:
             last_error=self.last_error,
         )
 
-    @staticmethod
-    def _safely(action: object) -> None:
+    def _safely(self, action: object) -> None:
+        """Bookkeeping that must not stop the loop: its failures are reported, never raised."""
         try:
             action()  # type: ignore[operator]
-        except (redis.RedisError, ExternalError):
-            log.warning("ignored error during bookkeeping", exc_info=True)
+        except redis.RedisError as error:
+            self.redis_outage.failed(str(error))
+        except ExternalError as error:
+            log.warning("ignored error during bookkeeping: %s", error)
 
     # --- one poll ------------------------------------------------------------------
     def poll_once(self) -> int:
@@ -340,6 +353,7 @@ class MentionProducer:
         remaining = self.kafka.flush(30)
         if remaining or failures:
             raise KafkaPublishError(f"{remaining} unacknowledged, {len(failures)} failed: {failures[:1]}")
+        librdkafka_log(self.settings.kafka_bootstrap_servers).answered()
         now = time.time()
         pipe = self.redis.pipeline(transaction=False)
         if fresh:
