@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import streamlit as st
 
 from app import access, data
+from app.untrusted import code as code  # pages write ui.code and ui.safe
 from app.untrusted import safe
 from roastbot.settings import Settings
 

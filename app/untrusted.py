@@ -21,3 +21,12 @@ def safe(value: object) -> str:
     goes to ``st.text``/``st.code`` instead.
     """
     return _LINKABLE.sub(rf"\1{WORD_JOINER}", _PUNCTUATION.sub(r"\\\1", str(value)))
+
+
+def code(value: object) -> str:
+    """The value as an inline code span: shown literally (Markdown inside a code span is not
+    parsed, and a fence longer than any run of backticks in the value keeps it closed)."""
+    text = str(value).replace("\n", " ")
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"

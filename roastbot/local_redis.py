@@ -87,3 +87,9 @@ def without_credentials(url: str) -> str:
     host = parts.hostname or ""
     netloc = f"[{host}]" if ":" in host else host
     return urlunsplit(parts._replace(netloc=netloc + (f":{parts.port}" if parts.port else "")))
+
+
+def redacted_url(url: str) -> str:
+    """A Redis URL fit for a message: its password masked."""
+    password = urlsplit(url).password
+    return url.replace(f":{password}@", ":***@", 1) if password else url

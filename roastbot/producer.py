@@ -25,11 +25,11 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from roastbot.control import Control
 from roastbot.kafka_wiring import ensure_topics, librdkafka_log, make_producer
 from roastbot.keys import RedisKeys
+from roastbot.local_redis import redacted_url
 from roastbot.logs import OutageLog
 from roastbot.models import Mention
 from roastbot.outcomes import ExternalError, Permanent, RateLimited, Transient
 from roastbot.quota import QuotaBook
-from roastbot.redis_conn import redacted_url
 from roastbot.settings import Settings
 from roastbot.since_id import SinceId
 from roastbot.telemetry import Telemetry

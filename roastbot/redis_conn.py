@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
@@ -22,9 +20,3 @@ def connect_redis(settings: Settings) -> redis.Redis:
         retry=Retry(ExponentialBackoff(cap=2.0, base=0.1), 3),
         retry_on_error=[redis.ConnectionError, redis.TimeoutError],
     )
-
-
-def redacted_url(url: str) -> str:
-    """A Redis URL fit for a message: its password masked."""
-    password = urlsplit(url).password
-    return url.replace(f":{password}@", ":***@", 1) if password else url

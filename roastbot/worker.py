@@ -21,8 +21,9 @@ from confluent_kafka import KafkaException
 from prometheus_client import start_http_server
 
 from roastbot.kafka_wiring import kafka_problem
+from roastbot.local_redis import redacted_url
 from roastbot.logs import configure_logging
-from roastbot.redis_conn import connect_redis, redacted_url
+from roastbot.redis_conn import connect_redis
 from roastbot.settings import Settings, load_settings
 from roastbot.telemetry import Telemetry
 

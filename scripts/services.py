@@ -6,8 +6,7 @@ Kafka: Apache Kafka 4.1.1 from Maven Central (the class path is resolved once wi
 scripts/kafka/pom.xml into ${ROASTBOT_CACHE_DIR:-$HOME/.cache/roastbot}/kafka-4.1.1/libs), one
 KRaft node in combined broker+controller mode, data and logs under the var dir.
 Redis: whatever already answers PING at REDIS_URL, else our own `redis-server` (installed from
-Debian when missing and we are root) with the user's generated password (roastbot/local_redis.py)
-and no administrative commands.
+Debian when missing and we are root), with a generated password and no admin commands.
 
 `up` starts only what is not running, `down` stops only what our pid files name (and only when
 /proc says the process really is our service), `status` exits 0 only when every requested
@@ -46,7 +45,7 @@ HOME = SCRIPTS.parent
 sys.path.insert(0, str(HOME))
 
 from roastbot.local_redis import cache_dir as default_cache_dir  # noqa: E402
-from roastbot.local_redis import local_redis_url  # noqa: E402
+from roastbot.local_redis import local_redis_url, redacted_url  # noqa: E402
 
 KAFKA_CONF_DIR = SCRIPTS / "kafka"
 REDIS_TEMPLATE = SCRIPTS / "redis" / "redis.conf"
@@ -124,9 +123,8 @@ class Config:
         bootstrap = env.get("KAFKA_BOOTSTRAP_SERVERS") or "127.0.0.1:9092"
         host, port = _host_port(bootstrap.split(",")[0], 9092)
         controller = int(env.get("KAFKA_CONTROLLER_PORT") or port + 1)
-        redis_url = local_redis_url(
-            env.get("REDIS_URL") or "redis://127.0.0.1:6379/0", cache_dir, create=True
-        )
+        redis_url = env.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+        redis_url = local_redis_url(redis_url, cache_dir, create=True)  # the user's generated password
         return cls(var_dir, cache_dir, bootstrap, host, port, controller, redis_url)
 
     # var layout
@@ -776,7 +774,7 @@ class Redis(Service):
 
     @property
     def address(self) -> str:
-        return _redacted(self.cfg.redis_url)
+        return redacted_url(self.cfg.redis_url)
 
     def is_ours(self, pid: int) -> bool:
         # Redis rewrites its argv into a title ("/usr/bin/redis-server 127.0.0.1:6379"), so the
@@ -833,13 +831,6 @@ class Redis(Service):
         pid = launch_detached([binary, str(cfg.redis_conf)], cfg.redis_out, cfg.redis_dir)
         write_pid(self.pid_file, pid)
         return pid
-
-
-def _redacted(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        return url.replace(f":{parts.password}@", ":***@", 1)
-    return url
 
 
 def ensure_redis_binary(cfg: Config) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from app.untrusted import safe
+from app.untrusted import code, safe
 from roastbot.keys import RedisKeys
 from roastbot.redis_conn import connect_redis
 from roastbot.settings import Settings
@@ -50,7 +50,7 @@ MARKDOWN_ELEMENTS = {
     "select_slider",
 }
 # Calls whose result is text we make (times, durations) or that escape.
-PRODUCE_PLAIN_TEXT = {"safe", "when", "ago", "duration", "len", "sum"}
+PRODUCE_PLAIN_TEXT = {"safe", "code", "when", "ago", "duration", "len", "sum"}
 # Values that only ever hold text written in app/ itself (names of services and their remedies,
 # a button's label, a window's name, constants looped over).
 OUR_OWN_TEXT = {"outage.service", "outage.remedy", "label", "window_label", "what", "prefix", "s"}
@@ -118,6 +118,19 @@ def test_safe_escapes_what_markdown_would_turn_into_markup() -> None:
     assert "![" not in escaped and "](" not in escaped and "**" not in escaped and ":red[" not in escaped
     assert "http:/" not in escaped and "www." not in escaped  # nothing for autolinks to find
     assert shown(escaped) == FORGED  # nothing lost: each character is still there
+
+
+@pytest.mark.parametrize(
+    ("value", "span"),
+    [
+        ("consumer:consumer_00", "`consumer:consumer_00`"),
+        ("a`b", "``a`b``"),
+        ("`x", "`` `x ``"),
+        ("a\nb", "`a b`"),
+    ],
+)
+def test_code_spans_stay_closed_around_any_value(value: str, span: str) -> None:
+    assert code(value) == span
 
 
 def test_forged_kafka_and_redis_records_show_as_text(console: Settings) -> None:

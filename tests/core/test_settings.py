@@ -44,9 +44,17 @@ def test_together_base_url_with_v1_is_refused(capsys: pytest.CaptureFixture[str]
 
 
 def test_secret_values_lists_configured_secrets_only() -> None:
-    current = Settings(_env_file=None, supervisor_password="abcd-key", together_api_key="", roaster="offline")  # type: ignore[call-arg]
+    current = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        supervisor_password="abcd-key",
+        together_api_key="",
+        roaster="offline",
+        redis_url="redis://redis.example:6379/0",
+    )
     assert current.secret_values() == ["abcd-key"]
     assert "abcd-key" not in repr(current)
+    with_password = current.model_copy(update={"redis_url": "redis://app:r3dis-pass@redis.example:6379/0"})
+    assert with_password.secret_values() == ["abcd-key", "r3dis-pass"]
 
 
 def test_env_example_is_valid_configuration(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -91,6 +91,16 @@ def sign_in(page: object, stack: RunningStack, password: str, name: str = "ivan"
     page.get_by_role("button", name="Sign in").click()  # type: ignore[attr-defined]
 
 
+def session_cookies(page: object) -> list[dict[str, object]]:
+    return [c for c in page.context.cookies() if c["name"] == "roastbot_console"]  # type: ignore[attr-defined]
+
+
+def signed_in(page: object) -> list[dict[str, object]]:
+    """The Overview after a sign-in, and the session cookie the browser got with it."""
+    expect(heading(page, "overview")).to_be_visible()
+    return wait_for(lambda: session_cookies(page), 10, "the session cookie")
+
+
 def heading(page: object, name: str) -> object:
     return page.get_by_role("heading", name=HEADINGS[name]).first  # type: ignore[attr-defined]
 
@@ -106,12 +116,7 @@ def test_a_reload_and_a_typed_url_keep_the_operator_signed_in(stack: RunningStac
     page = context.new_page()  # type: ignore[attr-defined]
     sign_in_form(page, stack)
     sign_in(page, stack, PASSWORD)
-    expect(heading(page, "overview")).to_be_visible()
-
-    def session_cookies() -> list[dict[str, object]]:
-        return [c for c in context.cookies() if c["name"] == "roastbot_console"]  # type: ignore[attr-defined]
-
-    [cookie] = wait_for(session_cookies, 10, "the session cookie")
+    [cookie] = signed_in(page)
     assert cookie["sameSite"] == "Strict"
     assert 0 < cookie["expires"] - time.time() <= 12 * 3600 + 60
     assert PASSWORD not in cookie["value"]
@@ -164,7 +169,7 @@ def test_forged_markup_from_every_source_shows_as_text_and_fetches_nothing(
     page.on("request", lambda request: requested.append(request.url))
     sign_in_form(page, stack)
     sign_in(page, stack, PASSWORD)
-    expect(heading(page, "overview")).to_be_visible()
+    signed_in(page)
     banner = page.get_by_test_id("stAlertContentError").filter(has_text="Posting is on hold").first
     expect(banner).to_be_visible()
     assert FORGED in banner.inner_text().replace(WORD_JOINER, "")  # X's words, as they were
@@ -221,7 +226,7 @@ def test_25_wrong_passwords_are_slowed_and_audited(stack: RunningStack, browser:
     wait_for(lambda: guard.wait_s(None) == 0, MAX_DELAY_S, "the sign-in delay to pass")
     sign_in_form(page, stack)
     sign_in(page, stack, PASSWORD)
-    expect(heading(page, "overview")).to_be_visible()
+    signed_in(page)
     page.goto(f"{stack.console_url}/{PAGES['controls']}")
     expect(heading(page, "controls")).to_be_visible()
     expect(page.get_by_role("heading", name="Sign-in refusals")).to_be_visible()
