@@ -21,8 +21,6 @@ from roastbot.redis_conn import connect_redis
 from roastbot.signin import FREE_FAILURES_PER_CLIENT, MAX_DELAY_S, SignInGuard
 from tests.console.seeding import Source, read_topic
 from tests.e2e.test_console_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     HEADINGS,
     PAGES,
     UI_TIMEOUT_MS,
@@ -60,14 +58,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
         with httpx.Client(base_url=running.console_url, timeout=5) as console:
             wait_for(lambda: answers(console, "/_stcore/health"), 30, "the console to answer")
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with playwright_sync.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
