@@ -99,12 +99,8 @@ def _fingerprint(settings: Settings) -> str:
 
 
 def redact(text: str, settings: Settings) -> str:
-    """The text with every configured secret (and the Redis URL's password) masked."""
-    secrets = settings.secret_values()
-    password = redis.connection.parse_url(settings.redis_url).get("password") if settings.redis_url else None
-    if password:
-        secrets.append(str(password))
-    for secret in secrets:
+    """The text with every configured secret (the Redis URL's password among them) masked."""
+    for secret in settings.secret_values():
         if len(secret) >= 3:
             text = text.replace(secret, "•••")
     return text
@@ -492,8 +488,8 @@ def recent_roasts(settings: Settings) -> pd.DataFrame:
 
 
 def tweet_url(settings: Settings, tweet_id: str) -> str:
-    """Where an operator sees a tweet: X itself, or the sandbox's view of it."""
-    if not tweet_id:
+    """Where an operator sees a tweet: X, or the sandbox's view ("" for anything but a tweet id)."""
+    if not tweet_id.isdigit() or not tweet_id.isascii():
         return ""
     if settings.sandbox_mode:
         return f"{settings.x_api_base_url}/sandbox/tweets/{tweet_id}?format=html"

@@ -60,6 +60,7 @@ st.session_state.setdefault("operator", "operator")
 with st.sidebar:
     st.text_input("Acting as", key="operator", help="Your name in the audit log.")
     if settings.console_password.get_secret_value():
-        st.button("Sign out", on_click=access.sign_out)
+        access.write_cookie()
+        st.button("Sign out", on_click=access.sign_out, args=(settings,))
     st.caption("sandbox mode" if settings.sandbox_mode else "live X API")
 page.run()

@@ -1,5 +1,5 @@
-"""Small rendering helpers every page shares: the page preamble, explained outages,
-command buttons with their result, times and durations."""
+"""Small rendering helpers every page shares: the page preamble, untrusted text, explained
+outages, command buttons with their result, times and durations."""
 
 from __future__ import annotations
 
@@ -11,9 +11,13 @@ from datetime import UTC, datetime
 import streamlit as st
 
 from app import access, data
+from app.untrusted import code as code  # pages write ui.code and ui.safe
+from app.untrusted import safe
+from roastbot.holds import EVERYTHING, GENERATING, POSTING
 from roastbot.settings import Settings
 
 _FLASH_KEY = "console_flash"
+HOLD_LABELS = {POSTING: "Posting", GENERATING: "Generating", EVERYTHING: "Posting and generating"}
 
 
 def load_settings_or_stop() -> Settings:
@@ -49,7 +53,8 @@ def explained(what: str = "") -> Iterator[None]:
     except data.Unavailable as outage:
         prefix = f"{what}: " if what else ""
         st.error(
-            f"{prefix}**{outage.service} is unreachable** — {outage.detail}\n\nWhat to do: {outage.remedy}"
+            f"{prefix}**{outage.service} is unreachable** — {safe(outage.detail)}\n\n"
+            f"What to do: {outage.remedy}"
         )
 
 
@@ -73,9 +78,9 @@ def flash() -> None:
     """Show (once) the results of the commands the last click ran."""
     for result in st.session_state.pop(_FLASH_KEY, []):
         if result.ok:
-            st.success(result.message)
+            st.success(safe(result.message))
         else:
-            st.error(result.message)
+            st.error(safe(result.message))
 
 
 def when(timestamp: float | None) -> str:
@@ -109,13 +114,17 @@ def hold_banner(settings: Settings) -> None:
     if not holds:
         return
     for hold in holds:
-        cause = hold.cause
-        what = cause.what if cause else hold.code
-        fix = f" Fix **{hold.credential}**:" if hold.credential else ""
-        remedy = f"{fix} {cause.remedy}." if cause else ""
+        cause = hold.cause  # from our own table: what happened and the remedy are text written here
+        label = HOLD_LABELS.get(hold.stops, "Posting")
+        what = (
+            f"{cause.what}. {cause.remedy[:1].upper()}{cause.remedy[1:]}."
+            if cause
+            else "a refusal the console does not know."
+        )
+        if hold.credential:
+            what += f" The setting to fix: {code(hold.credential)}."
         st.error(
-            f"**{hold.stops.capitalize()} is on hold for every consumer:** {what} "
-            f"(`{hold.code}`, since {when(hold.since)}).{remedy}"
+            f"**{label} is on hold for every consumer:** {what} ({code(hold.code)}, since {when(hold.since)})"
         )
         st.text(f"The refusal: {hold.detail}")  # X's or the LLM's words, never markup
     command_button("Lift hold", lambda: data.lift_hold(settings, operator()), key="lift_hold", type="primary")

@@ -32,7 +32,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 from roastbot.approvals import ApprovalDecision
 from roastbot.control import Control
 from roastbot.dead_letters import LetterSource
-from roastbot.kafka_wiring import ensure_topics, make_consumer
+from roastbot.kafka_wiring import ensure_topics, librdkafka_log, make_consumer
 from roastbot.offsets import OffsetTracker
 from roastbot.retry import Interrupted, Outage, is_infrastructure
 from roastbot.roasting import Roaster
@@ -84,6 +84,7 @@ class MentionConsumer:
         self.buffer_low = settings.consumer_concurrency // 2
         self.consumer: Consumer | None = None
         self.assigned: set[int] = set()
+        self.kafka_log = librdkafka_log(settings.kafka_bootstrap_servers)
         self.paused = False  # by an operator
         self.throttled = False  # by a full read-ahead buffer
         self.last_error = ""
@@ -91,6 +92,7 @@ class MentionConsumer:
     # --- rebalance callbacks (called inside poll, on this thread) ------------------
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self.assigned |= {tp.partition for tp in partitions}
+        self.kafka_log.answered()
         log.info("assigned partitions %s", sorted(tp.partition for tp in partitions))
         if self.paused or self.throttled:
             # Assign now (instead of after this callback) so the new partitions start paused.
@@ -151,6 +153,7 @@ class MentionConsumer:
                 if message.error() is not None:
                     self._on_kafka_error(message.error())
                     continue
+                self.kafka_log.answered()
                 self.offsets.started(message.partition(), message.offset())
                 self.buffered.append(message)
         finally:

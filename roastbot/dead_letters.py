@@ -19,6 +19,13 @@ class DeadLetter:
     attempts: int
     first_seen: float
 
+    def __post_init__(self) -> None:
+        # An operator reads these in the console: neither is ever blank (an exception's str()
+        # may be, e.g. KeyError()).
+        reason = self.reason.strip() or "unknown"
+        object.__setattr__(self, "reason", reason)
+        object.__setattr__(self, "error", self.error.strip() or f"{reason} (no detail was given)")
+
 
 @dataclass(frozen=True)
 class LetterSource:

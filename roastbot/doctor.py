@@ -6,6 +6,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import redis
 
@@ -20,6 +21,7 @@ class Check:
     ok: bool
     detail: str
     fix: str = ""
+    warning: str = ""  # passed, but something an operator should change
 
 
 def check_kafka(settings: Settings) -> Check:
@@ -68,7 +70,34 @@ def check_redis(settings: Settings) -> Check:
             "reachable, but AOF persistence is off: since_id and mention states could be lost on a restart",
             "enable appendonly yes (appendfsync everysec)",
         )
-    return Check("redis", True, f"reachable, AOF on{', RDB snapshots' if rdb else ''}")
+    return Check(
+        "redis",
+        True,
+        f"reachable, AOF on{', RDB snapshots' if rdb else ''}",
+        warning=_open_redis_warning(settings),
+    )
+
+
+def _open_redis_warning(settings: Settings) -> str:
+    """A warning when Redis answers a client that gives no password."""
+    from roastbot.local_redis import without_credentials
+
+    if urlsplit(settings.redis_url).scheme not in {"redis", "rediss"}:
+        return ""
+    stranger = redis.Redis.from_url(
+        without_credentials(settings.redis_url), socket_timeout=3.0, socket_connect_timeout=3.0
+    )
+    try:
+        stranger.ping()
+    except redis.RedisError:
+        return ""  # it asks for a password (or is gone): nothing to warn about
+    finally:
+        stranger.close()
+    return (
+        "Redis answers without a password: anyone who reaches it can read and change the bot's "
+        "state. Restart it with scripts/services.py (it sets a generated password), or give yours "
+        "an ACL user or requirepass and put the password in REDIS_URL"
+    )
 
 
 def check_x(settings: Settings) -> Check:
@@ -210,6 +239,8 @@ def main(argv: list[str]) -> int:
         print(f"{'PASS' if result.ok else 'FAIL'} {result.name:<11} {result.detail}")
         if not result.ok and result.fix:
             print(f"     {'':<11} fix: {result.fix}")
+        if result.warning:
+            print(f"WARN {result.name:<11} {result.warning}")
     return 0 if all(r.ok for r in results) else 1
 
 

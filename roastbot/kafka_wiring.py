@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from roastbot.logs import OutageLog
 from roastbot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,10 +45,67 @@ def librdkafka_overrides(environ: Mapping[str, str] | None = None) -> dict[str, 
     return overrides
 
 
+class LibrdkafkaLog:
+    """librdkafka's own log lines (confluent-kafka's ``logger`` setting) through our logging.
+
+    While brokers are unreachable librdkafka reports every failed connection of every client,
+    hundreds of lines a minute; here warnings and errors collapse into one line when they
+    start, a reminder every five minutes, and one line when the workers see Kafka answer again
+    (``answered``), or else once none came for ``quiet_s`` seconds (librdkafka says nothing when
+    a connection comes back), each with the count.
+    """
+
+    def __init__(self, logger: logging.Logger, servers: str, quiet_s: float = 60.0) -> None:
+        self.logger = logger
+        self.quiet_s = quiet_s
+        self.outage = OutageLog(logger, f"Kafka client (KAFKA_BOOTSTRAP_SERVERS={servers})")
+        self._last_error = 0.0
+        self._watcher: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def log(self, level: int, fmt: str, *args: object) -> None:
+        message = fmt % args if args else fmt
+        # A dropped connection is FAIL at info level: it belongs to the outage too.
+        if level < logging.WARNING and (args[:1] or ("",))[0] not in {"FAIL", "ERROR"}:
+            self.logger.log(level, "librdkafka: %s", message)
+            return
+        with self._lock:
+            self._last_error = time.monotonic()
+            self.outage.failed(message)
+            if self._watcher is None or not self._watcher.is_alive():
+                self._watcher = threading.Thread(target=self._until_quiet, name="kafka-log", daemon=True)
+                self._watcher.start()
+
+    def answered(self) -> None:
+        """A worker got an answer from Kafka (a message, an assignment, an acknowledged batch)."""
+        if self.outage.failing:
+            with self._lock:
+                self.outage.recovered("answers again")
+
+    def _until_quiet(self) -> None:
+        wake = threading.Event()
+        while not wake.wait(min(1.0, self.quiet_s)):
+            with self._lock:
+                if time.monotonic() - self._last_error >= self.quiet_s:
+                    self.outage.recovered(f"quiet again: no client error for {self.quiet_s:.0f} s")
+                    return
+
+
+_librdkafka_logs: dict[str, LibrdkafkaLog] = {}
+
+
+def librdkafka_log(servers: str) -> LibrdkafkaLog:
+    """One collapsing log per bootstrap address, shared by every client of this process."""
+    if servers not in _librdkafka_logs:
+        _librdkafka_logs[servers] = LibrdkafkaLog(logging.getLogger("roastbot.librdkafka"), servers)
+    return _librdkafka_logs[servers]
+
+
 def _base_config(settings: Settings) -> dict[str, object]:
     return {
         "bootstrap.servers": settings.kafka_bootstrap_servers,
         "client.id": "roastbot",
+        "logger": librdkafka_log(settings.kafka_bootstrap_servers),
         **librdkafka_overrides(),
     }
 
@@ -91,6 +151,23 @@ def make_reader(settings: Settings, **extra: object) -> Consumer:
 
 def make_admin(settings: Settings) -> AdminClient:
     return AdminClient(_base_config(settings))
+
+
+_SILENT = logging.getLogger("roastbot.librdkafka.silent")
+_SILENT.addHandler(logging.NullHandler())
+_SILENT.propagate = False
+
+
+def kafka_problem(settings: Settings, timeout_s: float) -> str | None:
+    """None when a broker answers a metadata request within the bound, else what went wrong
+    (librdkafka's own lines stay silent: the caller says it once)."""
+    admin = AdminClient({**_base_config(settings), "logger": _SILENT})
+    try:
+        if admin.list_topics(timeout=timeout_s).brokers:
+            return None
+        return "no broker in the cluster's answer"
+    except KafkaException as error:
+        return str(error.args[0].str() if error.args else error)
 
 
 def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> None:

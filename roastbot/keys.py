@@ -108,6 +108,21 @@ class RedisKeys:
         """Stream of operator actions."""
         return self._key("audit")
 
+    def signin_failures(self, scope: str) -> str:
+        """Hash failures, blocked_until for one sign-in scope ("client:<address>" or "global");
+        expires once no failure came for a while."""
+        return self._key("console", "signin", scope)
+
+    @property
+    def console_session_key(self) -> str:
+        """Random server-side half of the key that signs console session cookies."""
+        return self._key("console", "session_key")
+
+    @property
+    def revoked_console_sessions(self) -> str:
+        """Sorted set session nonce -> expiry of signed-out session cookies."""
+        return self._key("console", "revoked_sessions")
+
     @property
     def replayed_dead_letters(self) -> str:
         """Hash dead letter coordinates -> JSON replay record."""

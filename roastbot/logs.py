@@ -10,8 +10,9 @@ import json
 import logging
 import re
 import sys
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 
 # The mention a worker thread is busy with; stamped on every log line about it.
@@ -66,12 +67,75 @@ class JsonLines(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def configure_logging(worker: str, secrets: Iterable[str], level: str = "INFO") -> None:
+def configure_logging(worker: str, secrets: Iterable[str], level: str = "INFO", logger: str = "") -> None:
+    """JSON lines on stdout for the root logger (a worker) or one named logger (the console,
+    whose other loggers belong to Streamlit and Tornado)."""
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonLines(worker))
     handler.addFilter(RedactSecrets(secrets))
-    root = logging.getLogger()
+    root = logging.getLogger(logger or None)
     root.handlers[:] = [handler]
     root.setLevel(level)
+    if logger:
+        root.propagate = False
     for noisy in ("urllib3", "httpx", "httpcore", "tweepy", "together", "oauthlib", "requests_oauthlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class OutageLog:
+    """One line when a repeating failure starts, one when it ends (with how many there were and
+    for how long), and a reminder every ``remind_s`` while it lasts, instead of a line (or a
+    traceback) per attempt."""
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        what: str,
+        remind_s: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.logger = logger
+        self.what = what
+        self.remind_s = remind_s
+        self.clock = clock
+        self.lock = threading.Lock()
+        self.failures = 0
+        self.since = 0.0
+        self.reminded = 0.0
+        self.last = ""
+
+    @property
+    def failing(self) -> bool:
+        return self.failures > 0
+
+    def failed(self, detail: str) -> None:
+        with self.lock:
+            now = self.clock()
+            self.last = detail
+            self.failures += 1
+            if self.failures == 1:
+                self.since = self.reminded = now
+                self.logger.warning("%s failing: %s (repeats are counted, not logged)", self.what, detail)
+            elif now - self.reminded >= self.remind_s:
+                self.reminded = now
+                self.logger.warning(
+                    "%s still failing after %.0f s (%d failures; last: %s)",
+                    self.what,
+                    now - self.since,
+                    self.failures,
+                    detail,
+                )
+
+    def recovered(self, how: str = "works again") -> None:
+        with self.lock:
+            if not self.failures:
+                return
+            self.logger.warning(
+                "%s %s after %.0f s (%d failures; last: %s)",
+                self.what,
+                how,
+                self.clock() - self.since,
+                self.failures,
+                self.last,
+            )
+            self.failures = 0

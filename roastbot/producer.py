@@ -19,18 +19,22 @@ import time
 from dataclasses import dataclass, field
 
 import redis
-from confluent_kafka import KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from roastbot.control import Control
-from roastbot.kafka_wiring import ensure_topics, make_producer, make_reader
+from roastbot.kafka_wiring import ensure_topics, librdkafka_log, make_producer
 from roastbot.keys import RedisKeys
-from roastbot.models import InvalidMessage, Mention
+from roastbot.local_redis import redacted_url
+from roastbot.logs import OutageLog
+from roastbot.models import Mention
 from roastbot.outcomes import ExternalError, Permanent, RateLimited, Transient
 from roastbot.quota import QuotaBook
 from roastbot.retry import full_jitter
 from roastbot.settings import Settings
+from roastbot.since_id import SinceId
 from roastbot.telemetry import Telemetry
 from roastbot.x_gateway import PAGE_MAX, FetchedMention, XGateway
+from roastbot.x_mentions import SkippedMention
 
 log = logging.getLogger(__name__)
 
@@ -39,16 +43,6 @@ MENTIONS_REACHABLE = 800  # X's mentions timeline reaches back this far, no furt
 NO_MENTION_YET = "1"  # since_id before the bot's first mention
 SEEN_CAP = 200_000
 
-# Move since_id forward only: a slow leader that lost its lease must not move it back.
-_ADVANCE_SINCE_ID = """
-local current = redis.call('GET', KEYS[1])
-if current == false or string.len(ARGV[1]) > string.len(current)
-   or (string.len(ARGV[1]) == string.len(current) and ARGV[1] > current) then
-  redis.call('SET', KEYS[1], ARGV[1])
-  return 1
-end
-return 0
-"""
 _RENEW_LEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -70,6 +64,7 @@ class _Batch:
 
     since_id: str | None
     mentions: dict[str, FetchedMention] = field(default_factory=dict)
+    skipped_ids: set[str] = field(default_factory=set)  # unusable tweets: since_id moves past them
     sentinel_seen: bool = False
     next_token: str | None = None
     complete: bool = False
@@ -93,7 +88,7 @@ class MentionProducer:
         self.quota = QuotaBook(client, self.keys)
         self.kafka = kafka_producer or make_producer(settings)
         self.stop_event = threading.Event()
-        self._advance = client.register_script(_ADVANCE_SINCE_ID)
+        self.since = SinceId(settings, client, self.keys)
         self._renew = client.register_script(_RENEW_LEASE)
         self._release = client.register_script(_RELEASE_LEASE)
         self._batch: _Batch | None = None
@@ -101,6 +96,7 @@ class MentionProducer:
         self._behind = False  # the last poll filled a page: poll again without waiting
         self.is_leader = False
         self.last_error = ""
+        self.redis_outage = OutageLog(log, f"Redis (REDIS_URL={redacted_url(settings.redis_url)})")
 
     # --- lease ---------------------------------------------------------------------
     @property
@@ -142,7 +138,9 @@ class MentionProducer:
 
     def _step(self) -> None:
         try:
-            if not self.hold_lease():
+            leader = self.hold_lease()
+            self.redis_outage.recovered()  # the lease answered: Redis is back
+            if not leader:
                 self._beat("standby")
                 self.stop_event.wait(min(self.poll_interval_s() / 2, self.lease_ms / 3000))
                 return
@@ -163,9 +161,15 @@ class MentionProducer:
         except (Transient, Permanent) as error:
             self._report("transient" if isinstance(error, Transient) else "permanent", error)
             self._backoff()
-        except (redis.RedisError, KafkaPublishError, KafkaException) as error:
+        except redis.RedisError as error:
+            # One line when Redis goes away and one when it is back, not one per attempt.
+            self.last_error = f"redis: {error}"
+            self.redis_outage.failed(str(error))
+            self._safely(lambda: self.telemetry.count("producer_error:redis"))
+            self._backoff()
+        except (KafkaPublishError, KafkaException) as error:
             # Kafka read errors come from since_id recovery (e.g. a partition without a leader).
-            self._report("redis" if isinstance(error, redis.RedisError) else "kafka", error)
+            self._report("kafka", error)
             self._backoff()
 
     def _report(self, kind: str, error: Exception) -> None:
@@ -211,12 +215,14 @@ class MentionProducer:
             last_error=self.last_error,
         )
 
-    @staticmethod
-    def _safely(action: object) -> None:
+    def _safely(self, action: object) -> None:
+        """Bookkeeping that must not stop the loop: its failures are reported, never raised."""
         try:
             action()  # type: ignore[operator]
-        except (redis.RedisError, ExternalError):
-            log.warning("ignored error during bookkeeping", exc_info=True)
+        except redis.RedisError as error:
+            self.redis_outage.failed(str(error))
+        except ExternalError as error:
+            log.warning("ignored error during bookkeeping: %s", error)
 
     # --- one poll ------------------------------------------------------------------
     def poll_once(self) -> int:
@@ -225,7 +231,7 @@ class MentionProducer:
         if blocked:
             raise RateLimited("mentions quota spent", blocked)
         self.telemetry.count("polls")
-        since_id = self.redis.get(self.keys.since_id) or self.recover_since_id()
+        since_id = self.since.get() or self._recover_since_id()
         if since_id is None:
             return self._first_start()
         batch = self._batch if self._batch and self._batch.since_id == since_id else _Batch(since_id)
@@ -238,9 +244,9 @@ class MentionProducer:
             if len(batch.mentions) >= MENTIONS_REACHABLE or (expected_sentinel and not batch.sentinel_seen):
                 self._report_gap(since_id, batch)
         published = self._publish(list(batch.mentions.values()))
-        newest = max(batch.mentions, key=int, default=None)
+        newest = max([*batch.mentions, *batch.skipped_ids], key=int, default=None)
         if newest is not None:
-            self._advance(keys=[self.keys.since_id], args=[newest])
+            self.since.advance(newest)
         self._batch = None
         return published
 
@@ -257,10 +263,34 @@ class MentionProducer:
                     batch.sentinel_seen = True
                 else:
                     batch.mentions[fetched.mention.id] = fetched
+            for skipped in page.skipped:
+                if skipped.mention_id == batch.since_id:
+                    batch.sentinel_seen = True
+                    continue
+                self._report_unusable(skipped)
+                if skipped.mention_id is not None:
+                    batch.skipped_ids.add(skipped.mention_id)
             batch.next_token = page.next_token
             self.hold_lease()
             if not page.next_token or (limit is not None and len(batch.mentions) >= limit):
                 return
+
+    def _report_unusable(self, skipped: SkippedMention) -> None:
+        """One tweet of X's answer cannot become a message: say which and why, and go on."""
+        log.warning(
+            "mention %s skipped: X's answer for it cannot become a message (%s)",
+            skipped.mention_id or "(no usable id)",
+            skipped.reason,
+            extra={"mention_id": skipped.mention_id},
+        )
+        self.telemetry.count("producer_skipped:unusable")
+
+    def _recover_since_id(self) -> str | None:
+        recovered = self.since.recover_from_kafka()
+        if recovered is not None:
+            log.warning("since_id was missing in Redis; recovered %s from Kafka", recovered)
+            self.telemetry.count("since_id_recovered")
+        return recovered
 
     def _report_gap(self, since_id: str, batch: _Batch) -> None:
         """The walk back stopped before since_id: X's reach hid what lay between."""
@@ -284,10 +314,11 @@ class MentionProducer:
         else:
             page = self.gateway.mentions_page(None, max_results=5)
             batch.mentions = {f.mention.id: f for f in page.mentions}
+            batch.skipped_ids = {s.mention_id for s in page.skipped if s.mention_id is not None}
         newest_first = sorted(batch.mentions.values(), key=lambda f: int(f.mention.id), reverse=True)
         published = self._publish(newest_first[:wanted]) if wanted else 0
-        newest = newest_first[0].mention.id if newest_first else NO_MENTION_YET
-        self._advance(keys=[self.keys.since_id], args=[newest])
+        newest = max([*batch.mentions, *batch.skipped_ids], key=int, default=NO_MENTION_YET)
+        self.since.advance(newest)
         log.info("first start: since_id=%s, backfilled %d", newest, published)
         return published
 
@@ -322,6 +353,7 @@ class MentionProducer:
         remaining = self.kafka.flush(30)
         if remaining or failures:
             raise KafkaPublishError(f"{remaining} unacknowledged, {len(failures)} failed: {failures[:1]}")
+        librdkafka_log(self.settings.kafka_bootstrap_servers).answered()
         now = time.time()
         pipe = self.redis.pipeline(transaction=False)
         if fresh:
@@ -346,39 +378,6 @@ class MentionProducer:
                 return
             except BufferError:
                 self.kafka.poll(0.5)  # local queue full: let deliveries drain
-
-    # --- recovery ------------------------------------------------------------------
-    def recover_since_id(self, tail: int = 50) -> str | None:
-        """Newest mention id in the mentions topic (Redis lost since_id)."""
-        reader = make_reader(self.settings)
-        try:
-            topic = self.settings.kafka_topic_mentions
-            metadata = reader.list_topics(topic, timeout=10).topics.get(topic)
-            if metadata is None:
-                return None
-            newest: str | None = None
-            for partition in metadata.partitions:
-                low, high = reader.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
-                if high <= low:
-                    continue
-                start = max(low, high - tail)
-                reader.assign([TopicPartition(topic, partition, start)])
-                for message in reader.consume(num_messages=high - start, timeout=10):
-                    if message.error() is not None:
-                        continue
-                    try:
-                        mention = Mention.from_bytes(message.value())
-                    except InvalidMessage:
-                        continue
-                    if mention.replay_of is None and (newest is None or int(mention.id) > int(newest)):
-                        newest = mention.id
-            if newest is not None:
-                self._advance(keys=[self.keys.since_id], args=[newest])
-                log.warning("since_id was missing in Redis; recovered %s from Kafka", newest)
-                self.telemetry.count("since_id_recovered")
-            return newest
-        finally:
-            reader.close()
 
 
 class KafkaPublishError(Exception):

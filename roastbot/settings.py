@@ -14,6 +14,9 @@ from urllib.parse import urlparse
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from roastbot.local_redis import local_redis_url
+
+X_CREDENTIALS = ("x_api_key", "x_api_secret", "x_access_token", "x_access_token_secret", "x_bearer_token")
 SANDBOX_X_CREDENTIALS = {
     "x_api_key": "sandbox-api-key",
     "x_api_secret": "sandbox-api-secret",
@@ -29,7 +32,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     # Infrastructure
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    # A loopback redis:// URL without credentials gets the local Redis's generated password.
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0", validate_default=True)
     redis_key_prefix: str = Field(default="roastbot", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_topic_mentions: str = Field(default="mentions", pattern=r"^[A-Za-z0-9._-]+$")
@@ -95,9 +99,12 @@ class Settings(BaseSettings):
     supervisor_user: str = "roastbot"
     supervisor_password: SecretStr = SecretStr("")
     console_password: SecretStr = SecretStr("")
+    console_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)  # a sign-in lasts this long
 
     # Heartbeats: a worker is stale after this many seconds without one.
     heartbeat_ttl_s: float = Field(default=15.0, ge=1, le=600)
+    # A worker waits this long at start for Redis and Kafka to answer, then exits saying why.
+    startup_timeout_s: float = Field(default=30.0, gt=0, le=600)
 
     @field_validator("roaster", mode="before")
     @classmethod
@@ -109,7 +116,7 @@ class Settings(BaseSettings):
     def _redis_scheme(cls, value: str) -> str:
         if urlparse(value).scheme not in {"redis", "rediss", "unix"}:
             raise ValueError("must start with redis://, rediss:// or unix://")
-        return value
+        return local_redis_url(value)
 
     @field_validator("x_api_base_url", "together_base_url")
     @classmethod
@@ -135,7 +142,18 @@ class Settings(BaseSettings):
             raise ValueError("ROASTER=together needs TOGETHER_API_KEY; set it or use ROASTER=offline")
         if self.kafka_topic_mentions == self.kafka_topic_dlq:
             raise ValueError("KAFKA_TOPIC_MENTIONS and KAFKA_TOPIC_DLQ must differ")
+        missing = self.missing_x_credentials()
+        if 0 < len(missing) < len(X_CREDENTIALS):
+            given = [name.upper() for name in X_CREDENTIALS if name.upper() not in missing]
+            raise ValueError(
+                f"X credentials are incomplete: {', '.join(missing)} not set ({', '.join(given)} set); "
+                "set all five from the X developer portal (README: Real mode), or none"
+            )
         return self
+
+    def missing_x_credentials(self) -> list[str]:
+        """The X credential variables that are empty (all five for none at all)."""
+        return [name.upper() for name in X_CREDENTIALS if not getattr(self, name).get_secret_value()]
 
     @property
     def sandbox_mode(self) -> bool:
@@ -154,7 +172,9 @@ class Settings(BaseSettings):
             self.supervisor_password,
             self.console_password,
         ]
-        return [s.get_secret_value() for s in secrets if s.get_secret_value()]
+        values = [s.get_secret_value() for s in secrets if s.get_secret_value()]
+        redis_password = urlparse(self.redis_url).password
+        return [*values, redis_password] if redis_password else values
 
 
 class ConfigError(SystemExit):
@@ -162,13 +182,16 @@ class ConfigError(SystemExit):
 
 
 def describe_validation_error(error: ValidationError) -> str:
-    """One line per bad variable: its environment name and what is allowed, never its value."""
-    lines = ["invalid configuration:"]
+    """Each bad variable's environment name and what is allowed, never its value: one line for
+    one problem, a line per problem under a heading for several."""
+    problems = []
     for problem in error.errors():
-        location = "_".join(str(part) for part in problem["loc"]).upper() or "(settings)"
+        location = "_".join(str(part) for part in problem["loc"]).upper()
         message = problem["msg"].removeprefix("Value error, ")
-        lines.append(f"  {location}: {message}")
-    return "\n".join(lines)
+        problems.append(f"{location}: {message}" if location else message)
+    if len(problems) == 1:
+        return f"invalid configuration: {problems[0]}"
+    return "\n".join(["invalid configuration:", *(f"  {line}" for line in problems)])
 
 
 def load_settings(**overrides: object) -> Settings:

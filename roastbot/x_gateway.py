@@ -13,7 +13,6 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -21,11 +20,14 @@ import requests
 import tweepy
 from requests.adapters import HTTPAdapter
 
-from roastbot.models import Author, Mention, utc_now
+from roastbot.models import Author, utc_now
 from roastbot.outcomes import Permanent, RateLimited, Transient
 from roastbot.quota import QuotaBook
 from roastbot.settings import Settings
+from roastbot.x_mentions import FetchedMention, MalformedAnswer, ParsedPage, parse_mentions_page
 from roastbot.x_refusals import refusal_code
+
+__all__ = ["FetchedMention", "ParsedPage", "XGateway"]
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +56,7 @@ def endpoint_name(method: str, path: str) -> str:
     return "other"
 
 
-class MalformedAnswer(requests.RequestException):
+class NotJsonAnswer(requests.RequestException):
     """A 2xx answer whose body is not a JSON object: garbage from the server (or a proxy)."""
 
 
@@ -91,23 +93,9 @@ class XSession(requests.Session):
             except ValueError:
                 body = None
             if not isinstance(body, dict):
-                raise MalformedAnswer(
-                    f"{response.status_code} answer is not a JSON object", response=response
-                )
+                raise NotJsonAnswer(f"{response.status_code} answer is not a JSON object", response=response)
             response.json = lambda **_kwargs: body  # type: ignore[method-assign]  # parsed once
         return response
-
-
-@dataclass(frozen=True)
-class FetchedMention:
-    mention: Mention
-    is_retweet: bool
-
-
-@dataclass(frozen=True)
-class MentionsPage:
-    mentions: list[FetchedMention]
-    next_token: str | None
 
 
 def _refusal_code(error: tweepy.HTTPException) -> str:
@@ -137,20 +125,23 @@ class XGateway:
 
     def __init__(self, settings: Settings, quota: QuotaBook | None = None) -> None:
         self._quota = quota
-        self._client = tweepy.Client(
-            bearer_token=settings.x_bearer_token.get_secret_value() or None,
-            consumer_key=settings.x_api_key.get_secret_value() or None,
-            consumer_secret=settings.x_api_secret.get_secret_value() or None,
-            access_token=settings.x_access_token.get_secret_value() or None,
-            access_token_secret=settings.x_access_token_secret.get_secret_value() or None,
-            wait_on_rate_limit=False,
-        )
+        credentials = {
+            "bearer_token": settings.x_bearer_token.get_secret_value() or None,
+            "consumer_key": settings.x_api_key.get_secret_value() or None,
+            "consumer_secret": settings.x_api_secret.get_secret_value() or None,
+            "access_token": settings.x_access_token.get_secret_value() or None,
+            "access_token_secret": settings.x_access_token_secret.get_secret_value() or None,
+        }
+        self._client = tweepy.Client(**credentials, wait_on_rate_limit=False)
         self._client.session = XSession(
             settings.x_api_base_url,
             settings.x_timeout_s,
             self._record_quota,
             pool_size=max(10, settings.consumer_concurrency),
         )
+        # Mentions are read as plain JSON (roastbot.x_mentions says why), on the same session.
+        self._json_client = tweepy.Client(**credentials, return_type=dict, wait_on_rate_limit=False)
+        self._json_client.session = self._client.session
         self._bot: Author | None = None
         self._bot_lock = threading.Lock()
 
@@ -174,7 +165,7 @@ class XGateway:
             code = _refusal_code(error)
             detail = "; ".join(str(m) for m in error.api_messages)[:300]
             raise Permanent(f"{what}: {code}: {detail}", code=code) from None
-        except MalformedAnswer as error:
+        except NotJsonAnswer as error:
             raise Transient(f"{what}: malformed answer: {error}") from None
         except (
             requests.ConnectionError,
@@ -203,12 +194,13 @@ class XGateway:
 
     def mentions_page(
         self, since_id: str | None, pagination_token: str | None = None, max_results: int = PAGE_MAX
-    ) -> MentionsPage:
-        """One page of mentions newer than since_id, newest first, as X returns them."""
+    ) -> ParsedPage:
+        """One page of mentions newer than since_id, newest first, as X returns them; a tweet
+        that cannot become a mention is in ``skipped`` with its reason."""
         bot = self.bot_user()
-        response = self._call(
+        answer = self._call(
             "mentions",
-            lambda: self._client.get_users_mentions(
+            lambda: self._json_client.get_users_mentions(
                 bot.id,
                 since_id=since_id,
                 pagination_token=pagination_token,
@@ -218,9 +210,10 @@ class XGateway:
                 expansions=EXPANSIONS,
             ),
         )
-        return MentionsPage(
-            mentions=_mentions_from(response), next_token=(response.meta or {}).get("next_token")
-        )
+        try:
+            return parse_mentions_page(answer, utc_now())
+        except MalformedAnswer as error:
+            raise Transient(f"mentions: malformed answer: {error}") from None
 
     def post_reply(self, text: str, in_reply_to_tweet_id: str) -> str:
         """Post a reply; returns the new tweet's id."""
@@ -270,38 +263,3 @@ class XGateway:
             if not token:
                 return None
         return None
-
-
-def _mentions_from(response: tweepy.Response) -> list[FetchedMention]:
-    includes = response.includes or {}
-    users = {str(u.id): u for u in includes.get("users", [])}
-    tweets = {str(t.id): t for t in includes.get("tweets", [])}
-    processed_at = utc_now()
-    fetched = []
-    for tweet in response.data or []:
-        refs = tweet.referenced_tweets or []
-        replied_to = next((str(r.id) for r in refs if r.type in {"replied_to", "quoted"}), None)
-        referenced = tweets.get(replied_to) if replied_to else None
-        referenced_author = users.get(str(referenced.author_id)) if referenced is not None else None
-        user = users.get(str(tweet.author_id))
-        mention = Mention(
-            id=str(tweet.id),
-            text=tweet.text,
-            author_id=str(tweet.author_id),
-            conversation_id=str(tweet.conversation_id or tweet.id),
-            created_at=tweet.created_at or processed_at,
-            processed_at=processed_at,
-            referenced_tweet_id=replied_to,
-            author=Author(
-                id=str(tweet.author_id),
-                username=user.username or "",
-                name=user.name or "",
-                description=(user.description or "") if hasattr(user, "description") else "",
-            )
-            if user is not None
-            else None,
-            referenced_text=referenced.text if referenced is not None else None,
-            referenced_author_username=referenced_author.username if referenced_author is not None else None,
-        )
-        fetched.append(FetchedMention(mention, is_retweet=any(r.type == "retweeted" for r in refs)))
-    return fetched

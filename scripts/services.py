@@ -6,7 +6,7 @@ Kafka: Apache Kafka 4.1.1 from Maven Central (the class path is resolved once wi
 scripts/kafka/pom.xml into ${ROASTBOT_CACHE_DIR:-$HOME/.cache/roastbot}/kafka-4.1.1/libs), one
 KRaft node in combined broker+controller mode, data and logs under the var dir.
 Redis: whatever already answers PING at REDIS_URL, else our own `redis-server` (installed from
-Debian when missing and we are root).
+Debian when missing and we are root), with a generated password and no admin commands.
 
 `up` starts only what is not running, `down` stops only what our pid files name (and only when
 /proc says the process really is our service), `status` exits 0 only when every requested
@@ -38,10 +38,15 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 SCRIPTS = Path(__file__).resolve().parent
 HOME = SCRIPTS.parent
+sys.path.insert(0, str(HOME))
+
+from roastbot.local_redis import cache_dir as default_cache_dir  # noqa: E402
+from roastbot.local_redis import local_redis_url, redacted_url  # noqa: E402
+
 KAFKA_CONF_DIR = SCRIPTS / "kafka"
 REDIS_TEMPLATE = SCRIPTS / "redis" / "redis.conf"
 
@@ -113,13 +118,13 @@ class Config:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
         env = os.environ if env is None else env
-        home = Path(env.get("HOME") or Path.home())
         var_dir = Path(env.get("ROASTBOT_VAR_DIR") or HOME / "var").expanduser().resolve()
-        cache_dir = Path(env.get("ROASTBOT_CACHE_DIR") or home / ".cache" / "roastbot").expanduser().resolve()
+        cache_dir = default_cache_dir(env).resolve()
         bootstrap = env.get("KAFKA_BOOTSTRAP_SERVERS") or "127.0.0.1:9092"
         host, port = _host_port(bootstrap.split(",")[0], 9092)
         controller = int(env.get("KAFKA_CONTROLLER_PORT") or port + 1)
         redis_url = env.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+        redis_url = local_redis_url(redis_url, cache_dir, create=True)  # the user's generated password
         return cls(var_dir, cache_dir, bootstrap, host, port, controller, redis_url)
 
     # var layout
@@ -349,6 +354,8 @@ def _render(template: Path, target: Path, **values: object) -> None:
     text = string.Template(template.read_text()).substitute({k: str(v) for k, v in values.items()})
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    tmp.touch(mode=0o600)  # a rendered config may hold a password
     tmp.write_text(text)
     os.replace(tmp, target)
 
@@ -767,7 +774,7 @@ class Redis(Service):
 
     @property
     def address(self) -> str:
-        return _redacted(self.cfg.redis_url)
+        return redacted_url(self.cfg.redis_url)
 
     def is_ours(self, pid: int) -> bool:
         # Redis rewrites its argv into a title ("/usr/bin/redis-server 127.0.0.1:6379"), so the
@@ -810,7 +817,6 @@ class Redis(Service):
             )
         binary = ensure_redis_binary(cfg)
         cfg.redis_dir.mkdir(parents=True, exist_ok=True)
-        extra = f"requirepass {parts.password}" if parts.password else ""
         _render(
             REDIS_TEMPLATE,
             cfg.redis_conf,
@@ -818,19 +824,13 @@ class Redis(Service):
             pidfile=cfg.redis_pid_file,
             logfile=cfg.redis_log,
             dir=cfg.redis_dir,
-            extra=extra,
+            user=parts.username or "default",
+            password=f">{unquote(parts.password)}" if parts.password else "nopass",
         )
         say(self.name, f"starting {binary} on 127.0.0.1:{cfg.redis_port} (AOF, data {_rel(cfg.redis_dir)})")
         pid = launch_detached([binary, str(cfg.redis_conf)], cfg.redis_out, cfg.redis_dir)
         write_pid(self.pid_file, pid)
         return pid
-
-
-def _redacted(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        return url.replace(f":{parts.password}@", ":***@", 1)
-    return url
 
 
 def ensure_redis_binary(cfg: Config) -> str:

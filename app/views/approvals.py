@@ -31,15 +31,16 @@ with ui.explained("Approvals"):
         st.caption("No roast is waiting for approval.")
     else:
         st.caption(
-            f"{pending.total} roast(s) waiting, oldest first."
-            + (f" Showing the oldest {SHOWN}." if pending.total > SHOWN else "")
+            f"{pending.total:d} roast(s) waiting, oldest first."
+            + (f" Showing the oldest {SHOWN:d}." if pending.total > SHOWN else "")
         )
     for item in pending.oldest:
         mention = item.mention
         author = mention.author.username if mention.author else mention.author_id
         with st.container(border=True):
             st.markdown(
-                f"**@{author}** · mention {mention.id} · parked {ui.ago(item.parked_at)} · {item.roaster}"
+                f"**@{ui.safe(author)}** · mention {ui.safe(mention.id)} · parked {ui.ago(item.parked_at)}"
+                f" · {ui.safe(item.roaster)}"
             )
             st.text(mention.text)
             st.text_area(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import data, ui
+from app import data, sign_ins, ui
 
 settings = ui.page_settings()
 
@@ -88,7 +88,7 @@ def run_section() -> None:
             else current.per_author_limit_per_hour
         )
         st.markdown(
-            f"**Per-author limit: {limit}/hour**"
+            f"**Per-author limit: {limit:d}/hour**"
             + (" (configured)" if current.per_author_limit_per_hour is None else "")
             + (" — 0 means no limit" if limit == 0 else "")
         )
@@ -116,7 +116,8 @@ def list_tab(which: str, what: str) -> None:
     search = st.text_input("Search", key=f"{which}_search")
     authors = data.author_list(settings, which, search)
     st.caption(
-        f"{authors.total} {what} in total" + (f"; showing {len(authors.members)}" if authors.members else "")
+        f"{authors.total:d} {what} in total"
+        + (f"; showing {len(authors.members)}" if authors.members else "")
     )
     if authors.members:
         st.dataframe(
@@ -150,6 +151,10 @@ with opt_out_tab, ui.explained("Opt-out list"):
 with block_tab, ui.explained("Block list"):
     st.caption("Authors the bot never answers (author ids or lower-case usernames).")
     list_tab("block_list", "blocked authors")
+
+if settings.console_password.get_secret_value():
+    with ui.explained("Sign-in refusals"):
+        sign_ins.refusals_section(settings)
 
 st.subheader("Audit log")
 with ui.explained("Audit stream"):

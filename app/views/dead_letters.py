@@ -14,7 +14,7 @@ settings = ui.page_settings()
 NONCE_KEY = "dlq_click_nonce"
 
 st.title("Dead letters")
-st.caption(f"Topic `{settings.kafka_topic_dlq}`: what consumers gave up on, with the reason.")
+st.caption(f"Topic {ui.safe(settings.kafka_topic_dlq)}: what consumers gave up on, with the reason.")
 ui.flash()
 
 
@@ -86,7 +86,7 @@ def letters_section() -> None:
     hidden = sum(1 for letter in letters if letter.coordinates in marks.discarded)
     st.caption(
         f"{len(matching)} matching of {len(letters)} dead letters read"
-        + (f" ({hidden} discarded)" if hidden else "")
+        + (f" ({hidden:d} discarded)" if hidden else "")
     )
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     if not matching:
@@ -124,11 +124,11 @@ def letters_section() -> None:
     name = st.selectbox("Dead letter", list(labels), format_func=lambda n: labels[n], key="dlq_detail")
     letter = by_name[name]
     d1, d2 = st.columns(2)
-    d1.markdown(f"**{letter.reason}** after {letter.attempts} attempt(s)")
+    d1.markdown(f"**{ui.safe(letter.reason)}** after {letter.attempts:d} attempt(s)")
     d1.text(letter.error or "(no detail)")
     d1.caption(
         f"first seen {ui.when(letter.first_seen)} · dead-lettered {ui.when(letter.dead_lettered_at)}"
-        f" · source {letter.source or '?'}"
+        f" · source {ui.safe(letter.source or '?')}"
     )
     mention = letter.mention_or_none()
     if mention is None:
@@ -164,9 +164,12 @@ def replays_table() -> None:
     for record in history:
         outcome = record.what_happened.split(" (")[0].split(":")[0]
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
-    st.markdown(" · ".join(f"**{count}** {outcome}" for outcome, count in outcomes.items()))
+    st.markdown(" · ".join(f"**{count:d}** {ui.safe(outcome)}" for outcome, count in outcomes.items()))
     newest = history[0]
-    st.caption(f"Newest: mention {newest.mention_id} from {newest.coordinates} — {newest.what_happened}")
+    st.caption(
+        f"Newest: mention {ui.safe(newest.mention_id)} from {ui.safe(newest.coordinates)}"
+        f" — {ui.safe(newest.what_happened)}"
+    )
     st.dataframe(
         pd.DataFrame(
             [

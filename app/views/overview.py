@@ -33,14 +33,15 @@ def workers_section() -> None:
         programs = data.processes(settings)
     except data.Unavailable as outage:
         st.warning(
-            f"Supervisor is unreachable ({outage.detail}): states come from heartbeats only. {outage.remedy}"
+            f"Supervisor is unreachable ({ui.safe(outage.detail)}): states come from heartbeats only. "
+            f"{outage.remedy}"
         )
     board = data.worker_board(beats, programs)
     if board.empty:
         st.info("No worker has reported yet. Start them with `make up` (`make status` lists them).")
         return
     counts = board["state"].value_counts()
-    st.caption(" · ".join(f"{counts.get(s, 0)} {s}" for s in ("running", "paused", "stale", "stopped")))
+    st.caption(" · ".join(f"{counts.get(s, 0):d} {s}" for s in ("running", "paused", "stale", "stopped")))
     st.dataframe(board, hide_index=True, width="stretch")
 
 
@@ -63,11 +64,12 @@ def kpi_section() -> None:
             cells[6].metric("Posting quota left", "—", help="X has not reported the posting quota yet")
         else:
             cells[6].metric("Posting quota left", f"{quota.remaining:,}")
-            limit = f" of {quota.limit:,}" if quota.limit and quota.limit > 0 else ""
             if quota.reset:
                 reset_in = quota.reset - time.time()
                 st.caption(
-                    f"Posting quota: {quota.remaining:,} left{limit}; resets at {ui.when(quota.reset)}"
+                    f"Posting quota: {quota.remaining:,} left"
+                    + (f" of {quota.limit:,}" if quota.limit and quota.limit > 0 else "")
+                    + f"; resets at {ui.when(quota.reset)}"
                     + (f" (in {ui.duration(reset_in)})" if reset_in > 0 else " (already reset)")
                 )
 
@@ -157,7 +159,8 @@ def live() -> None:
     kpi_section()
     charts_section()
     st.caption(
-        f"Updated {ui.when(time.time())}" + (f", every {every_s} s" if auto_refresh else ", auto-refresh off")
+        f"Updated {ui.when(time.time())}"
+        + (f", every {every_s:d} s" if auto_refresh else ", auto-refresh off")
     )
 
 

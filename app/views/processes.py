@@ -12,7 +12,7 @@ settings = ui.page_settings()
 NOT_STOPPABLE_HERE = {"console"}
 
 st.title("Processes")
-st.caption(f"Supervisor at {data.supervisor_address(settings)}")
+st.caption(f"Supervisor at {ui.safe(data.supervisor_address(settings))}")
 ui.flash()
 
 
@@ -43,7 +43,7 @@ with ui.explained("Supervisor"):
     )
     for program in programs:
         name_col, start_col, stop_col, restart_col = st.columns([3, 1, 1, 1])
-        name_col.markdown(f"`{program.name}` — **{program.state}**")
+        name_col.markdown(f"{ui.code(program.name)} — **{ui.safe(program.state)}**")
         start_col.button(
             "Start",
             key=f"start_{program.name}",
@@ -65,7 +65,7 @@ with ui.explained("Supervisor"):
     groups = sorted({p.group for p in programs if sum(q.group == p.group for q in programs) > 1})
     for group in groups:
         label_col, start_col, stop_col, restart_col = st.columns([3, 1, 1, 1])
-        label_col.markdown(f"`{group}:*` — the whole group")
+        label_col.markdown(f"{ui.code(group + ':*')} — the whole group")
         start_col.button("Start all", key=f"start_{group}:*", on_click=act, args=(f"{group}:*", "start"))
         stop_col.button("Stop all", key=f"stop_{group}:*", on_click=act, args=(f"{group}:*", "stop"))
         restart_col.button(

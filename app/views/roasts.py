@@ -69,9 +69,11 @@ with ui.explained("Recent roasts"):
     row = shown.loc[int(picked.rsplit(":", 1)[1])].to_dict()
     author = row["author"] or "?"
     left, right = st.columns(2)
-    left.markdown(f"**Mention** by @{author} (author id {row['author_id']})")
+    left.markdown(f"**Mention** by @{ui.safe(author)} (author id {ui.safe(row['author_id'])})")
     left.text(row["mention"])
-    right.markdown(f"**Roast** — {row['status']}" + (f" ({row['reason']})" if row["reason"] else ""))
+    right.markdown(
+        f"**Roast** — {ui.safe(row['status'])}" + (f" ({ui.safe(row['reason'])})" if row["reason"] else "")
+    )
     right.text(row["roast"] or "(none)")
     latency = row["latency_s"]
     facts = {
@@ -81,9 +83,10 @@ with ui.explained("Recent roasts"):
         "worker": row["worker"],
         "at": ui.when(row["at"].timestamp()) if row["at"] is not None and row["at"] == row["at"] else "—",
     }
-    st.table({"": list(facts), "value": [str(v) for v in facts.values()]})
-    if row["reply_id"]:
-        st.link_button("Open the reply", data.tweet_url(settings, row["reply_id"]))
+    st.table({"": list(facts), "value": [ui.safe(v) for v in facts.values()]})
+    reply_url = data.tweet_url(settings, row["reply_id"])
+    if reply_url:
+        st.link_button("Open the reply", reply_url)
     state = data.mention_state(settings, row["mention_id"])
     if state:
         st.caption("Mention state in Redis")

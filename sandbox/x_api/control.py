@@ -14,7 +14,7 @@ from sandbox.x_api import render
 from sandbox.x_api.faults import FaultSettings
 from sandbox.x_api.params import TWEET_FIELDS, USER_FIELDS
 from sandbox.x_api.state import Sandbox, UnknownTweet
-from sandbox.x_api.store import Tweet
+from sandbox.x_api.store import ServedAs, Tweet
 from sandbox.x_api.traffic import Traffic
 
 router = APIRouter(prefix="/sandbox")
@@ -34,15 +34,27 @@ class AuthorIn(Strict):
     description: str | None = Field(default=None, max_length=160)
 
 
+LONG_POST_MAX_CHARS = 25_000  # X's longest posts (Premium's long posts)
+
+
 class TweetIn(Strict):
-    text: str = Field(min_length=1, max_length=10_000)
+    text: str = Field(min_length=1, max_length=LONG_POST_MAX_CHARS)
     author: AuthorIn | None = None
     in_reply_to_tweet_id: str | None = Field(default=None, pattern=r"^[0-9]{1,19}$")
     lang: str | None = Field(default=None, max_length=8)
 
 
+class ServedAsIn(Strict):
+    """How X's answers get this mention wrong: tweet fields left out (``omit``) or served with
+    other values, any JSON (``replace``), for tests of a client's robustness."""
+
+    omit: list[str] = Field(default_factory=list, max_length=50)
+    replace: dict[str, Any] = Field(default_factory=dict, max_length=50)
+
+
 class MentionIn(TweetIn):
     count: int = Field(default=1, ge=1, le=10_000)
+    served_as: ServedAsIn | None = None
 
 
 class FaultsIn(Strict):
@@ -106,12 +118,15 @@ async def health() -> dict[str, bool]:
 @router.post("/mentions")
 async def create_mentions(request: Request, body: MentionIn) -> dict[str, list[str]]:
     sandbox = _sandbox(request)
+    quirks = body.served_as
+    served_as = ServedAs(tuple(quirks.omit), dict(quirks.replace)) if quirks is not None else None
     try:
         ids = [
             sandbox.create_mention(
                 body.text,
                 in_reply_to_tweet_id=body.in_reply_to_tweet_id,
                 lang=body.lang,
+                served_as=served_as,
                 **_author_args(body.author),
             ).id
             for _ in range(body.count)

@@ -100,6 +100,12 @@ def tweet_json(store: Store, tweet: Tweet, fields: frozenset[str]) -> dict[str, 
     return out
 
 
+def _as_served(store: Store, tweet: Tweet, fields: frozenset[str]) -> dict[str, Any]:
+    """The tweet as X's answers carry it: with its ``served_as`` oddities, if any."""
+    out = tweet_json(store, tweet, fields)
+    return tweet.served_as.apply(out) if tweet.served_as is not None else out
+
+
 def user_json(store: Store, user: User, fields: frozenset[str]) -> dict[str, Any]:
     """One user: id, name and username always, the rest when asked for."""
     out: dict[str, Any] = {"id": user.id, "name": user.name, "username": user.username}
@@ -168,14 +174,14 @@ def tweets_answer(
                 if "referenced_tweets.id.author_id" in wanted:
                     includes.user(store, parent.author_id)
     answer: dict[str, Any] = {}
-    rendered = [tweet_json(store, t, selection.tweet_fields) for t in tweets]
+    rendered = [_as_served(store, t, selection.tweet_fields) for t in tweets]
     if rendered:
         answer["data"] = rendered[0] if single else rendered
     extra: dict[str, Any] = {}
     if includes.users:
         extra["users"] = [user_json(store, u, selection.user_fields) for u in includes.users.values()]
     if includes.tweets:
-        extra["tweets"] = [tweet_json(store, t, selection.tweet_fields) for t in includes.tweets.values()]
+        extra["tweets"] = [_as_served(store, t, selection.tweet_fields) for t in includes.tweets.values()]
     if extra:
         answer["includes"] = extra
     if includes.errors:

@@ -15,7 +15,7 @@ from sandbox.x_api.config import SandboxConfig
 from sandbox.x_api.faults import Faults
 from sandbox.x_api.ratelimit import PRESETS, RateLimiter
 from sandbox.x_api.stats import Stats
-from sandbox.x_api.store import Store, Tweet, User
+from sandbox.x_api.store import ServedAs, Store, Tweet, User
 
 DEFAULT_AUTHOR = "sandbox_user"
 
@@ -75,6 +75,7 @@ class Sandbox:
         in_reply_to_tweet_id: str | None = None,
         lang: str | None = None,
         category: str | None = None,
+        served_as: ServedAs | None = None,
     ) -> Tweet:
         """A tweet by a (possibly new) user that mentions the bot."""
         with self.lock:
@@ -84,6 +85,7 @@ class Sandbox:
             if not self._mentions_bot(text):
                 text = f"@{bot.username} {text}"
             tweet = self.store.add_tweet(author, text, parent, lang, category)
+            tweet.served_as = served_as
             self.stats.mentions_created += 1
             return tweet
 

@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sandbox.x_api import entities
 from sandbox.x_api.entities import Entities
@@ -42,6 +43,19 @@ class User:
     verified: bool = False
 
 
+@dataclass(frozen=True)
+class ServedAs:
+    """What X's JSON for one tweet does differently from a well-formed one: fields left out,
+    fields with other values (any JSON: wrong types, unknown entities). The store keeps the
+    real tweet, so ids, timelines and pagination are unaffected."""
+
+    omit: tuple[str, ...] = ()
+    replace: dict[str, Any] = field(default_factory=dict)
+
+    def apply(self, rendered: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in rendered.items() if k not in self.omit} | self.replace
+
+
 @dataclass
 class Tweet:
     id: str
@@ -55,6 +69,7 @@ class Tweet:
     in_reply_to_user_id: str | None = None
     category: str | None = None  # what the traffic generator meant it as, for the console
     deleted: bool = False
+    served_as: ServedAs | None = None  # how X's answers get this tweet wrong (robustness tests)
 
     @property
     def int_id(self) -> int:

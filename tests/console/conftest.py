@@ -3,6 +3,7 @@ helpers, seeding through the core APIs, and a small private supervisord."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -17,6 +18,7 @@ import streamlit as st
 from streamlit import config as streamlit_config
 from streamlit.testing.v1 import AppTest
 
+from app.untrusted import WORD_JOINER
 from roastbot.keys import RedisKeys
 from roastbot.models import Author, Mention
 from roastbot.settings import Settings
@@ -83,26 +85,39 @@ def rerun(app: AppTest) -> AppTest:
     return app
 
 
+MARKDOWN_KINDS = (
+    "title",
+    "header",
+    "subheader",
+    "markdown",
+    "caption",
+    "error",
+    "warning",
+    "info",
+    "success",
+)
+_MARKDOWN_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def shown(markdown: str) -> str:
+    """What a person reads of a Markdown source: backslash escapes and the invisible word
+    joiners of ui.safe resolved."""
+    return _MARKDOWN_ESCAPE.sub(r"\1", markdown).replace(WORD_JOINER, "")
+
+
 def texts(app: AppTest) -> str:
-    """Everything written on the page, for 'is it there' and 'is it never there' checks."""
+    """Everything written on the page as a person reads it, for 'is it there' and 'is it never
+    there' checks."""
     parts: list[str] = []
-    for kind in (
-        "title",
-        "header",
-        "subheader",
-        "markdown",
-        "caption",
-        "error",
-        "warning",
-        "info",
-        "success",
-        "code",
-        "text",
-    ):
+    for kind in MARKDOWN_KINDS:
+        parts.extend(shown(str(element.value)) for element in getattr(app, kind))
+    for kind in ("code", "text"):
         parts.extend(str(element.value) for element in getattr(app, kind))
     parts.extend(f"{m.label} {m.value}" for m in app.metric)
-    for frame in [*app.dataframe, *app.table]:
+    for frame in app.dataframe:
         parts.append(frame.value.to_string())
+    for frame in app.table:  # st.table renders Markdown in its cells
+        parts.append(shown(frame.value.to_string()))
     return "\n".join(parts)
 
 

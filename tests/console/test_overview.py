@@ -11,7 +11,7 @@ from roastbot.kafka_wiring import make_producer
 from roastbot.quota import QuotaBook
 from roastbot.settings import Settings
 from roastbot.telemetry import Telemetry
-from tests.console.conftest import keys_of, metrics, open_page, rerun, texts
+from tests.console.conftest import keys_of, metrics, open_page, rerun, shown, texts
 from tests.helpers import wait_for
 
 
@@ -74,7 +74,7 @@ def test_posting_hold_banner_and_audited_lift(console: Settings, redis_client: r
     Holds(redis_client, keys).raise_hold("automation_block", "This request looks like it might be automated")
 
     app = open_page(operator="carol")
-    banner = next(e.value for e in app.error if "Posting is on hold" in e.value)
+    banner = next(shown(e.value) for e in app.error if "Posting is on hold" in e.value)
     assert "automation_block" in banner and "flagged the account as automated" in banner
     # X's words are shown as text, never as markup.
     assert any("looks like it might be automated" in t.value for t in app.text)
@@ -85,7 +85,7 @@ def test_posting_hold_banner_and_audited_lift(console: Settings, redis_client: r
     entry = redis_client.xrevrange(keys.audit, count=1)[0][1]
     assert (entry["actor"], entry["action"], entry["result"]) == ("carol", "lift_posting_hold", "ok")
     assert not any("Posting is on hold" in e.value for e in app.error)
-    assert any("Hold lifted (was: automation_block)" in s.value for s in app.success)
+    assert any("Hold lifted (was: automation_block)" in shown(s.value) for s in app.success)
 
 
 def test_a_refused_credential_is_named_on_the_banner(console: Settings, redis_client: redis.Redis) -> None:

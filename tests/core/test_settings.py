@@ -44,9 +44,17 @@ def test_together_base_url_with_v1_is_refused(capsys: pytest.CaptureFixture[str]
 
 
 def test_secret_values_lists_configured_secrets_only() -> None:
-    current = Settings(_env_file=None, x_api_key="abcd-key", together_api_key="", roaster="offline")  # type: ignore[call-arg]
+    current = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        supervisor_password="abcd-key",
+        together_api_key="",
+        roaster="offline",
+        redis_url="redis://redis.example:6379/0",
+    )
     assert current.secret_values() == ["abcd-key"]
     assert "abcd-key" not in repr(current)
+    with_password = current.model_copy(update={"redis_url": "redis://app:r3dis-pass@redis.example:6379/0"})
+    assert with_password.secret_values() == ["abcd-key", "r3dis-pass"]
 
 
 def test_env_example_is_valid_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -59,3 +67,20 @@ def test_env_example_is_valid_configuration(monkeypatch: pytest.MonkeyPatch) -> 
     assert current.roaster == "offline"
     assert current.poll_interval_s == 15
     assert current.sandbox_mode is False
+
+
+def test_a_partial_set_of_x_credentials_names_the_missing_ones(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(ConfigError):
+        load_settings(_env_file=None, x_api_key="only-the-key")
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("invalid configuration: X credentials are incomplete: ")
+    for missing in ("X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET", "X_BEARER_TOKEN"):
+        assert missing in line
+    assert "only-the-key" not in line
+
+
+def test_no_x_credentials_or_the_sandbox_set_are_both_complete() -> None:
+    from roastbot.settings import SANDBOX_X_CREDENTIALS, X_CREDENTIALS
+
+    assert Settings(_env_file=None).missing_x_credentials() == [n.upper() for n in X_CREDENTIALS]  # type: ignore[call-arg]
+    assert Settings(_env_file=None, **SANDBOX_X_CREDENTIALS).missing_x_credentials() == []  # type: ignore[call-arg]

@@ -16,7 +16,8 @@ import redis
 
 from roastbot.keys import RedisKeys
 from roastbot.redis_conn import connect_redis
-from tests.e2e.test_console_browser import CHROMIUM, CHROMIUM_ARGS, HEADINGS, wait_until_idle
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.test_console_browser import HEADINGS, wait_until_idle
 from tests.helpers import wait_for
 from tests.stack_fixture import running_stack
 

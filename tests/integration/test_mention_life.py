@@ -141,17 +141,36 @@ def test_a_message_our_code_fails_on_every_time_is_dead_lettered_and_its_partiti
 # --- outages: restart in-process, and a named exit code when that cannot help ---------------
 
 
-def test_a_consumer_that_cannot_reach_redis_restarts_then_exits_with_its_code(
-    sandbox_settings: Settings, spawn_worker: Callable[..., subprocess.Popen[bytes]], tmp_path: Path
+def test_a_consumer_that_loses_redis_for_good_restarts_then_exits_with_its_code(
+    x: httpx.Client,
+    sandbox_settings: Settings,
+    redis_proxy: CuttableProxy,
+    spawn_worker: Callable[..., subprocess.Popen[bytes]],
+    tmp_path: Path,
 ) -> None:
     # The loop's shutdown set the process-wide stop event: no in-process restart ever happened,
     # and the worker either ran on doing nothing or exited 0, which Supervisor does not report.
+    # (A Redis that does not answer at start is refused before the loop: see test_worker_startup.)
     log = tmp_path / "consumer.log"
-    consumer = spawn_worker("consumer", log, REDIS_URL="redis://127.0.0.1:1/0", WORKER_MAX_RESTARTS="1")
-    try:
-        code = consumer.wait(timeout=90)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"the consumer neither recovered nor exited:\n{log.read_text()[-2000:]}")
+    through_proxy = _redis_behind(redis_proxy, sandbox_settings)
+    x.post("/sandbox/faults", json={"latency_ms": 1500, "endpoints": ["post"]})  # a handler at its POST
+    client, keys = connect_redis(sandbox_settings), RedisKeys(sandbox_settings.redis_key_prefix)
+    bot = Pipeline(sandbox_settings, x, keys, Control(client, keys))
+    with producer_thread(sandbox_settings):
+        consumer = spawn_worker(
+            "consumer",
+            log,
+            REDIS_URL=through_proxy.redis_url,
+            WORKER_MAX_RESTARTS="1",
+            CONSUMER_OUTAGE_PATIENCE_S="1",
+        )
+        mention_id = bot.mention("roast me before Redis goes away for good")
+        wait_for(lambda: bot.state(mention_id).get("state") == "posting", 60, "the handler at its POST")
+        redis_proxy.cut()
+        try:
+            code = consumer.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the consumer neither recovered nor exited:\n{log.read_text()[-2000:]}")
     text = log.read_text()
     assert code == EXIT_INFRASTRUCTURE, text[-2000:]
     assert "restart 1 of 1" in text and "giving up after 1 restarts" in text
