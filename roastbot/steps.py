@@ -148,7 +148,7 @@ class MentionSteps:
                 return Outcome(Fact.UNSAFE, "safety:" + ",".join(result.reasons))
             if self.store.claim_text(result.draft.text):
                 self.telemetry.count("roasted")
-                run.draft_info = {"roaster": result.draft.roaster, "model": result.draft.model}
+                run.draft_info = result.draft.provenance()
                 return Outcome(Fact.ROAST_READY, fields={"roast": result.draft.text})
             avoid.append(result.draft.text)
         return Outcome(Fact.NO_FRESH_TEXT)

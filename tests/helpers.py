@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from typing import TypeVar
+from urllib.parse import urlparse
 
 T = TypeVar("T")
 
@@ -95,6 +96,14 @@ class CuttableProxy:
     def __enter__(self) -> CuttableProxy:
         self._thread.start()
         return self
+
+    def url_for(self, server_url: str) -> str:
+        """``server_url`` pointed at this proxy, its credentials, scheme and database kept (a
+        password-protected Redis refuses a client that lost them on the way)."""
+        url = urlparse(server_url)
+        credentials = url.netloc.rpartition("@")[0]
+        netloc = f"{credentials}@127.0.0.1:{self.port}" if credentials else f"127.0.0.1:{self.port}"
+        return url._replace(netloc=netloc).geturl()
 
     def __exit__(self, *exc: object) -> None:
         self._closed.set()

@@ -34,6 +34,19 @@ class RoastDraft:
     text: str
     roaster: str
     model: str
+    prompt_version: str = ""
+    """The persona/prompt version an LLM roaster wrote it with ("" for none)."""
+    skeleton: str = ""
+    """The offline template with its filled slots blanked ("" for an LLM draft)."""
+
+    def provenance(self) -> dict[str, str]:
+        """What the mention's record keeps about how its roast was written."""
+        return {
+            "roaster": self.roaster,
+            "model": self.model,
+            "prompt_version": self.prompt_version,
+            "skeleton": self.skeleton,
+        }
 
 
 class Roaster(Protocol):

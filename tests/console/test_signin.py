@@ -21,7 +21,6 @@ from roastbot.signin import (
     SignInGuard,
 )
 from tests.console.conftest import ENTRY, keys_of, texts
-from tests.helpers import wait_for
 
 PASSWORD = "correct horse battery"
 
@@ -101,20 +100,34 @@ def test_a_session_token_is_signed_expiring_and_revocable(
 
 
 # --- the form ---------------------------------------------------------------------------------
+class FrozenClock:
+    """The sign-in module's wall clock, standing still until a test moves it: how many attempts
+    a delay lets through must not depend on how fast this machine runs the form."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def time(self) -> float:
+        return self.now
+
+
 def test_25_wrong_passwords_are_slowed_audited_and_shown(
-    guarded: Settings, redis_client: redis.Redis
+    guarded: Settings, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     keys = keys_of(guarded)
+    clock = FrozenClock(1_000_000.0)
+    monkeypatch.setattr("roastbot.signin.time", clock)
     outcomes = []
     for _ in range(25):
         app = attempt(f"guess-{len(outcomes)}")  # each in a new browser session
         outcomes.append(" ".join(e.value for e in app.error))
     wrong = [o for o in outcomes if o.startswith("Wrong password")]
     slowed = [o for o in outcomes if o.startswith("Too many failed sign-ins")]
-    # The free failures, then one checked attempt per expired delay (1 s, 2 s, ...): the rest of
-    # the 25, typed at full speed, were refused without looking at the password.
-    assert FREE_FAILURES_PER_CLIENT < len(wrong) <= FREE_FAILURES_PER_CLIENT + 3
-    assert len(wrong) + len(slowed) == 25
+    # The free failures, then one more checked attempt that starts the first delay: the rest of
+    # the 25, typed before that delay passed, were refused without looking at the password.
+    assert len(wrong) == FREE_FAILURES_PER_CLIENT + 1
+    assert outcomes[FREE_FAILURES_PER_CLIENT].endswith(f"The next attempt must wait {FIRST_DELAY_S:.0f} s.")
+    assert len(slowed) == 25 - len(wrong)
     audit = sign_in_audit(redis_client, keys)
     assert len(audit) == 25
     assert {a["result"] for a in audit} == {"refused: wrong password", "refused: too many failed sign-ins"}
@@ -124,7 +137,8 @@ def test_25_wrong_passwords_are_slowed_audited_and_shown(
     # The right password while blocked is refused too; once the delay passed it works.
     assert "Too many failed sign-ins" in " ".join(e.value for e in attempt(PASSWORD, "ivan").error)
     guard = SignInGuard(redis_client, keys)
-    wait_for(lambda: guard.wait_s(None) == 0.0, MAX_DELAY_S, "the delay to pass")
+    clock.now += FIRST_DELAY_S
+    assert guard.wait_s(None, now=clock.now) == 0.0
     app = attempt(PASSWORD, "ivan")
     assert [t.value for t in app.title] == ["Overview"]
     assert sign_in_audit(redis_client, keys)[-1]["result"] == "ok"

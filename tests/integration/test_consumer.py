@@ -250,7 +250,7 @@ def test_consumer_survives_redis_hiccup_in_a_handler(x: httpx.Client, sandbox_se
     with CuttableProxy(url.hostname or "127.0.0.1", url.port or 6379) as proxy:
         proxied = sandbox_settings.model_copy(
             # x_timeout_s: the wait for a POST that may be in flight, before reconciling
-            update={"redis_url": url._replace(netloc=f"127.0.0.1:{proxy.port}").geturl(), "x_timeout_s": 3.0}
+            update={"redis_url": proxy.url_for(sandbox_settings.redis_url), "x_timeout_s": 3.0}
         )
         with producer_thread(sandbox_settings), consumer_thread(proxied) as consumer:
             mention_id = bot.mention("roast me through a Redis hiccup")

@@ -177,9 +177,7 @@ def test_a_consumer_that_loses_redis_for_good_restarts_then_exits_with_its_code(
 
 
 def _redis_behind(proxy: CuttableProxy, settings: Settings, **update: object) -> Settings:
-    url = urlparse(settings.redis_url)
-    proxied = url._replace(netloc=f"127.0.0.1:{proxy.port}").geturl()
-    return settings.model_copy(update={"redis_url": proxied, **update})
+    return settings.model_copy(update={"redis_url": proxy.url_for(settings.redis_url), **update})
 
 
 @pytest.fixture
