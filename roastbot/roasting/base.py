@@ -25,6 +25,10 @@ class RoastRequest:
 
     The offline roaster guarantees it; an LLM is asked to, and ``generate_safe_roast``
     refuses any draft that repeats one (reason "repeated")."""
+    recent_roasts: tuple[str, ...] = ()
+    """The last roasts the bot gave this author, newest first: material an LLM must not repeat."""
+    avoid_skeletons: tuple[str, ...] = ()
+    """Offline skeletons this author got within the memory window: never used for them again."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,9 @@ class RoastDraft:
     """The persona/prompt version an LLM roaster wrote it with ("" for none)."""
     skeleton: str = ""
     """The offline template with its filled slots blanked ("" for an LLM draft)."""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    """Tokens an LLM roaster reported for this draft (0 offline)."""
 
     def provenance(self) -> dict[str, str]:
         """What the mention's record keeps about how its roast was written."""
