@@ -3,8 +3,9 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# Two pytest-xdist workers: tests/chaos on one, everything else on the other (tests/conftest.py).
-PYTEST_WORKERS ?= 2
+# Three pytest-xdist workers: tests/chaos on one, every other file whole to a free one of the
+# other two (tests/conftest.py). Most tests wait on servers and subprocesses, not the CPU.
+PYTEST_WORKERS ?= 3
 
 .PHONY: up up-real down status test test-fast bench lint venv deps
 

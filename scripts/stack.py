@@ -12,6 +12,7 @@ every program is RUNNING. Tests import it to run an isolated stack on other port
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import secrets
@@ -29,6 +30,8 @@ from pathlib import Path
 
 HOME = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(HOME))
+
+import psutil  # noqa: E402
 
 from roastbot.settings import SANDBOX_X_CREDENTIALS  # noqa: E402
 
@@ -250,11 +253,22 @@ def down(config: StackConfig, timeout_s: float = 60.0) -> None:
         config.rpc().supervisor.shutdown()
     except (OSError, xmlrpc.client.Error):
         os.kill(pid, signal.SIGTERM)
+    # Wait for the process, not its pid file: supervisord removes the file before it has
+    # finished stopping its programs and exiting.
     try:
-        _wait("supervisord to exit", lambda: _running_pid(config) is None, timeout_s)
+        _wait("supervisord to exit", lambda: not _process_alive(pid), timeout_s)
     except TimeoutError:
-        os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
     print("supervisord: stopped")
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether ``pid`` is a process that has not exited (a zombie has)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def status(config: StackConfig) -> int:

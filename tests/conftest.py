@@ -20,7 +20,7 @@ HOME = Path(__file__).resolve().parent.parent
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
-    """How ``make test`` splits the suite over its two pytest-xdist workers: tests/chaos runs
+    """How ``make test`` splits the suite over its pytest-xdist workers: tests/chaos runs
     whole on one worker, one test after another (each loads the machine on its own and judges
     recovery by deadlines); every other file goes whole to a free worker, so a module-scoped
     stack (the console in Chromium) starts once. (``--dist loadgroup`` would say this with

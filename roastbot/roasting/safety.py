@@ -8,7 +8,7 @@ costs one regeneration, a false approval is posted under our name.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -17,6 +17,7 @@ from twitter_text import parse_tweet
 from twitter_text.extract_urls import extract_urls
 
 from roastbot.roasting.normalize import clean, fold_variants, run_lengths, squeeze_runs, word_set
+from roastbot.roasting.profanity import profanity_model
 
 PROFANITY_THRESHOLD = 0.85
 """alt-profanity-check probability above which a roast is refused ("your code sucks" is 0.98)."""
@@ -292,18 +293,11 @@ def has_injection_marker(text: str) -> bool:
     return _echoes_injection(clean(text).casefold(), fold_variants(text))
 
 
-# --- profanity: a linear model, loaded on first use (about 1.5 s: scikit-learn) --------
-
-
-@cache
-def _profanity_model() -> Callable[[list[str]], Sequence[float]]:
-    from profanity_check import predict_prob
-
-    return predict_prob
+# --- profanity: alt-profanity-check's linear model, read on first use (roasting/profanity.py)
 
 
 def _profanity(texts: list[str]) -> list[float]:
-    return [float(p) for p in _profanity_model()(texts)]
+    return profanity_model().probabilities(texts)
 
 
 def warm_up() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from confluent_kafka import TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from roastbot.dead_letters import DeadLetter, LetterSource, dead_letter_headers
 from roastbot.kafka_wiring import make_producer, make_reader
@@ -43,7 +43,7 @@ def read_topic(settings: Settings, topic: str) -> list[bytes]:
         metadata = reader.list_topics(topic, timeout=10).topics[topic]
         values: list[bytes] = []
         for partition in metadata.partitions:
-            low, high = reader.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+            low, high = _watermarks(reader, TopicPartition(topic, partition))
             if high <= low:
                 continue
             reader.assign([TopicPartition(topic, partition, low)])
@@ -57,3 +57,23 @@ def read_topic(settings: Settings, topic: str) -> list[bytes]:
         return values
     finally:
         reader.close()
+
+
+_NO_LEADER_YET = {
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError._UNKNOWN_PARTITION,
+    KafkaError.UNKNOWN_TOPIC_OR_PART,
+}
+
+
+def _watermarks(reader: Consumer, partition: TopicPartition) -> tuple[int, int]:
+    """A partition's offsets; a topic made moments ago may not have its leader yet (retriable)."""
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            return reader.get_watermark_offsets(partition, timeout=10)
+        except KafkaException as error:
+            if error.args[0].code() not in _NO_LEADER_YET or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)  # poll again: the broker is electing the leader
