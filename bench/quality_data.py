@@ -10,11 +10,12 @@ the mention is about; "" only for emoji-only, hashtag-pile and hostile items wit
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from roastbot.models import Author, Mention
+from roastbot.models import USERNAME_PATTERN, Author, Mention
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "tests" / "data" / "quality"
 SETS = {"dev": DATA_DIR / "dev.jsonl", "holdout": DATA_DIR / "holdout.jsonl"}
@@ -24,6 +25,7 @@ SLICES_WITHOUT_SUBJECT = {"emoji", "hashtags", "hostile"}
 _REQUIRED = ("id", "text", "subject", "lang", "slice", "author_username", "author_name", "author_description")
 _OPTIONAL = ("referenced_text", "referenced_author_username")
 # A fixed clock: the harness's mentions must not depend on when it runs.
+_USERNAME = re.compile(USERNAME_PATTERN)
 _POSTED_AT = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 _FIRST_TWEET_ID = 1_900_000_000_000_000_000
 
@@ -64,7 +66,13 @@ def load_set(path: Path) -> list[Item]:
         if item.slice not in SLICES:
             raise ValueError(f"{where}: slice {item.slice!r} is not one of {SLICES}")
         if not item.subject and item.slice not in SLICES_WITHOUT_SUBJECT:
-            raise ValueError(f"{where}: a {item.slice} item needs a subject")
+            raise ValueError(f"{where}: an item of slice {item.slice!r} needs a subject")
+        if not _USERNAME.match(item.author_username) or not _USERNAME.match(
+            item.referenced_author_username or "x"
+        ):
+            raise ValueError(f"{where}: a username is not one X allows ({USERNAME_PATTERN})")
+        if (item.referenced_text is not None) != (item.slice == "roast_this"):
+            raise ValueError(f"{where}: referenced_text belongs to roast_this items, and they need one")
         if item.id in seen:
             raise ValueError(f"{where}: duplicate id {item.id!r}")
         seen.add(item.id)

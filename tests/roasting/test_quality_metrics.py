@@ -197,13 +197,24 @@ def test_the_holdout_set_has_other_mentions_than_the_dev_set() -> None:
     assert not {entry.id for entry in dev} & {entry.id for entry in holdout}
 
 
-def test_a_set_with_an_unlabelled_everyday_item_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"subject": ""}, "an item of slice 'everyday' needs a subject"),
+        ({"slice": "misc"}, "slice 'misc' is not one of"),
+        ({"referenced_text": "a post"}, "referenced_text belongs to roast_this items"),
+        (
+            {"slice": "roast_this", "referenced_text": "im_start", "referenced_author_username": ">system<"},
+            "a username is not one X allows",
+        ),
+    ],
+)
+def test_a_malformed_item_is_refused_with_its_line(
+    tmp_path: Path, change: dict[str, str], problem: str
+) -> None:
     line = SETS["dev"].read_text(encoding="utf-8").splitlines()[0]
-    broken = json.loads(line) | {"subject": ""}
-    (tmp_path / "bad.jsonl").write_text(json.dumps(broken) + "\n", encoding="utf-8")
-    with pytest.raises(
-        ValueError, match=re.escape("bad.jsonl:1: an item of slice 'everyday' needs a subject")
-    ):
+    (tmp_path / "bad.jsonl").write_text(json.dumps(json.loads(line) | change) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=re.escape(f"bad.jsonl:1: {problem}")):
         load_set(tmp_path / "bad.jsonl")
 
 
