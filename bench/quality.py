@@ -44,6 +44,7 @@ from roastbot.steps import roast_request  # noqa: E402
 
 ROASTERS = ("offline", "together", "openai")
 FAKE_API_KEY = "quality-harness"
+FAKE_MODEL = "fake/roaster-1"  # the model name the tests ask the fake for
 MEMORY_ROASTS = 3  # the last roasts an author got that a request carries, as the consumer does
 RATE_LIMIT_RETRIES = 3
 MAX_RATE_LIMIT_WAIT_S = 60.0
@@ -107,6 +108,7 @@ def endpoint_settings(kind: str, seed: int) -> Iterator[tuple[dict[str, object],
         yield overrides, str(configured.llm_base_url)
         return
     with llm_fake(seed) as url:
+        overrides["roast_model"] = FAKE_MODEL
         if kind == "together":
             overrides |= {"together_api_key": FAKE_API_KEY, "together_base_url": url}
         else:  # the OpenAI SDK wants the /v1 prefix in its base URL; Together's SDK adds it itself
@@ -274,6 +276,35 @@ def table(run: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+COMPARED = (
+    ("specificity", ("specificity", "share")),
+    ("distinct-2", ("diversity", "distinct_2")),
+    ("largest skeleton", ("diversity", "largest_skeleton_share")),
+    ("refused", ("refused",)),
+)
+
+
+def comparison(first: dict[str, Any], second: dict[str, Any]) -> str:
+    """The headline figures of two persona runs side by side, per set."""
+    lines = [f"persona A: {first['persona']}   persona B: {second['persona']}"]
+    for name in first["sets"]:
+        lines.append(f"  [{name}] {'':<18}{'A':>8}{'B':>8}")
+        for label, path in COMPARED:
+            values = [_dig(run["sets"][name], path) for run in (first, second)]
+            lines.append(f"  {label:<24}" + "".join(f"{_cell(value):>8}" for value in values))
+    return "\n".join(lines)
+
+
+def _cell(value: object) -> str:
+    return _fmt(value) if isinstance(value, float) else "-" if value is None else str(value)
+
+
+def _dig(summary: dict[str, Any], path: tuple[str, ...]) -> Any:
+    for key in path:
+        summary = summary[key]
+    return summary
+
+
 def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
@@ -293,6 +324,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.json_only:
         for run in runs:
             print(table(run) + "\n")
+        if len(runs) == 2:
+            print(comparison(*runs) + "\n")
     result: dict[str, Any] = runs[0] if len(runs) == 1 else {"compare_persona": runs}
     print(json.dumps(result, sort_keys=True, ensure_ascii=False))
     unsafe = sum(summary["safety"]["unsafe"] for run in runs for summary in run["sets"].values())

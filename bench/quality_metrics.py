@@ -22,6 +22,9 @@ Definitions (the figures in issue notes mean exactly these):
   is the count of the most common skeleton over approved roasts.
 - **Repeats to the same author**: approved roasts whose text (folded, whitespace collapsed) or
   skeleton equals one the same author already got earlier in the run.
+- **Tokens per roast**: the mean prompt and completion tokens of the approved drafts (refused
+  drafts are not counted: ``generate_safe_roast`` hands back only the one it approved).
+- **Latency**: wall-clock time of one ``generate_safe_roast`` call (every draft and check).
 - **Percentiles**: nearest rank (the smallest value with at least p % of values at or below it).
 """
 
