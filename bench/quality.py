@@ -149,7 +149,8 @@ def build(overrides: dict[str, object], persona: Path | None) -> tuple[Settings,
 
 
 def run_set(roaster: Roaster, settings: Settings, items: Sequence[Item]) -> list[Record]:
-    """Every item through roast_request and generate_safe_roast, in order, with author memory."""
+    """Every item through roast_request and generate_safe_roast, in order, with author memory
+    (empty at the start of each set, so the dev figures do not depend on the holdout's)."""
     factory = MentionFactory()
     memory: dict[str, list[tuple[str, str]]] = {}  # author -> (roast, skeleton), oldest first
     records = []

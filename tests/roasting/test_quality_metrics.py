@@ -233,11 +233,13 @@ def _harness(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.timeout(600)
 def test_the_offline_harness_prints_one_json_object_and_is_deterministic() -> None:
-    first, second = _harness("--limit", "30", "--json-only"), _harness("--limit", "30", "--json-only")
+    first, second = _harness("--limit", "30"), _harness("--limit", "30")
+    json_only = _harness("--limit", "30", "--json-only")
     assert first.returncode == 0, first.stderr
-    assert first.stdout == second.stdout
-    lines = first.stdout.strip().splitlines()
-    assert len(lines) == 1
+    assert first.stdout == second.stdout  # the table and the JSON: same seed, same figures
+    lines = json_only.stdout.strip().splitlines()
+    assert len(lines) == 1 and lines[0] == first.stdout.strip().splitlines()[-1]
+    assert "[dev] 30 mentions" in first.stdout
     report = json.loads(lines[0])
     assert {"roaster", "models", "prompt_versions", "seed", "limit", "sets"} <= set(report)
     dev = report["sets"]["dev"]
