@@ -212,17 +212,25 @@ def report(kind: str, args: argparse.Namespace, persona: Path | None) -> dict[st
             records = run_set(roaster, settings, items[: args.limit])
             drafts.extend(r for r in records if r.text is not None)
             results[name] = summarize(records, timed=kind != "offline")
+    models, versions = _counts(r.model for r in drafts), _counts(r.prompt_version for r in drafts)
     return {
         "roaster": kind,
         "endpoint": endpoint,
-        "models": _counts(r.model for r in drafts),
-        "prompt_versions": _counts(r.prompt_version for r in drafts),
+        "model": _most_common(models),
+        "prompt_version": _most_common(versions),
+        "models": models,
+        "prompt_versions": versions,
         "persona": str(persona) if persona else None,
         "seed": args.seed,
         "limit": args.limit,
         "max_attempts": settings.roast_max_attempts,
         "sets": results,
     }
+
+
+def _most_common(counts: dict[str, int]) -> str:
+    """The key with the highest count ("" for none; "-" stands for an empty value)."""
+    return max(counts, key=lambda key: counts[key]) if counts else ""
 
 
 def _counts(values: Any) -> dict[str, int]:

@@ -22,4 +22,5 @@ def test_the_together_roaster_runs_against_the_fake_and_reports_latency(
     dev = report["sets"]["dev"]
     assert dev["mentions"] == 5 and dev["approved"] + dev["refused"] == 5
     assert report["models"] == {quality.FAKE_MODEL: dev["approved"]}
+    assert report["model"] == quality.FAKE_MODEL
     assert dev["latency_ms"]["p50"] > 0 and dev["latency_ms"]["p95"] >= dev["latency_ms"]["p50"]

@@ -241,7 +241,8 @@ def test_the_offline_harness_prints_one_json_object_and_is_deterministic() -> No
     assert len(lines) == 1 and lines[0] == first.stdout.strip().splitlines()[-1]
     assert "[dev] 30 mentions" in first.stdout
     report = json.loads(lines[0])
-    assert {"roaster", "models", "prompt_versions", "seed", "limit", "sets"} <= set(report)
+    assert {"roaster", "model", "prompt_version", "models", "seed", "limit", "sets"} <= set(report)
+    assert report["roaster"] == "offline" and report["models"] == {report["model"]: 30}
     dev = report["sets"]["dev"]
     assert dev["mentions"] == 30
     assert {"specificity", "diversity", "safety", "weighted_length", "tokens_per_roast", "latency_ms"} <= set(
