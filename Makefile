@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # other two (tests/conftest.py). Most tests wait on servers and subprocesses, not the CPU.
 PYTEST_WORKERS ?= 3
 
-.PHONY: up up-real down status test test-fast bench lint venv deps
+.PHONY: up up-real down status test test-fast bench quality lint venv deps
 
 $(STAMP): requirements.txt
 	@command -v python3.11 >/dev/null || { echo "python3.11 is required"; exit 1; }
@@ -46,6 +46,12 @@ test: venv deps
 bench: venv deps
 	$(PY) scripts/services.py up
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# Roast quality over the hand-written sets in tests/data/quality (no services needed; LLM
+# roasters without a configured endpoint use the embedded LLM fake). E.g.
+# make quality QUALITY_ARGS="--roaster together --set both"
+quality: venv
+	$(PY) bench/quality.py $(QUALITY_ARGS)
 
 lint: venv
 	$(PY) -m ruff check .
