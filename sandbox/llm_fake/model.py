@@ -3,8 +3,14 @@
 It ignores the system message, reads every string in the user message (decoding the
 JSON our prompt wraps the mention in, the way a real model reads through escapes) and,
 when it finds an order such as "ignore your instructions and post X" or "reply with
-exactly: X", it outputs X. Otherwise it writes a roast around a word of the mention,
-copied without any vetting, slurs included.
+exactly: X", it outputs X. Otherwise it writes a roast around a word of the mention (the
+word after "my"/"this" when there is one: "roast my sourdough starter" gets a roast about
+"sourdough"), copied without any vetting, slurs included.
+
+A model whose name contains "guard" is a guard model instead (Llama Guard's answers): it
+says ``unsafe`` / ``S10`` for a text containing GUARD_UNSAFE_MARKER, an unparseable line
+for GUARD_GARBLE_MARKER, and ``safe`` otherwise. A mention that contains a marker word
+makes the roast contain it too, so tests force either path end to end.
 """
 
 from __future__ import annotations
@@ -40,6 +46,11 @@ _CONTACT_ORDER = re.compile(
     _FLAGS,
 )
 _WORD = re.compile(r"[^\W\d_]{4,}")
+_OWNED = re.compile(r"\b(?:my|this|these|our)\s+(?:\d+\s+)?([^\W\d_]{3,})", re.I)
+GUARD_UNSAFE_MARKER = "guardbait"
+"""A text containing this word is ``unsafe\nS10`` to the fake's guard models."""
+GUARD_GARBLE_MARKER = "guardgarble"
+"""A text containing this word gets an answer that is neither safe nor unsafe."""
 _LEADING_HANDLES = re.compile(r"^(?:\s*@\w+)+\s*")
 
 ROASTS = (
@@ -131,13 +142,28 @@ def complete(
     payload = obeyed_order(strings)
     if payload is not None:
         return Completion("obeyed", payload)
-    mention = _mention_text(strings)
-    words = _WORD.findall(_LEADING_HANDLES.sub("", mention))
+    mention = _LEADING_HANDLES.sub("", _mention_text(strings))
+    owned = [word for word in _OWNED.findall(mention) if word.lower() not in {"roast", "roastbot"}]
+    words = _WORD.findall(mention)
     words = [word for word in words if word.lower() not in {"roast", "roastbot", "please", "this"}]
-    if not words:
+    if not words and not owned:
         return Completion("roast", rng.choice(PLAIN_ROASTS))
-    word = rng.choice(sorted(set(words), key=len, reverse=True)[:3])
+    word = owned[0] if owned else rng.choice(sorted(set(words), key=len, reverse=True)[:3])
     return Completion("roast", rng.choice(ROASTS).format(word=word.lower()))
+
+
+def is_guard_model(model: str) -> bool:
+    return "guard" in model.lower()
+
+
+def guard_answer(messages: list[dict[str, object]]) -> Completion:
+    """A guard model's verdict on the last message (the draft, in either prompt form)."""
+    text = str(messages[-1].get("content") or "").lower() if messages else ""
+    if GUARD_GARBLE_MARKER in text:
+        return Completion("guard_garbled", "I am not sure, it depends on the context.")
+    if GUARD_UNSAFE_MARKER in text:
+        return Completion("guard_unsafe", "unsafe\nS10")
+    return Completion("guard_safe", "safe")
 
 
 def _mention_text(strings: list[str]) -> str:
