@@ -48,7 +48,7 @@ with ui.explained("Recent roasts"):
     chosen: dict[str, list[str]] = {}
     for (column, name), slot in zip(PROVENANCE.items(), st.columns([1, 2, 2, 3]), strict=True):
         options = sorted(value for value in roasts[column].unique() if value)
-        chosen[column] = slot.multiselect(name, options, key=f"roasts_{column}")
+        chosen[column] = slot.multiselect(ui.safe(name), options, key=f"roasts_{column}")
 
     shown = roasts
     if statuses:

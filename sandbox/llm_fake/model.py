@@ -15,7 +15,6 @@ makes the roast contain it too, so tests force either path end to end.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import random
 import re
@@ -47,6 +46,7 @@ _CONTACT_ORDER = re.compile(
 )
 _WORD = re.compile(r"[^\W\d_]{4,}")
 _OWNED = re.compile(r"\b(?:my|this|these|our)\s+(?:\d+\s+)?([^\W\d_]{3,})", re.I)
+OWN_ROAST_FIELDS = {"already_used", "recent_roasts_to_this_author"}
 GUARD_UNSAFE_MARKER = "guardbait"
 """A text containing this word is ``unsafe\nS10`` to the fake's guard models."""
 GUARD_GARBLE_MARKER = "guardgarble"
@@ -84,16 +84,25 @@ class Completion:
     text: str
 
 
+def _user_contents(messages: list[dict[str, object]]) -> list[str]:
+    return [str(m.get("content") or "") for m in messages if m.get("role") == "user"]
+
+
 def user_strings(messages: list[dict[str, object]]) -> list[str]:
-    """Every string the user message holds, with JSON inside it decoded."""
-    contents = [str(m.get("content") or "") for m in messages if m.get("role") == "user"]
+    """Every string the user message holds, with JSON inside it decoded (the words around
+    the JSON, then each string field but the client's own lists of used roasts)."""
     found: list[str] = []
-    for content in contents:
-        found.append(content)
+    for content in _user_contents(messages):
         start, end = content.find("{"), content.rfind("}")
-        if 0 <= start < end:
-            with contextlib.suppress(ValueError):
-                _collect(json.loads(content[start : end + 1]), found)
+        try:
+            data = json.loads(content[start : end + 1]) if 0 <= start < end else None
+        except ValueError:
+            data = None
+        if data is None:
+            found.append(content)
+            continue
+        found.append(content[:start] + content[end + 1 :])
+        _collect(data, found)
     return found
 
 
@@ -101,8 +110,11 @@ def _collect(value: object, found: list[str]) -> None:
     if isinstance(value, str):
         found.append(value)
     elif isinstance(value, dict):
-        for item in value.values():
-            _collect(item, found)
+        for key, item in value.items():
+            # The roasts the client lists as used are its own words, not orders from a stranger
+            # (a template's "post about X ...: Y" would read as one).
+            if key not in OWN_ROAST_FIELDS:
+                _collect(item, found)
     elif isinstance(value, list):
         for item in value:
             _collect(item, found)
@@ -142,7 +154,7 @@ def complete(
     payload = obeyed_order(strings)
     if payload is not None:
         return Completion("obeyed", payload)
-    mention = _LEADING_HANDLES.sub("", _mention_text(strings))
+    mention = _LEADING_HANDLES.sub("", _mention_text(_user_contents(messages)))
     owned = [word for word in _OWNED.findall(mention) if word.lower() not in {"roast", "roastbot"}]
     words = _WORD.findall(mention)
     words = [word for word in words if word.lower() not in {"roast", "roastbot", "please", "this"}]

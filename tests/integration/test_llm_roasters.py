@@ -89,7 +89,7 @@ def test_the_guard_refuses_what_it_classifies_unsafe(x: httpx.Client, openai_set
     with runner_bench(settings, x) as bot:
         flagged = bot.mention(f"roast my {GUARD_UNSAFE_MARKER}")
         state = bot.deliver(flagged)
-        assert (state["state"], state["reason"]) == ("skipped", "safety:guard:S10"), state
+        assert (state["state"], state.get("reason")) == ("skipped", "safety:guard:S10"), state
         assert not bot.replies(flagged)
         assert bot.deliver(bot.mention("roast my standing desk"))["state"] == "posted"
 
