@@ -35,7 +35,9 @@ class OpenAIRoaster(ChatRoaster):
         if not api_key:
             raise ValueError("the openai roaster needs an api_key (any value for a local server)")
         if not base_url:
-            raise ValueError("the openai roaster needs a base_url (the API root, e.g. http://127.0.0.1:11434/v1)")
+            raise ValueError(
+                "the openai roaster needs a base_url (the API root, e.g. http://127.0.0.1:11434/v1)"
+            )
         endpoint = openai_endpoint(
             api_key=api_key,
             base_url=base_url.rstrip("/"),

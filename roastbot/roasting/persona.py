@@ -34,7 +34,9 @@ class Persona(BaseModel):
             lines.append("Roasts in this voice (for style only, never to reuse):")
             lines.extend(f"- {example.strip()}" for example in self.examples)
         if self.avoid:
-            lines.append("Topics to stay away from, even when the post invites them: " + "; ".join(self.avoid) + ".")
+            lines.append(
+                "Topics to stay away from, even when the post invites them: " + "; ".join(self.avoid) + "."
+            )
         return "\n".join(lines)
 
 
