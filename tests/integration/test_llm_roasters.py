@@ -16,7 +16,8 @@ from roastbot.roasting import load_persona
 from roastbot.settings import Settings
 from sandbox.llm_fake.model import GUARD_UNSAFE_MARKER
 from tests.helpers import ServerThread, free_port, wait_for
-from tests.integration.runner_bench import RunnerBench, runner_bench
+from tests.integration.pipeline import Pipeline, pipeline
+from tests.integration.runner_bench import runner_bench
 
 pytestmark = pytest.mark.integration
 
@@ -36,8 +37,8 @@ def openai_settings(sandbox_settings: Settings, llm_fake: ServerThread) -> Setti
     )
 
 
-def roast_records(bot: RunnerBench, mention_id: str) -> list[dict[str, object]]:
-    raw = bot.runner.store.client.lrange(bot.keys.recent_roasts, 0, -1)
+def roast_records(bot: Pipeline, mention_id: str) -> list[dict[str, object]]:
+    raw = bot.control.client.lrange(bot.keys.recent_roasts, 0, -1)
     return [record for record in map(json.loads, raw) if record["mention_id"] == mention_id]
 
 
@@ -110,3 +111,17 @@ def test_a_guard_that_cannot_answer_lets_nothing_through(x: httpx.Client, openai
         assert (state["state"], state["reason"]) == ("dead_lettered", "retries_exhausted"), state
         assert bot.counter("failed:roast_transient") == 2
         assert not bot.replies(mention_id)
+
+
+def test_through_the_consumer_with_a_guard_each_roast_records_its_persona_version(
+    x: httpx.Client, openai_settings: Settings
+) -> None:
+    settings = openai_settings.model_copy(update={"guard_model": GUARD})
+    with pipeline(settings, x) as bot:
+        good = bot.mention("roast my mechanical keyboard addiction", author={"username": "keys"})
+        flagged = bot.mention(f"roast my {GUARD_UNSAFE_MARKER} collection", author={"username": "bait"})
+        assert bot.final_state(good)["state"] == "posted"
+        assert bot.final_state(flagged)["reason"] == "safety:guard:S10"
+        [posted] = roast_records(bot, good)
+    assert (posted["roaster"], posted["prompt_version"]) == ("openai", load_persona().version)
+    assert not bot.replies(flagged)
