@@ -104,6 +104,8 @@ class GuardedRoaster:
         return self.inner.roast(request)
 
     def __getattr__(self, name: str) -> object:  # model, base_url, seed... of the inner roaster
+        if name == "inner":  # not set yet (a copy being built): no recursion
+            raise AttributeError(name)
         return getattr(self.inner, name)
 
 
