@@ -446,6 +446,9 @@ def quota(settings: Settings, endpoint: str) -> QuotaSnapshot:
 
 
 # --- roasts ------------------------------------------------------------------------------
+PROVENANCE_COLUMNS = ("roaster", "model", "prompt_version", "skeleton")
+"""How each roast was written (roastbot.roasting.base.PROVENANCE; not imported: the console
+does not load the roasters and their SDKs)."""
 ROAST_COLUMNS = [
     "at",
     "status",
@@ -455,6 +458,8 @@ ROAST_COLUMNS = [
     "reason",
     "roaster",
     "model",
+    "prompt_version",
+    "skeleton",
     "latency_s",
     "mention_id",
     "reply_id",
@@ -481,7 +486,7 @@ def recent_roasts(settings: Settings) -> pd.DataFrame:
     frame["at"] = pd.to_datetime(pd.to_numeric(frame["at"], errors="coerce"), unit="s", utc=True)
     for column in ("reply_id", "mention_id", "author_id"):
         frame[column] = frame[column].fillna("").astype(str)
-    for column in ("status", "author", "mention", "roast", "reason", "roaster", "model", "worker"):
+    for column in ("status", "author", "mention", "roast", "reason", *PROVENANCE_COLUMNS, "worker"):
         frame[column] = frame[column].fillna("").astype(str)
     frame["latency_s"] = pd.to_numeric(frame["latency_s"], errors="coerce")
     return frame

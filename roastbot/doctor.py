@@ -146,9 +146,21 @@ def check_x(settings: Settings) -> Check:
     return Check("x", True, f"{where}: authenticated as @{bot.username} (id {bot.id}){headroom}")
 
 
+ROASTER_FIXES = {
+    "together": "check TOGETHER_API_KEY, TOGETHER_BASE_URL (no /v1) and ROAST_MODEL",
+    "openai": "check LLM_BASE_URL (the API root, usually ending in /v1), LLM_API_KEY and ROAST_MODEL "
+    "(a model the endpoint serves: `ollama list` for Ollama)",
+    "offline": "the offline roaster needs nothing: report this as a bug",
+}
+GUARD_FIX = "check GUARD_MODEL (and GUARD_BASE_URL/GUARD_API_KEY when set), or leave GUARD_MODEL empty"
+
+
 def check_roaster(settings: Settings) -> Check:
     from roastbot.roasting import RoastRequest, generate_safe_roast, roaster_from_settings
 
+    kind = settings.roaster or "offline"
+    fix = ROASTER_FIXES.get(kind, "check ROASTER")
+    guard = f", guard {settings.guard_model}" if settings.guard_model else ""
     try:
         roaster = roaster_from_settings(settings)
         request = RoastRequest(
@@ -156,20 +168,19 @@ def check_roaster(settings: Settings) -> Check:
         )
         result = generate_safe_roast(roaster, request, "doctor", max_attempts=settings.roast_max_attempts)
     except ExternalError as error:
-        return Check(
-            "roaster",
-            False,
-            f"{settings.roaster}: {error.reason}",
-            "check TOGETHER_API_KEY, TOGETHER_BASE_URL (no /v1) and ROAST_MODEL",
-        )
+        # The pipeline's errors name their caller: "guard ..." is the guard model's endpoint.
+        guard_failed = error.reason.startswith("guard") or getattr(error, "code", "").startswith("guard_")
+        return Check("roaster", False, f"{kind}{guard}: {error.reason}", GUARD_FIX if guard_failed else fix)
     if result.draft is None:
         return Check(
             "roaster",
             False,
-            f"{settings.roaster}: every draft refused ({', '.join(result.reasons)})",
-            "try another ROAST_MODEL",
+            f"{kind}{guard}: every draft refused ({', '.join(result.reasons)})",
+            "try another ROAST_MODEL" + (" or GUARD_MODEL" if guard else ""),
         )
-    return Check("roaster", True, f"{settings.roaster} ({result.draft.model}): {result.draft.text[:60]!r}")
+    draft = result.draft
+    version = f", prompt {draft.prompt_version}" if draft.prompt_version else ""
+    return Check("roaster", True, f"{kind} ({draft.model}{version}{guard}): {draft.text[:60]!r}")
 
 
 def check_supervisor(settings: Settings) -> Check:

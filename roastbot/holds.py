@@ -23,7 +23,7 @@ GENERATING = "generating"
 EVERYTHING = "everything"  # posting and generating (a spending cap would stop both)
 
 X_USER_CREDENTIALS = "X_ACCESS_TOKEN and X_ACCESS_TOKEN_SECRET (with X_API_KEY and X_API_SECRET)"
-LLM_CREDENTIALS = {"together": "TOGETHER_API_KEY"}
+LLM_CREDENTIALS = {"together": "TOGETHER_API_KEY", "openai": "LLM_API_KEY"}
 """The setting that holds each roaster's key (a roaster added later adds its own)."""
 
 
@@ -69,6 +69,19 @@ CAUSES: dict[str, HoldCause] = {
         "fix the key's access (or ROAST_MODEL), restart the workers, then lift the hold",
         credential=True,
     ),
+    # The guard model (GUARD_MODEL): no draft may be posted unclassified, so generation stops.
+    "guard_auth": HoldCause(
+        GENERATING,
+        "the guard model's endpoint refused the API key (401)",
+        "set a valid key in .env, restart the workers, then lift the hold",
+        credential=True,
+    ),
+    "guard_forbidden": HoldCause(
+        GENERATING,
+        "the guard model's endpoint refused access with this API key (403: model or account not allowed)",
+        "fix the key's access (or GUARD_MODEL), restart the workers, then lift the hold",
+        credential=True,
+    ),
 }
 
 
@@ -77,6 +90,8 @@ def credential_for(code: str, settings: Settings) -> str:
     cause = CAUSES.get(code)
     if cause is None or not cause.credential:
         return ""
+    if code.startswith("guard_") and settings.guard_api_key.get_secret_value():
+        return "GUARD_API_KEY"
     if cause.stops == GENERATING:
         return LLM_CREDENTIALS.get(settings.roaster or "", "the roaster's API key")
     return X_USER_CREDENTIALS

@@ -34,6 +34,7 @@ from roastbot.models import InvalidMessage, Mention, utc_now
 from roastbot.outcomes import Permanent, RateLimited
 from roastbot.retry import GaveUp, RetryPolicy, describe_bug
 from roastbot.roasting import Roaster
+from roastbot.roasting.base import PROVENANCE
 from roastbot.settings import Settings
 from roastbot.steps import MentionSteps, Outcome, Run
 from roastbot.telemetry import Telemetry
@@ -92,9 +93,11 @@ class MentionRunner(MentionSteps):
         mention = Mention.model_validate_json(raw)
         origin = f"approvals:{decision.entry_id}"
         source = LetterSource(mention.conversation_id.encode(), mention.to_bytes(), origin)
-        return Run(
+        run = Run(
             mention, source, claim.state, claim.record, decision=decision, since_update_s=claim.since_update_s
         )
+        run.draft_info = {name: claim.record.get(name, "") for name in PROVENANCE}  # kept when parked
+        return run
 
     def dead_letter_bug(
         self,

@@ -51,10 +51,20 @@ class Settings(BaseSettings):
     x_timeout_s: float = Field(default=10.0, gt=0, le=120)
 
     # Roasting
-    roaster: Literal["together", "offline"] | None = None
+    roaster: Literal["together", "openai", "offline"] | None = None
     together_api_key: SecretStr = SecretStr("")
     together_base_url: str = ""
+    # ROASTER=openai: any OpenAI-compatible endpoint (Ollama, vLLM, OpenRouter, OpenAI...).
+    llm_base_url: str = ""
+    llm_api_key: SecretStr = SecretStr("")
     roast_model: str = "meta-llama/Llama-3.3-70B-Instruct-Turbo"
+    # The voice (tone, examples, topics to avoid); empty: roastbot/roasting/persona.toml.
+    persona_file: str = ""
+    # A guard model classifying every draft that passed the rule checks (empty: off). It uses
+    # the roaster's endpoint and key unless GUARD_BASE_URL/GUARD_API_KEY name another one.
+    guard_model: str = ""
+    guard_base_url: str = ""
+    guard_api_key: SecretStr = SecretStr("")
     llm_timeout_s: float = Field(default=20.0, gt=0, le=300)
     roast_seed: int = 0
     roast_max_attempts: int = Field(default=3, ge=1, le=10)
@@ -118,7 +128,7 @@ class Settings(BaseSettings):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return local_redis_url(value)
 
-    @field_validator("x_api_base_url", "together_base_url")
+    @field_validator("x_api_base_url", "together_base_url", "llm_base_url", "guard_base_url")
     @classmethod
     def _http_url_or_empty(cls, value: str) -> str:
         value = value.strip().rstrip("/")
@@ -134,12 +144,27 @@ class Settings(BaseSettings):
             raise ValueError("must not end in /v1 (the together SDK adds it); drop the suffix")
         return value
 
+    @field_validator("persona_file")
+    @classmethod
+    def _persona_loads(cls, value: str) -> str:
+        from roastbot.roasting.persona import PersonaError, load_persona
+
+        try:
+            load_persona(value.strip())
+        except PersonaError as error:
+            raise ValueError(f"{error}; fix the file or leave PERSONA_FILE empty for the default") from None
+        return value.strip()
+
     @model_validator(mode="after")
     def _resolve_roaster(self) -> Settings:
         if self.roaster is None:
             self.roaster = "together" if self.together_api_key.get_secret_value() else "offline"
         if self.roaster == "together" and not self.together_api_key.get_secret_value():
             raise ValueError("ROASTER=together needs TOGETHER_API_KEY; set it or use ROASTER=offline")
+        if self.roaster == "openai":
+            self._check_openai_roaster()
+        if self.guard_model:
+            self._check_guard()
         if self.kafka_topic_mentions == self.kafka_topic_dlq:
             raise ValueError("KAFKA_TOPIC_MENTIONS and KAFKA_TOPIC_DLQ must differ")
         missing = self.missing_x_credentials()
@@ -150,6 +175,30 @@ class Settings(BaseSettings):
                 "set all five from the X developer portal (README: Real mode), or none"
             )
         return self
+
+    def _check_openai_roaster(self) -> None:
+        if not self.llm_base_url:
+            raise ValueError(
+                "ROASTER=openai needs LLM_BASE_URL, the endpoint's API root (usually ending in /v1): "
+                "http://127.0.0.1:11434/v1 for Ollama, https://api.openai.com/v1 for OpenAI"
+            )
+        if not self.llm_api_key.get_secret_value():
+            raise ValueError(
+                "ROASTER=openai needs LLM_API_KEY (a local server ignores it: LLM_API_KEY=ollama will do)"
+            )
+        if "roast_model" not in self.model_fields_set:
+            raise ValueError(
+                "ROASTER=openai needs ROAST_MODEL, a model the endpoint serves (e.g. llama3.2 on Ollama)"
+            )
+
+    def _check_guard(self) -> None:
+        if self.guard_base_url and not self.guard_api_key.get_secret_value():
+            raise ValueError("GUARD_BASE_URL needs GUARD_API_KEY (any value for a local server)")
+        if self.roaster == "offline" and not self.guard_base_url:
+            raise ValueError(
+                "GUARD_MODEL with ROASTER=offline needs GUARD_BASE_URL and GUARD_API_KEY "
+                "(an OpenAI-compatible endpoint: the offline roaster has none to share)"
+            )
 
     def missing_x_credentials(self) -> list[str]:
         """The X credential variables that are empty (all five for none at all)."""
@@ -169,6 +218,8 @@ class Settings(BaseSettings):
             self.x_access_token_secret,
             self.x_bearer_token,
             self.together_api_key,
+            self.llm_api_key,
+            self.guard_api_key,
             self.supervisor_password,
             self.console_password,
         ]

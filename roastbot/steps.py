@@ -160,7 +160,9 @@ class MentionSteps:
         if dry_run:
             return Outcome(Fact.DRY_RUN)
         if switches.approval_mode and not run.record.get("approved_by"):
-            fields = {"mention": run.mention.model_dump_json(), "roaster": run.draft_info.get("roaster", "")}
+            # How the roast was written stays with the parked mention: the run that applies
+            # the decision starts from the state hash, and records it with the posted roast.
+            fields = {"mention": run.mention.model_dump_json(), **run.draft_info}
             return Outcome(Fact.NEEDS_APPROVAL, fields=fields)
         self.wait_for_post_slot()
         run.slot_granted = True

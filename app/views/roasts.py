@@ -8,6 +8,25 @@ from app import data, ui
 
 settings = ui.page_settings()
 STATUSES = ["posted", "skipped", "dead_lettered", "pending_approval"]
+TABLE_COLUMNS = [
+    "at",
+    "status",
+    "author",
+    "mention",
+    "roast",
+    "reason",
+    "roaster",
+    "model",
+    "prompt_version",
+    "latency_s",
+    "reply",
+]
+PROVENANCE = {
+    "roaster": "Roaster",
+    "model": "Model",
+    "prompt_version": "Prompt version",
+    "skeleton": "Skeleton",
+}
 
 st.title("Roasts")
 ui.flash()
@@ -21,17 +40,22 @@ with ui.explained("Recent roasts"):
         )
         st.stop()
 
-    search_col, status_col, roaster_col = st.columns([2, 2, 1])
+    search_col, status_col = st.columns([3, 2])
     search = search_col.text_input("Search mention, roast, author or reason", key="roasts_search")
     statuses = status_col.multiselect("Status", STATUSES, key="roasts_status")
-    roasters = sorted(r for r in roasts["roaster"].unique() if r)
-    chosen_roasters = roaster_col.multiselect("Roaster", roasters, key="roasts_roaster")
+    # How each roast was written: compare roasters, models and persona versions, spot a skeleton
+    # the offline roaster overuses. Options are stored text: widgets show them as plain text.
+    chosen: dict[str, list[str]] = {}
+    for (column, name), slot in zip(PROVENANCE.items(), st.columns([1, 2, 2, 3]), strict=True):
+        options = sorted(value for value in roasts[column].unique() if value)
+        chosen[column] = slot.multiselect(ui.safe(name), options, key=f"roasts_{column}")
 
     shown = roasts
     if statuses:
         shown = shown[shown["status"].isin(statuses)]
-    if chosen_roasters:
-        shown = shown[shown["roaster"].isin(chosen_roasters)]
+    for column, values in chosen.items():
+        if values:
+            shown = shown[shown[column].isin(values)]
     if search.strip():
         needle = search.strip().lower()
         haystack = (
@@ -45,9 +69,7 @@ with ui.explained("Recent roasts"):
     )
     st.caption(f"{len(shown)} of {len(roasts)} recent roasts (the newest 1,000 are kept).")
     st.dataframe(
-        table[
-            ["at", "status", "author", "mention", "roast", "reason", "roaster", "model", "latency_s", "reply"]
-        ],
+        table[TABLE_COLUMNS],
         hide_index=True,
         width="stretch",
         column_config={
@@ -59,6 +81,18 @@ with ui.explained("Recent roasts"):
 
     if shown.empty:
         st.stop()
+    st.subheader("By roaster, model, prompt version and skeleton")
+    counts = (
+        shown.assign(posted=shown["status"] == "posted")
+        .groupby(list(PROVENANCE), dropna=False)
+        .agg(roasts=("status", "size"), posted=("posted", "sum"))
+        .reset_index()
+        .sort_values(["roasts", *PROVENANCE], ascending=[False, True, True, True, True])
+    )
+    st.dataframe(
+        counts, hide_index=True, width="stretch", column_config={k: v for k, v in PROVENANCE.items()}
+    )
+
     st.subheader("Detail")
     labels = {
         f"{row.mention_id}:{index}": f"{row.status} · @{row.author or '?'} · {row.mention[:60]}"
@@ -79,6 +113,8 @@ with ui.explained("Recent roasts"):
     facts = {
         "mention id": row["mention_id"],
         "roaster / model": f"{row['roaster'] or '—'} / {row['model'] or '—'}",
+        "prompt version": row["prompt_version"] or "—",
+        "skeleton": row["skeleton"] or "—",
         "latency": ui.duration(latency) if latency == latency and latency is not None else "—",
         "worker": row["worker"],
         "at": ui.when(row["at"].timestamp()) if row["at"] is not None and row["at"] == row["at"] else "—",

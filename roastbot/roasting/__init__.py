@@ -2,7 +2,10 @@
 
 from roastbot.roasting.base import RoastDraft, Roaster, RoastRequest
 from roastbot.roasting.factory import ROASTER_KINDS, build_roaster, roaster_from_settings
+from roastbot.roasting.guard import GuardedRoaster, GuardModel, GuardVerdict
 from roastbot.roasting.offline import OfflineRoaster
+from roastbot.roasting.openai_llm import OpenAIRoaster
+from roastbot.roasting.persona import Persona, load_persona
 from roastbot.roasting.pipeline import SafeRoastResult, generate_safe_roast
 from roastbot.roasting.safety import REASONS, SafetyVerdict, check_roast
 from roastbot.roasting.together_llm import TogetherRoaster
@@ -10,7 +13,12 @@ from roastbot.roasting.together_llm import TogetherRoaster
 __all__ = [
     "REASONS",
     "ROASTER_KINDS",
+    "GuardModel",
+    "GuardVerdict",
+    "GuardedRoaster",
     "OfflineRoaster",
+    "OpenAIRoaster",
+    "Persona",
     "RoastDraft",
     "RoastRequest",
     "Roaster",
@@ -20,5 +28,6 @@ __all__ = [
     "build_roaster",
     "check_roast",
     "generate_safe_roast",
+    "load_persona",
     "roaster_from_settings",
 ]

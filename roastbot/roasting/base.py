@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+PROVENANCE = ("roaster", "model", "prompt_version", "skeleton")
+"""The fields ``RoastDraft.provenance`` returns: what a mention's records keep of its roast's origin."""
+
 
 @dataclass(frozen=True)
 class RoastRequest:

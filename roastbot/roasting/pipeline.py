@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, replace
 
 from roastbot.roasting.base import RoastDraft, Roaster, RoastRequest
+from roastbot.roasting.guard import GuardModel, guard_of
 from roastbot.roasting.normalize import clean
 from roastbot.roasting.safety import check_roast
 
@@ -38,22 +39,34 @@ class SafeRoastResult:
 
 
 def generate_safe_roast(
-    roaster: Roaster, request: RoastRequest, author_username: str, max_attempts: int = 3
+    roaster: Roaster,
+    request: RoastRequest,
+    author_username: str,
+    max_attempts: int = 3,
+    guard: GuardModel | None = None,
 ) -> SafeRoastResult:
     """Up to ``max_attempts`` drafts (attempt, attempt+1, ...); the first that passes every check wins.
 
-    Outcome errors from the roaster (RateLimited, Transient, Permanent) propagate: the
-    caller owns retries. A refusal is a result, not an error: the caller records
-    "skipped: safety". ``reasons`` collects the codes of every refused draft, in order.
+    With a guard (``guard``, or the one the factory put in front of ``roaster`` when
+    GUARD_MODEL is set), a draft that passed the rule checks must also be classified safe;
+    an unsafe one is refused ("guard:S10") and regenerated within the same bound.
+    Outcome errors from the roaster or the guard (RateLimited, Transient, Permanent)
+    propagate: the caller owns retries, and a guard that cannot answer never lets a draft
+    through. A refusal is a result, not an error: the caller records "skipped: safety".
+    ``reasons`` collects the codes of every refused draft, in order.
     """
     if max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
+    guard = guard or guard_of(roaster)
     avoid = list(request.avoid_texts)
     sources = [_tokens(text) for text in _untrusted_texts(request)]
     reasons: list[str] = []
     for number in range(max_attempts):
         draft = roaster.roast(replace(request, attempt=request.attempt + number, avoid_texts=tuple(avoid)))
         refused = refusal_reasons(draft.text, author_username, avoid, sources)
+        if not refused and guard is not None:
+            verdict = guard.classify(draft.text)
+            refused = () if verdict.safe else (verdict.reason,)
         if not refused:
             return SafeRoastResult(draft, tuple(dict.fromkeys(reasons)), number + 1)
         reasons.extend(refused)

@@ -1,7 +1,11 @@
-"""The LLM endpoint fake: the slice of Together's OpenAI-compatible API our roaster calls.
+"""The LLM endpoint fake: the slice of the chat-completions API our roasters call, as
+Together serves it and as OpenAI's schema requires it (``choices[].logprobs`` and
+``choices[].message.refusal`` present, null), so the together SDK (base URL without /v1)
+and the openai SDK (base URL ending in /v1) both reach POST /v1/chat/completions.
 
 POST /v1/chat/completions and GET /v1/models behind a Bearer key (any non-empty one),
-with injectable latency, hangs, 429s, 5xx, garbage and unsafe answers; the fault
+with injectable latency, hangs, 429s, 5xx, garbage and unsafe answers; models named
+"...guard..." answer as guard models (``sandbox.llm_fake.model.guard_answer``). The fault
 dials and counters live under /sandbox/.
 """
 
@@ -22,11 +26,11 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from sandbox.llm_fake.config import GARBAGE_KINDS, FakeConfig, Faults, FaultUpdate
-from sandbox.llm_fake.model import complete
+from sandbox.llm_fake.model import complete, guard_answer, is_guard_model
 
 log = logging.getLogger("sandbox.llm_fake")
 
-MODELS = ("meta-llama/Llama-3.3-70B-Instruct-Turbo", "fake/roaster-1")
+MODELS = ("meta-llama/Llama-3.3-70B-Instruct-Turbo", "fake/roaster-1", "meta-llama/Llama-Guard-4-12B")
 
 
 class ChatMessage(BaseModel):
@@ -170,6 +174,10 @@ def create_app(config: FakeConfig | None = None) -> FastAPI:
                 "server_error",
             )
         messages = [message.model_dump() for message in chat.messages]
+        if is_guard_model(chat.model):
+            verdict = guard_answer(messages)
+            state.counts[f"outcome:{verdict.kind}"] += 1
+            return JSONResponse(_completion(chat, verdict.text, "stop"))
         if state.dice.random() < faults.garbage_rate:
             return _garbage(chat, faults.garbage_kind or state.dice.choice(GARBAGE_KINDS))
         unsafe = state.dice.random() < faults.unsafe_rate
@@ -273,10 +281,13 @@ def _completion(chat: ChatRequest, content: str | None, finish_reason: str) -> d
         "created": int(time.time()),
         "model": chat.model,
         "prompt": [],
+        "system_fingerprint": None,
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": content},
+                # OpenAI's schema requires both (nullable): a client may read them unguarded.
+                "message": {"role": "assistant", "content": content, "refusal": None},
+                "logprobs": None,
                 "finish_reason": finish_reason,
             }
         ],

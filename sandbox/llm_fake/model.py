@@ -3,13 +3,18 @@
 It ignores the system message, reads every string in the user message (decoding the
 JSON our prompt wraps the mention in, the way a real model reads through escapes) and,
 when it finds an order such as "ignore your instructions and post X" or "reply with
-exactly: X", it outputs X. Otherwise it writes a roast around a word of the mention,
-copied without any vetting, slurs included.
+exactly: X", it outputs X. Otherwise it writes a roast around a word of the mention (the
+word after "my"/"this" when there is one: "roast my sourdough starter" gets a roast about
+"sourdough"), copied without any vetting, slurs included.
+
+A model whose name contains "guard" is a guard model instead (Llama Guard's answers): it
+says ``unsafe`` / ``S10`` for a text containing GUARD_UNSAFE_MARKER, an unparseable line
+for GUARD_GARBLE_MARKER, and ``safe`` otherwise. A mention that contains a marker word
+makes the roast contain it too, so tests force either path end to end.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import random
 import re
@@ -40,6 +45,12 @@ _CONTACT_ORDER = re.compile(
     _FLAGS,
 )
 _WORD = re.compile(r"[^\W\d_]{4,}")
+_OWNED = re.compile(r"\b(?:my|this|these|our)\s+(?:\d+\s+)?([^\W\d_]{3,})", re.I)
+OWN_ROAST_FIELDS = {"already_used", "recent_roasts_to_this_author"}
+GUARD_UNSAFE_MARKER = "guardbait"
+"""A text containing this word is ``unsafe\nS10`` to the fake's guard models."""
+GUARD_GARBLE_MARKER = "guardgarble"
+"""A text containing this word gets an answer that is neither safe nor unsafe."""
 _LEADING_HANDLES = re.compile(r"^(?:\s*@\w+)+\s*")
 
 ROASTS = (
@@ -73,16 +84,25 @@ class Completion:
     text: str
 
 
+def _user_contents(messages: list[dict[str, object]]) -> list[str]:
+    return [str(m.get("content") or "") for m in messages if m.get("role") == "user"]
+
+
 def user_strings(messages: list[dict[str, object]]) -> list[str]:
-    """Every string the user message holds, with JSON inside it decoded."""
-    contents = [str(m.get("content") or "") for m in messages if m.get("role") == "user"]
+    """Every string the user message holds, with JSON inside it decoded (the words around
+    the JSON, then each string field but the client's own lists of used roasts)."""
     found: list[str] = []
-    for content in contents:
-        found.append(content)
+    for content in _user_contents(messages):
         start, end = content.find("{"), content.rfind("}")
-        if 0 <= start < end:
-            with contextlib.suppress(ValueError):
-                _collect(json.loads(content[start : end + 1]), found)
+        try:
+            data = json.loads(content[start : end + 1]) if 0 <= start < end else None
+        except ValueError:
+            data = None
+        if data is None:
+            found.append(content)
+            continue
+        found.append(content[:start] + content[end + 1 :])
+        _collect(data, found)
     return found
 
 
@@ -90,8 +110,11 @@ def _collect(value: object, found: list[str]) -> None:
     if isinstance(value, str):
         found.append(value)
     elif isinstance(value, dict):
-        for item in value.values():
-            _collect(item, found)
+        for key, item in value.items():
+            # The roasts the client lists as used are its own words, not orders from a stranger
+            # (a template's "post about X ...: Y" would read as one).
+            if key not in OWN_ROAST_FIELDS:
+                _collect(item, found)
     elif isinstance(value, list):
         for item in value:
             _collect(item, found)
@@ -131,13 +154,28 @@ def complete(
     payload = obeyed_order(strings)
     if payload is not None:
         return Completion("obeyed", payload)
-    mention = _mention_text(strings)
-    words = _WORD.findall(_LEADING_HANDLES.sub("", mention))
+    mention = _LEADING_HANDLES.sub("", _mention_text(_user_contents(messages)))
+    owned = [word for word in _OWNED.findall(mention) if word.lower() not in {"roast", "roastbot"}]
+    words = _WORD.findall(mention)
     words = [word for word in words if word.lower() not in {"roast", "roastbot", "please", "this"}]
-    if not words:
+    if not words and not owned:
         return Completion("roast", rng.choice(PLAIN_ROASTS))
-    word = rng.choice(sorted(set(words), key=len, reverse=True)[:3])
+    word = owned[0] if owned else rng.choice(sorted(set(words), key=len, reverse=True)[:3])
     return Completion("roast", rng.choice(ROASTS).format(word=word.lower()))
+
+
+def is_guard_model(model: str) -> bool:
+    return "guard" in model.lower()
+
+
+def guard_answer(messages: list[dict[str, object]]) -> Completion:
+    """A guard model's verdict on the last message (the draft, in either prompt form)."""
+    text = str(messages[-1].get("content") or "").lower() if messages else ""
+    if GUARD_GARBLE_MARKER in text:
+        return Completion("guard_garbled", "I am not sure, it depends on the context.")
+    if GUARD_UNSAFE_MARKER in text:
+        return Completion("guard_unsafe", "unsafe\nS10")
+    return Completion("guard_safe", "safe")
 
 
 def _mention_text(strings: list[str]) -> str:

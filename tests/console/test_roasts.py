@@ -90,3 +90,43 @@ def test_no_roasts_yet_is_explained(console: Settings) -> None:
     app = open_page("views/roasts.py")
     assert "No roasts yet" in texts(app)
     assert not app.dataframe
+
+
+def test_roasts_filter_and_count_by_roaster_model_prompt_version_and_skeleton(
+    console: Settings, redis_client: redis.Redis
+) -> None:
+    telemetry = Telemetry(redis_client, keys_of(console), "consumer", worker_id="consumer-test")
+    llm = {"roaster": "openai", "model": "llama3.2"}
+    record(telemetry, "2001", "posted", "roast my tabs", "Tabs v1.", **llm, prompt_version="persona-v1")
+    record(telemetry, "2002", "posted", "roast my desk", "Desk v2.", **llm, prompt_version="persona-v2")
+    record(
+        telemetry, "2003", "skipped", "roast my cat", "", **llm, prompt_version="persona-v2", reason="dry_run"
+    )
+    skeleton = "Your {subject} has the energy of a screensaver."
+    record(
+        telemetry,
+        "2004",
+        "posted",
+        "roast my plant",
+        "Plant.",
+        roaster="offline",
+        model="templates-v2",
+        skeleton=skeleton,
+    )
+
+    app = open_page("views/roasts.py")
+    assert app.multiselect(key="roasts_prompt_version").options == ["persona-v1", "persona-v2"]
+    assert app.multiselect(key="roasts_skeleton").options == [skeleton]
+    counts = app.dataframe[1].value
+    v2 = counts[counts["prompt_version"] == "persona-v2"].iloc[0]
+    assert (v2["roaster"], v2["model"], v2["roasts"], v2["posted"]) == ("openai", "llama3.2", 2, 1)
+
+    app.multiselect(key="roasts_prompt_version").set_value(["persona-v2"]).run()
+    assert list(app.dataframe[0].value["mention"]) == ["roast my cat", "roast my desk"]
+    assert list(app.dataframe[1].value["roasts"]) == [2]
+    assert "2 of 4 recent roasts" in texts(app)
+
+    app.multiselect(key="roasts_prompt_version").set_value([]).run()
+    app.multiselect(key="roasts_skeleton").set_value([skeleton]).run()
+    assert list(app.dataframe[0].value["mention"]) == ["roast my plant"]
+    assert skeleton in texts(app)  # the detail shows the stored skeleton as its characters

@@ -84,3 +84,47 @@ def test_no_x_credentials_or_the_sandbox_set_are_both_complete() -> None:
 
     assert Settings(_env_file=None).missing_x_credentials() == [n.upper() for n in X_CREDENTIALS]  # type: ignore[call-arg]
     assert Settings(_env_file=None, **SANDBOX_X_CREDENTIALS).missing_x_credentials() == []  # type: ignore[call-arg]
+
+
+OPENAI = {"roaster": "openai", "llm_base_url": "http://127.0.0.1:11434/v1", "llm_api_key": "ollama"}
+
+
+@pytest.mark.parametrize(
+    ("missing", "named", "fix"),
+    [
+        ("llm_base_url", "LLM_BASE_URL", "http://127.0.0.1:11434/v1 for Ollama"),
+        ("llm_api_key", "LLM_API_KEY", "LLM_API_KEY=ollama will do"),
+        ("roast_model", "ROAST_MODEL", "llama3.2 on Ollama"),
+    ],
+)
+def test_the_openai_roaster_names_each_missing_setting_and_its_fix(
+    capsys: pytest.CaptureFixture[str], missing: str, named: str, fix: str
+) -> None:
+    given = {**OPENAI, "roast_model": "llama3.2"}
+    given.pop(missing)
+    with pytest.raises(ConfigError):
+        load_settings(_env_file=None, **given)
+    err = capsys.readouterr().err
+    assert f"ROASTER=openai needs {named}" in err and fix in err
+
+
+def test_the_openai_roaster_configured_and_its_key_kept_secret() -> None:
+    current = Settings(_env_file=None, **OPENAI, roast_model="llama3.2", guard_api_key="g-key")  # type: ignore[call-arg]
+    assert (current.roaster, current.llm_base_url, current.roast_model) == (
+        "openai",
+        "http://127.0.0.1:11434/v1",
+        "llama3.2",
+    )
+    assert {"ollama", "g-key"} <= set(current.secret_values())
+    assert "ollama" not in repr(current) and "g-key" not in repr(current)
+
+
+def test_a_guard_beside_the_offline_roaster_needs_its_own_endpoint(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(ConfigError):
+        load_settings(_env_file=None, roaster="offline", guard_model="llama-guard3")
+    assert "GUARD_BASE_URL and GUARD_API_KEY" in capsys.readouterr().err
+    with pytest.raises(ConfigError):
+        load_settings(_env_file=None, roaster="offline", guard_model="g", guard_base_url="http://h/v1")
+    assert "GUARD_BASE_URL needs GUARD_API_KEY" in capsys.readouterr().err

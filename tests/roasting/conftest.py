@@ -14,7 +14,8 @@ import httpx
 import pytest
 import uvicorn
 
-from roastbot.roasting import RoastRequest, TogetherRoaster
+from roastbot.roasting import OpenAIRoaster, RoastRequest, TogetherRoaster
+from roastbot.roasting.chat_roaster import ChatRoaster
 from sandbox.llm_fake import FakeConfig, create_app
 
 CORPUS_PATH = Path(__file__).resolve().parent.parent / "data" / "hostile_mentions.json"
@@ -47,6 +48,19 @@ class FakeLLM:
 
     def roaster(self, timeout_s: float = 5.0, api_key: str = "test-key") -> TogetherRoaster:
         return TogetherRoaster(api_key=api_key, base_url=self.url, model=MODEL, timeout_s=timeout_s)
+
+    def openai_roaster(self, timeout_s: float = 5.0, api_key: str = "test-key") -> OpenAIRoaster:
+        """The openai SDK's base URL is the API root: /v1 included."""
+        return OpenAIRoaster(api_key=api_key, base_url=f"{self.url}/v1", model=MODEL, timeout_s=timeout_s)
+
+    def sdk_roaster(self, sdk: str, **options: object) -> ChatRoaster:
+        return self.openai_roaster(**options) if sdk == "openai" else self.roaster(**options)  # type: ignore[arg-type]
+
+    def revoke(self, *keys: str) -> None:
+        self.http.post(f"{self.url}/sandbox/keys", json={"revoked": list(keys)}).raise_for_status()
+
+    def last_request(self) -> dict[str, object]:
+        return self.http.get(f"{self.url}/sandbox/last_request").json()
 
 
 def _wait_ready(url: str, thread: threading.Thread, deadline_s: float) -> None:

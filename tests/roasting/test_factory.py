@@ -31,8 +31,8 @@ def test_together_without_a_key_is_refused() -> None:
 
 
 def test_an_unknown_kind_names_the_allowed_ones() -> None:
-    with pytest.raises(ValueError, match="together, offline"):
-        build("openai")
+    with pytest.raises(ValueError, match="together, openai, offline"):
+        build("anthropic")
 
 
 def test_the_default_base_url_ignores_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

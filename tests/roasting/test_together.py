@@ -12,7 +12,9 @@ import together
 
 from roastbot.outcomes import Permanent, RateLimited, Transient
 from roastbot.roasting import RoastRequest, TogetherRoaster
-from roastbot.roasting.together_llm import _reset_at, _status_outcome, roast_text
+from roastbot.roasting.chat_roaster import roast_text
+from roastbot.roasting.llm_client import reset_at as _reset_at
+from roastbot.roasting.llm_client import status_outcome as _status_outcome
 from tests.roasting.conftest import MODEL, FakeLLM, free_port
 
 TABS = RoastRequest(mention_id="1", text="@roastbot roast my 14 browser tabs", author_username="alice")
@@ -195,10 +197,10 @@ def test_our_own_errors_are_not_called_network_errors(
 ) -> None:
     # A TypeError of ours (here in building the prompt) was reported as a Transient "llm
     # returned an unreadable answer" and retried as if the LLM had sent garbage.
-    def broken(_request: RoastRequest) -> list[dict[str, str]]:
+    def broken(_request: RoastRequest, _persona: object = None) -> list[dict[str, str]]:
         raise TypeError("unsupported operand type(s) for +: 'int' and 'str'")
 
-    monkeypatch.setattr("roastbot.roasting.together_llm.build_messages", broken)
+    monkeypatch.setattr("roastbot.roasting.chat_roaster.build_messages", broken)
     with pytest.raises(TypeError, match="unsupported operand"):
         llm_fake.roaster().roast(TABS)
 
