@@ -6,7 +6,6 @@ prefix, topics and consumer group, and removes them afterwards.
 
 from __future__ import annotations
 
-import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,13 +18,11 @@ from roastbot.kafka_wiring import delete_topics
 from roastbot.keys import RedisKeys
 from roastbot.redis_conn import connect_redis
 from roastbot.settings import Settings
+from scripts import stack
 from tests.conftest import drop_prefix, make_test_settings
 from tests.helpers import free_port, wait_for
 
 HOME = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(HOME / "scripts"))
-
-import stack  # noqa: E402
 
 
 @dataclass

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 import tempfile
 from pathlib import Path
 
-HOME = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(HOME / "scripts"))
+from scripts import stack
 
-import stack  # noqa: E402
+HOME = Path(__file__).resolve().parents[2]
 
 CONF_VARIABLE = re.compile(r"%\(ENV_(\w+)\)s")
 
