@@ -1,13 +1,21 @@
-"""The one settings module: typed, from the environment and an optional `.env`.
+"""The one settings module: typed, from the environment, the running stack's file and `.env`.
 
 Built once at start (``load_settings``), validated, then passed down. Bad values stop
 the process with the variable's name and what is allowed; secrets never appear in
 messages because they are ``SecretStr``.
+
+Sources, strongest first: the process environment, the file ``make up`` writes for the stack
+it started (``<ROASTBOT_VAR_DIR or var>/run/stack.env``: sandbox or real, ports, where the
+supervisor password is; never a secret of its own), then ``.env``. So the doctor, the
+``roastbot`` command and the console see the stack that runs, as its workers do.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlparse
 
@@ -26,10 +34,22 @@ SANDBOX_X_CREDENTIALS = {
 }
 
 
+
+
+def stack_env_file(environ: Mapping[str, str] = os.environ) -> Path:
+    """Where ``scripts/stack.py up`` writes the running stack's settings (relative, like .env,
+    to the directory the command runs in, unless ROASTBOT_VAR_DIR names the var dir)."""
+    return Path(environ.get("ROASTBOT_VAR_DIR") or "var") / "run" / "stack.env"
+
+
 class Settings(BaseSettings):
     """Every knob of the bot. Field names map to upper-case environment variables."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # Of several env files the later wins: the running stack's overrides beat .env, as they do
+    # for its workers (supervisord gives them the stack's variables in their environment).
+    model_config = SettingsConfigDict(
+        env_file=(".env", stack_env_file()), env_file_encoding="utf-8", extra="ignore"
+    )
 
     # Infrastructure
     # A loopback redis:// URL without credentials gets the local Redis's generated password.
@@ -98,6 +118,8 @@ class Settings(BaseSettings):
     supervisor_url: str = "http://127.0.0.1:9001/RPC2"
     supervisor_user: str = "roastbot"
     supervisor_password: SecretStr = SecretStr("")
+    # A file holding the password (the stack's generated one): read when SUPERVISOR_PASSWORD is empty.
+    supervisor_password_file: str = ""
     console_password: SecretStr = SecretStr("")
     console_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)  # a sign-in lasts this long
 
@@ -133,6 +155,19 @@ class Settings(BaseSettings):
         if value.endswith("/v1"):
             raise ValueError("must not end in /v1 (the together SDK adds it); drop the suffix")
         return value
+
+    @model_validator(mode="after")
+    def _read_supervisor_password_file(self) -> Settings:
+        if self.supervisor_password_file and not self.supervisor_password.get_secret_value():
+            try:
+                password = Path(self.supervisor_password_file).read_text().strip()
+            except OSError as error:
+                raise ValueError(
+                    f"SUPERVISOR_PASSWORD_FILE cannot be read ({error.strerror}); "
+                    "start the stack with `make up` or fix the path"
+                ) from None
+            self.supervisor_password = SecretStr(password)
+        return self
 
     @model_validator(mode="after")
     def _resolve_roaster(self) -> Settings:

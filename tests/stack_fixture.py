@@ -45,7 +45,7 @@ class RunningStack:
 
 @contextmanager
 def running_stack(
-    tmp_dir: Path, consumers: int = 2, console: bool = False, **env: str
+    tmp_dir: Path, consumers: int = 2, console: bool = False, var_dir: Path | None = None, **env: str
 ) -> Iterator[RunningStack]:
     tag = uuid.uuid4().hex[:10]
     settings = make_test_settings(
@@ -67,7 +67,7 @@ def running_stack(
         **env,
     }
     config = stack.StackConfig(
-        var_dir=tmp_dir / f"var-{tag}",
+        var_dir=var_dir or tmp_dir / f"var-{tag}",
         supervisor_port=free_port(),
         x_sandbox_port=free_port(),
         llm_fake_port=free_port(),

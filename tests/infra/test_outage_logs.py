@@ -60,7 +60,7 @@ def x_sandbox() -> Iterator[ServerThread]:
 
 def spawn(role: str, settings: Settings, log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, str(HOME / "workers" / f"{role}.py")],
+        [sys.executable, "-m", f"workers.{role}"],
         cwd=HOME,
         env=settings_env(settings),
         stdout=log.open("ab"),
