@@ -34,8 +34,6 @@ SANDBOX_X_CREDENTIALS = {
 }
 
 
-
-
 def stack_env_file(environ: Mapping[str, str] = os.environ) -> Path:
     """Where ``scripts/stack.py up`` writes the running stack's settings (relative, like .env,
     to the directory the command runs in, unless ROASTBOT_VAR_DIR names the var dir)."""

@@ -31,6 +31,7 @@ HOME = Path(__file__).resolve().parent.parent
 if not __package__:  # run as `python scripts/stack.py`: the repository root is not on sys.path
     sys.path.insert(0, str(HOME))
 
+from dotenv import dotenv_values  # noqa: E402
 from pydantic import SecretStr  # noqa: E402
 
 from roastbot.settings import SANDBOX_X_CREDENTIALS, Settings, stack_env_file  # noqa: E402
@@ -252,13 +253,23 @@ def up(config: StackConfig, timeout_s: float = 90.0) -> None:
     for folder in ("run", "log"):
         (config.var_dir / folder).mkdir(parents=True, exist_ok=True)
     env = config.environment()
-    write_supervisorctl_env(config, env)
-    write_stack_env(config)
     ensure_topics_with(env)
     if _running_pid(config) and _rpc_answers(config):
         print(f"supervisord: already running (pid {_running_pid(config)}); starting any stopped program")
+        # Its programs keep the environment they started with: so do the files that describe it.
+        if not config.stack_env_file.exists():
+            write_stack_env(config)
+        elif dotenv_values(config.stack_env_file) != config.stack_settings():
+            print(
+                "supervisord: it runs with other settings than these (sandbox or real, ports; see "
+                f"{config.stack_env_file}): `make down` first to change them"
+            )
+        if not (config.var_dir / "run" / "supervisor.env").exists():
+            write_supervisorctl_env(config, env)
         config.rpc().supervisor.startAllProcesses(True)
     else:
+        write_supervisorctl_env(config, env)
+        write_stack_env(config)
         subprocess.run(
             [sys.executable, "-m", "supervisor.supervisord", "-c", str(HOME / "supervisord.conf")],
             cwd=HOME,

@@ -154,7 +154,6 @@ class Config:
             folder.mkdir(parents=True, exist_ok=True)
 
 
-
 def render_template(template: Path, target: Path, **values: object) -> None:
     """Write `template` with its $names filled in, atomically and 0600 (it may hold a password)."""
     text = string.Template(template.read_text()).substitute({k: str(v) for k, v in values.items()})

@@ -258,4 +258,3 @@ def ensure_kafka_formatted(cfg: Config, java: str, libs: Path) -> str:
     _run_tool(cfg, java, libs, "format", "-t", cluster_id, "-c", str(cfg.kafka_properties))
     say("kafka", f"formatted {relative(cfg.kafka_data)} (cluster id {cluster_id})")
     return cluster_id
-

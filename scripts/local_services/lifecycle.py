@@ -184,4 +184,3 @@ class Service:
         self.pid_file.unlink(missing_ok=True)
         say(self.name, f"stopped in {time.monotonic() - started:.1f} s")
         return True
-

@@ -100,7 +100,10 @@ class Redis(Service):
             user=parts.username or "default",
             password=f">{unquote(parts.password)}" if parts.password else "nopass",
         )
-        say(self.name, f"starting {binary} on 127.0.0.1:{cfg.redis_port} (AOF, data {relative(cfg.redis_dir)})")
+        say(
+            self.name,
+            f"starting {binary} on 127.0.0.1:{cfg.redis_port} (AOF, data {relative(cfg.redis_dir)})",
+        )
         pid = launch_detached([binary, str(cfg.redis_conf)], cfg.redis_out, cfg.redis_dir)
         write_pid(self.pid_file, pid)
         return pid
@@ -171,4 +174,3 @@ def install_redis_from_debian(cfg: Config) -> None:
                 ["update-rc.d", "redis-server", "disable"], stdout=devnull, stderr=devnull, check=False
             )
     say("redis", "installed redis-server; Debian's own redis-server service is kept off")
-

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import sysconfig
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -22,7 +23,9 @@ import pytest
 from roastbot.control import Control
 from roastbot.holds import Holds
 from roastbot.keys import RedisKeys
+from roastbot.models import Mention
 from roastbot.redis_conn import connect_redis
+from tests.console.seeding import produce_dead_letters, read_topic
 from tests.helpers import free_port, wait_for
 from tests.stack_fixture import HOME, RunningStack, running_stack
 
@@ -135,6 +138,33 @@ def test_the_installed_roastbot_command_reports_and_commands_the_stack(
         (actor, "set:paused"),
         (actor, "set:paused"),
     ]
+
+
+def test_the_installed_roastbot_command_lists_and_replays_a_dead_letter(
+    stack: RunningStack, installed: Path
+) -> None:
+    env = operator_env(stack)
+    roastbot = str(installed / "roastbot")
+    settings = stack.settings
+    now = datetime.now(UTC)
+    lost = Mention(
+        id="1999999999999999001", text="@roastbot roast my backups", author_id="42",
+        conversation_id="1999999999999999001", created_at=now, processed_at=now,
+    )  # fmt: skip
+    produce_dead_letters(settings, [(lost.to_bytes(), "retries_exhausted", "post: gave up", 6)])
+    coordinates = f"{settings.kafka_topic_dlq}:0:0"
+
+    listed = run([roastbot, "dead-letters"], env)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.split()[:4] == [coordinates, "retries_exhausted", "mention", lost.id]
+    unknown = run([roastbot, "replay", f"{settings.kafka_topic_dlq}:0:99"], env)
+    assert unknown.returncode == 1 and "no such dead letter" in unknown.stderr
+
+    replayed = run([roastbot, "replay", coordinates], env)
+    assert replayed.returncode == 0, replayed.stderr
+    assert replayed.stdout.strip() == "Replayed 1 of 1 dead letters."
+    published = [Mention.from_bytes(value) for value in read_topic(settings, settings.kafka_topic_mentions)]
+    assert [(m.id, m.replay_of) for m in published if m.replay_of] == [(lost.id, coordinates)]
 
 
 def test_plain_streamlit_run_serves_the_console_on_loopback_with_the_stack_settings(
