@@ -20,7 +20,12 @@ from typing import Literal
 from urllib.parse import urlparse
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from roastbot.local_redis import local_redis_url
 
@@ -35,19 +40,37 @@ SANDBOX_X_CREDENTIALS = {
 
 
 def stack_env_file(environ: Mapping[str, str] = os.environ) -> Path:
-    """Where ``scripts/stack.py up`` writes the running stack's settings (relative, like .env,
-    to the directory the command runs in, unless ROASTBOT_VAR_DIR names the var dir)."""
+    """Where ``scripts/stack.py up`` writes the running stack's settings: relative, like .env,
+    to the directory the command runs in, unless ROASTBOT_VAR_DIR names the var dir.
+    ROASTBOT_STACK_ENV names another file (the test suite names none: os.devnull)."""
+    if environ.get("ROASTBOT_STACK_ENV"):
+        return Path(environ["ROASTBOT_STACK_ENV"])
     return Path(environ.get("ROASTBOT_VAR_DIR") or "var") / "run" / "stack.env"
 
 
 class Settings(BaseSettings):
     """Every knob of the bot. Field names map to upper-case environment variables."""
 
-    # Of several env files the later wins: the running stack's overrides beat .env, as they do
-    # for its workers (supervisord gives them the stack's variables in their environment).
-    model_config = SettingsConfigDict(
-        env_file=(".env", stack_env_file()), env_file_encoding="utf-8", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Unless the caller named its own files (_env_file), the running stack's file is read
+        # too, found when the settings are made; of several env files the later wins, so the
+        # stack's values beat .env as they do for its workers (supervisord gives them the
+        # stack's variables in their environment).
+        if getattr(dotenv_settings, "env_file", None) == cls.model_config["env_file"]:
+            dotenv_settings = DotEnvSettingsSource(
+                settings_cls, env_file=(".env", stack_env_file()), env_file_encoding="utf-8"
+            )
+        return init_settings, env_settings, dotenv_settings, file_secret_settings
 
     # Infrastructure
     # A loopback redis:// URL without credentials gets the local Redis's generated password.
