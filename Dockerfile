@@ -16,6 +16,8 @@ COPY app ./app
 COPY sandbox ./sandbox
 COPY scripts ./scripts
 COPY supervisord.conf .
+# The console's Streamlit settings (minimal toolbar); the address comes from CONSOLE_ADDRESS.
+COPY .streamlit ./.streamlit
 
 RUN useradd --create-home --uid 10001 roastbot && mkdir -p /app/var/run /app/var/log && chown -R roastbot /app/var
 USER roastbot

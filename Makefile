@@ -9,11 +9,13 @@ PYTEST_WORKERS ?= 3
 
 .PHONY: up up-real down status test test-fast bench quality lint venv deps
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt pyproject.toml
 	@command -v python3.11 >/dev/null || { echo "python3.11 is required"; exit 1; }
 	test -x $(PY) || python3.11 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
+	# The package itself, editable: the `roastbot` command, and `streamlit run app/main.py` imports it.
+	$(PY) -m pip install -q -e .
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -8,16 +8,9 @@ access itself, as a second line).
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import streamlit as st
 
-HOME = Path(__file__).resolve().parent.parent
-if str(HOME) not in sys.path:
-    sys.path.insert(0, str(HOME))
-
-import streamlit as st  # noqa: E402
-
-from app import access, ui  # noqa: E402
+from app import access, ui
 
 st.set_page_config(page_title="roastbot console", page_icon=":material/local_fire_department:", layout="wide")
 settings = ui.load_settings_or_stop()

@@ -24,14 +24,11 @@ import redis
 
 HOME = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(HOME))
-sys.path.insert(0, str(HOME / "scripts"))
-
-import stack  # noqa: E402
-
 from roastbot.kafka_wiring import delete_topics  # noqa: E402
 from roastbot.keys import RedisKeys  # noqa: E402
 from roastbot.redis_conn import connect_redis  # noqa: E402
 from roastbot.settings import SANDBOX_X_CREDENTIALS, Settings  # noqa: E402
+from scripts import stack  # noqa: E402
 
 SHARED_PORTS = frozenset({6379, 8501, 8700, 8701, 9001, 9092, 9093, 9100})
 

@@ -207,7 +207,7 @@ def check_supervisor(settings: Settings) -> Check:
             "supervisor",
             False,
             f"not running: {', '.join(down)}",
-            "see var/log/<program>.log, then `scripts/supervisorctl start <program>`",
+            "see var/log/<program>.log, then `supervisorctl -c supervisord.conf start <program>`",
         )
     return Check("supervisor", True, f"{len(programs)} programs RUNNING")
 

@@ -57,6 +57,11 @@ CAUSES: dict[str, HoldCause] = {
         "set the app's user access token in .env, restart the workers, then lift the hold",
         credential=True,
     ),
+    "operator": HoldCause(
+        POSTING,
+        "an operator held posting (`roastbot hold`)",
+        "lift it with `roastbot lift` or on the console when posting may go on",
+    ),
     "llm_auth": HoldCause(
         GENERATING,
         "the LLM refused the API key (401)",

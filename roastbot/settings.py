@@ -1,18 +1,31 @@
-"""The one settings module: typed, from the environment and an optional `.env`.
+"""The one settings module: typed, from the environment, the running stack's file and `.env`.
 
 Built once at start (``load_settings``), validated, then passed down. Bad values stop
 the process with the variable's name and what is allowed; secrets never appear in
 messages because they are ``SecretStr``.
+
+Sources, strongest first: the process environment, the file ``make up`` writes for the stack
+it started (``<ROASTBOT_VAR_DIR or var>/run/stack.env``: sandbox or real, ports, where the
+supervisor password is; never a secret of its own), then ``.env``. So the doctor, the
+``roastbot`` command and the console see the stack that runs, as its workers do.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlparse
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from roastbot.local_redis import local_redis_url
 
@@ -26,10 +39,38 @@ SANDBOX_X_CREDENTIALS = {
 }
 
 
+def stack_env_file(environ: Mapping[str, str] = os.environ) -> Path:
+    """Where ``scripts/stack.py up`` writes the running stack's settings: relative, like .env,
+    to the directory the command runs in, unless ROASTBOT_VAR_DIR names the var dir.
+    ROASTBOT_STACK_ENV names another file (the test suite names none: os.devnull)."""
+    if environ.get("ROASTBOT_STACK_ENV"):
+        return Path(environ["ROASTBOT_STACK_ENV"])
+    return Path(environ.get("ROASTBOT_VAR_DIR") or "var") / "run" / "stack.env"
+
+
 class Settings(BaseSettings):
     """Every knob of the bot. Field names map to upper-case environment variables."""
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Unless the caller named its own files (_env_file), the running stack's file is read
+        # too, found when the settings are made; of several env files the later wins, so the
+        # stack's values beat .env as they do for its workers (supervisord gives them the
+        # stack's variables in their environment).
+        if getattr(dotenv_settings, "env_file", None) == cls.model_config["env_file"]:
+            dotenv_settings = DotEnvSettingsSource(
+                settings_cls, env_file=(".env", stack_env_file()), env_file_encoding="utf-8"
+            )
+        return init_settings, env_settings, dotenv_settings, file_secret_settings
 
     # Infrastructure
     # A loopback redis:// URL without credentials gets the local Redis's generated password.
@@ -108,6 +149,8 @@ class Settings(BaseSettings):
     supervisor_url: str = "http://127.0.0.1:9001/RPC2"
     supervisor_user: str = "roastbot"
     supervisor_password: SecretStr = SecretStr("")
+    # A file holding the password (the stack's generated one): read when SUPERVISOR_PASSWORD is empty.
+    supervisor_password_file: str = ""
     console_password: SecretStr = SecretStr("")
     console_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)  # a sign-in lasts this long
 
@@ -154,6 +197,19 @@ class Settings(BaseSettings):
         except PersonaError as error:
             raise ValueError(f"{error}; fix the file or leave PERSONA_FILE empty for the default") from None
         return value.strip()
+
+    @model_validator(mode="after")
+    def _read_supervisor_password_file(self) -> Settings:
+        if self.supervisor_password_file and not self.supervisor_password.get_secret_value():
+            try:
+                password = Path(self.supervisor_password_file).read_text().strip()
+            except OSError as error:
+                raise ValueError(
+                    f"SUPERVISOR_PASSWORD_FILE cannot be read ({error.strerror}); "
+                    "start the stack with `make up` or fix the path"
+                ) from None
+            self.supervisor_password = SecretStr(password)
+        return self
 
     @model_validator(mode="after")
     def _resolve_roaster(self) -> Settings:

@@ -29,11 +29,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 HOME = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(HOME))
+if not __package__:  # run as `python scripts/stack.py`: the repository root is not on sys.path
+    sys.path.insert(0, str(HOME))
 
 import psutil  # noqa: E402
+from dotenv import dotenv_values  # noqa: E402
+from pydantic import SecretStr  # noqa: E402
 
-from roastbot.settings import SANDBOX_X_CREDENTIALS  # noqa: E402
+from roastbot.settings import SANDBOX_X_CREDENTIALS, Settings, stack_env_file  # noqa: E402
 
 SANDBOX_ENV = {name.upper(): value for name, value in SANDBOX_X_CREDENTIALS.items()}
 # sockaddr_un holds 107 bytes of path, and supervisord first binds "<socket>.<pid>" (pid up to
@@ -88,38 +91,67 @@ class StackConfig:
             self.password_file.chmod(0o600)
         return self.password_file.read_text().strip()
 
-    def environment(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
-        env = dict(os.environ if base is None else base)
+    def overrides(self) -> dict[str, str]:
+        """What this stack sets on top of the environment it is started from."""
         password = self.supervisor_password()
-        env.update(
-            {
-                "ROASTBOT_HOME": str(HOME),
-                "ROASTBOT_VAR_DIR": str(self.var_dir),
-                "ROASTBOT_PYTHON": sys.executable,
-                "ROASTBOT_SANDBOX": "true" if self.sandbox else "false",
-                "ROASTBOT_CONSOLE": "true" if self.console else "false",
-                "SUPERVISOR_PORT": str(self.supervisor_port),
-                "SUPERVISOR_SOCKET": str(self.supervisor_socket),
-                "SUPERVISOR_USER": "roastbot",
-                "SUPERVISOR_PASSWORD": password,
-                "SUPERVISOR_URL": f"http://127.0.0.1:{self.supervisor_port}/RPC2",
-                "X_SANDBOX_PORT": str(self.x_sandbox_port),
-                "LLM_FAKE_PORT": str(self.llm_fake_port),
-                "CONSOLE_PORT": str(self.console_port),
-                "CONSOLE_ADDRESS": self.console_address,
-                "CONSUMER_PROCESSES": str(self.consumer_processes),
-                "PYTHONUNBUFFERED": "1",
-            }
-        )
+        values = {
+            "ROASTBOT_HOME": str(HOME),
+            "ROASTBOT_VAR_DIR": str(self.var_dir),
+            "ROASTBOT_PYTHON": sys.executable,
+            "ROASTBOT_SANDBOX": "true" if self.sandbox else "false",
+            "ROASTBOT_CONSOLE": "true" if self.console else "false",
+            "SUPERVISOR_PORT": str(self.supervisor_port),
+            "SUPERVISOR_SOCKET": str(self.supervisor_socket),
+            "SUPERVISOR_USER": "roastbot",
+            "SUPERVISOR_PASSWORD": password,
+            "SUPERVISOR_PASSWORD_FILE": str(self.password_file),
+            "SUPERVISOR_URL": f"http://127.0.0.1:{self.supervisor_port}/RPC2",
+            "X_SANDBOX_PORT": str(self.x_sandbox_port),
+            "LLM_FAKE_PORT": str(self.llm_fake_port),
+            "CONSOLE_PORT": str(self.console_port),
+            "CONSOLE_ADDRESS": self.console_address,
+            "CONSUMER_PROCESSES": str(self.consumer_processes),
+            "PYTHONUNBUFFERED": "1",
+        }
         if self.sandbox:
             # Embedded defaults: X calls go to the local sandbox with its own credentials.
-            env.update(SANDBOX_ENV)
-            env["X_API_BASE_URL"] = self.x_sandbox_url
+            values.update(SANDBOX_ENV)
+            values["X_API_BASE_URL"] = self.x_sandbox_url
             # A Together key given in sandbox mode talks to the local fake, never to Together.
-            env["TOGETHER_BASE_URL"] = self.llm_fake_url
+            values["TOGETHER_BASE_URL"] = self.llm_fake_url
+        values.update(self.extra_env)
+        return values
+
+    def environment(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
+        env = dict(os.environ if base is None else base)
+        if self.sandbox:
             env.setdefault("POLL_INTERVAL_S", "2")
-        env.update(self.extra_env)
+        env.update(self.overrides())
         return env
+
+    def stack_settings(self) -> dict[str, str]:
+        """The overrides that are settings, for var/run/stack.env: every command run from the
+        project root (the doctor, `roastbot`, the console) then sees this stack. No secret goes
+        there: the supervisor password stays in its file (SUPERVISOR_PASSWORD_FILE names it);
+        the sandbox's X credentials are its published fixed values, not secrets."""
+        secret_fields = {
+            name for name, field in Settings.model_fields.items() if field.annotation is SecretStr
+        }
+        chosen = {}
+        for name, value in self.overrides().items():
+            field = name.lower()
+            if field not in Settings.model_fields:
+                continue
+            if field in secret_fields and SANDBOX_X_CREDENTIALS.get(field) != value:
+                continue
+            chosen[name] = value
+        if self.sandbox:
+            chosen.setdefault("POLL_INTERVAL_S", os.environ.get("POLL_INTERVAL_S", "2"))
+        return chosen
+
+    @property
+    def stack_env_file(self) -> Path:
+        return stack_env_file({"ROASTBOT_VAR_DIR": str(self.var_dir)})
 
     def rpc(self) -> xmlrpc.client.ServerProxy:
         password = self.supervisor_password()
@@ -200,16 +232,46 @@ def write_supervisorctl_env(config: StackConfig, env: Mapping[str, str]) -> Path
     return path
 
 
+def _dotenv_literal(value: str) -> str:
+    """A single-quoted .env value: taken literally (no escapes, no ${...} interpolation)."""
+    if "'" in value or "\n" in value:
+        raise ValueError(f"a stack setting cannot hold a quote or a line break: {value!r}")
+    return f"'{value}'"
+
+
+def write_stack_env(config: StackConfig) -> Path:
+    """var/run/stack.env: the stack's settings (see StackConfig.stack_settings), read by the
+    settings module after the environment and before .env."""
+    path = config.stack_env_file
+    path.touch(mode=0o600, exist_ok=True)
+    lines = "".join(
+        f"{name}={_dotenv_literal(value)}\n" for name, value in sorted(config.stack_settings().items())
+    )
+    path.write_text(f"# Written by scripts/stack.py up for the stack it started; removed by down.\n{lines}")
+    return path
+
+
 def up(config: StackConfig, timeout_s: float = 90.0) -> None:
     for folder in ("run", "log"):
         (config.var_dir / folder).mkdir(parents=True, exist_ok=True)
     env = config.environment()
-    write_supervisorctl_env(config, env)
     ensure_topics_with(env)
     if _running_pid(config) and _rpc_answers(config):
         print(f"supervisord: already running (pid {_running_pid(config)}); starting any stopped program")
+        # Its programs keep the environment they started with: so do the files that describe it.
+        if not config.stack_env_file.exists():
+            write_stack_env(config)
+        elif dotenv_values(config.stack_env_file) != config.stack_settings():
+            print(
+                "supervisord: it runs with other settings than these (sandbox or real, ports; see "
+                f"{config.stack_env_file}): `make down` first to change them"
+            )
+        if not (config.var_dir / "run" / "supervisor.env").exists():
+            write_supervisorctl_env(config, env)
         config.rpc().supervisor.startAllProcesses(True)
     else:
+        write_supervisorctl_env(config, env)
+        write_stack_env(config)
         subprocess.run(
             [sys.executable, "-m", "supervisor.supervisord", "-c", str(HOME / "supervisord.conf")],
             cwd=HOME,
@@ -238,6 +300,11 @@ def up(config: StackConfig, timeout_s: float = 90.0) -> None:
             _wait(f"{url} to answer", lambda url=url: _answers(f"{url}/sandbox/health"), left_s)
     for name, state in sorted(program_states(config).items()):
         print(f"  {name:<24} {state}")
+    if config.supervisor_socket != config.var_dir / "run" / "supervisor.sock":
+        print(
+            f"supervisorctl: this checkout's path is too long for var/run/supervisor.sock; use "
+            f"scripts/supervisorctl (or supervisorctl -s unix://{config.supervisor_socket})"
+        )
     if config.console:
         print(f"console: http://{config.console_address}:{config.console_port}")
     if config.sandbox:
@@ -245,6 +312,7 @@ def up(config: StackConfig, timeout_s: float = 90.0) -> None:
 
 
 def down(config: StackConfig, timeout_s: float = 60.0) -> None:
+    config.stack_env_file.unlink(missing_ok=True)  # commands see no stack once it stops
     pid = _running_pid(config)
     if pid is None:
         print("supervisord: not running")

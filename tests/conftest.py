@@ -3,6 +3,7 @@ scripts/services.py runs, with their own key prefix and topic names, and clean u
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import uuid
@@ -17,6 +18,9 @@ from roastbot.redis_conn import connect_redis
 from roastbot.settings import SANDBOX_X_CREDENTIALS, Settings
 
 HOME = Path(__file__).resolve().parent.parent
+# A stack a developer runs from this checkout (`make up` writes var/run/stack.env) must not
+# configure the tests; tests that play an operator beside a stack point at its file themselves.
+os.environ["ROASTBOT_STACK_ENV"] = os.devnull
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:

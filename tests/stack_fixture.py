@@ -6,7 +6,6 @@ prefix, topics and consumer group, and removes them afterwards.
 
 from __future__ import annotations
 
-import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,13 +18,11 @@ from roastbot.kafka_wiring import delete_topics
 from roastbot.keys import RedisKeys
 from roastbot.redis_conn import connect_redis
 from roastbot.settings import Settings
+from scripts import stack
 from tests.conftest import drop_prefix, make_test_settings
 from tests.helpers import free_port, wait_for
 
 HOME = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(HOME / "scripts"))
-
-import stack  # noqa: E402
 
 
 @dataclass
@@ -48,7 +45,7 @@ class RunningStack:
 
 @contextmanager
 def running_stack(
-    tmp_dir: Path, consumers: int = 2, console: bool = False, **env: str
+    tmp_dir: Path, consumers: int = 2, console: bool = False, var_dir: Path | None = None, **env: str
 ) -> Iterator[RunningStack]:
     tag = uuid.uuid4().hex[:10]
     settings = make_test_settings(
@@ -70,7 +67,7 @@ def running_stack(
         **env,
     }
     config = stack.StackConfig(
-        var_dir=tmp_dir / f"var-{tag}",
+        var_dir=var_dir or tmp_dir / f"var-{tag}",
         supervisor_port=free_port(),
         x_sandbox_port=free_port(),
         llm_fake_port=free_port(),

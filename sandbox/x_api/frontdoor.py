@@ -66,7 +66,7 @@ def _signed_request(scope: Scope) -> SignedRequest:
 
 async def _answer(send: Send, status: int, body: bytes, headers: dict[str, str]) -> None:
     raw_headers = [
-        (b"content-type", problems.JSON_TYPE.encode()),
+        (b"content-type", problems.content_type(status).encode()),
         (b"content-length", str(len(body)).encode()),
     ]
     raw_headers += [(k.encode(), v.encode()) for k, v in headers.items()]

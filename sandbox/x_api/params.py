@@ -6,6 +6,7 @@ import base64
 import binascii
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from starlette.datastructures import QueryParams
@@ -135,18 +136,29 @@ class QueryError(Exception):
         self.errors = errors
 
 
-def encode_token(older_than: str) -> str:
+@dataclass(frozen=True)
+class PageToken:
+    """Where a page starts: just older than ``boundary`` (a next_token) or just newer (a
+    previous_token, for clients that page backward)."""
+
+    boundary: int
+    newer: bool = False
+
+
+def encode_token(boundary: str, newer: bool = False) -> str:
     """An opaque pagination token (base32, lower case, like X's)."""
-    return base64.b32encode(f"p{older_than}".encode()).decode().rstrip("=").lower()
+    return base64.b32encode(f"{'n' if newer else 'p'}{boundary}".encode()).decode().rstrip("=").lower()
 
 
-def decode_token(token: str) -> int | None:
+def decode_token(token: str) -> PageToken | None:
     padded = token.upper() + "=" * (-len(token) % 8)
     try:
         raw = base64.b32decode(padded).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
-    return int(raw[1:]) if raw.startswith("p") and ID_PATTERN.match(raw[1:]) else None
+    if raw[:1] not in {"p", "n"} or not ID_PATTERN.match(raw[1:]):
+        return None
+    return PageToken(int(raw[1:]), newer=raw.startswith("n"))
 
 
 class QueryReader:
@@ -228,14 +240,14 @@ class QueryReader:
             return None
         return parsed.astimezone(UTC)
 
-    def token(self, name: str) -> int | None:
+    def token(self, name: str) -> PageToken | None:
         value = self._value(name)
         if value is None:
             return None
-        older_than = decode_token(value)
-        if older_than is None:
+        token = decode_token(value)
+        if token is None:
             self._fail(f"The `{name}` query parameter value [{value}] is not valid", name)
-        return older_than
+        return token
 
     def choice_list(self, name: str, known: frozenset[str]) -> frozenset[str]:
         value = self._value(name)

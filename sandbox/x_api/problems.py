@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 JSON_TYPE = "application/json; charset=utf-8"
+# X's OpenAPI specification declares every error answer of its endpoints as a problem (RFC 7807).
+PROBLEM_TYPE = "application/problem+json; charset=utf-8"
 PROBLEMS = "https://api.twitter.com/2/problems"
 
 # Refusal details for POST /2/tweets (the text X puts in `detail`).
@@ -115,6 +117,11 @@ def not_found(resource_type: str, parameter: str, value: str) -> dict[str, Any]:
 
 def route_not_found() -> dict[str, Any]:
     return {"errors": [{"message": "Sorry, that page does not exist", "code": 34}]}
+
+
+def content_type(status: int) -> str:
+    """The media type X declares for an answer with this status."""
+    return PROBLEM_TYPE if status >= 400 else JSON_TYPE
 
 
 def encode(body: Mapping[str, Any]) -> bytes:

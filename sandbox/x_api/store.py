@@ -11,6 +11,7 @@ from typing import Any
 
 from sandbox.x_api import entities
 from sandbox.x_api.entities import Entities
+from sandbox.x_api.params import PageToken
 
 TWITTER_EPOCH_MS = 1288834974657
 MENTIONS_REACHABLE = 800  # X serves only the 800 most recent mentions
@@ -82,7 +83,7 @@ class TimelineQuery:
     until_id: int | None = None
     start_time: datetime | None = None
     end_time: datetime | None = None
-    older_than: int | None = None  # from a pagination token
+    page: PageToken | None = None  # from a pagination token
     max_results: int = 10
     exclude_replies: bool = False
 
@@ -91,7 +92,6 @@ class TimelineQuery:
         return not (
             (self.since_id is not None and tid <= self.since_id)
             or (self.until_id is not None and tid >= self.until_id)
-            or (self.older_than is not None and tid >= self.older_than)
             or (self.start_time is not None and tweet.created_at < self.start_time)
             or (self.end_time is not None and tweet.created_at >= self.end_time)
             or (self.exclude_replies and tweet.in_reply_to_tweet_id is not None)
@@ -101,7 +101,8 @@ class TimelineQuery:
 @dataclass(frozen=True)
 class TimelinePage:
     tweets: list[Tweet]  # newest first
-    has_more: bool
+    has_older: bool  # X sends a next_token
+    has_newer: bool  # X sends a previous_token
 
 
 def guess_lang(text: str) -> str:
@@ -231,7 +232,7 @@ class Store:
         return self._page(self._authored.get(user_id, []), USER_TWEETS_REACHABLE, query)
 
     def _page(self, ids: list[str], reachable: int, query: TimelineQuery) -> TimelinePage:
-        matched: list[Tweet] = []
+        matched: list[Tweet] = []  # every reachable tweet the query selects, newest first
         seen = 0
         for tweet_id in reversed(ids):  # ids only grow, so this walks newest first
             tweet = self.tweets[tweet_id]
@@ -242,6 +243,17 @@ class Store:
                 break
             if query.accepts(tweet):
                 matched.append(tweet)
-                if len(matched) > query.max_results:
-                    break
-        return TimelinePage(tweets=matched[: query.max_results], has_more=len(matched) > query.max_results)
+        token = query.page
+        if token is None:
+            tweets = matched[: query.max_results]
+        elif token.newer:  # the page just before (newer than) the one the token came from
+            tweets = [t for t in matched if t.int_id > token.boundary][-query.max_results :]
+        else:
+            tweets = [t for t in matched if t.int_id < token.boundary][: query.max_results]
+        if not tweets:
+            return TimelinePage(tweets=[], has_older=False, has_newer=False)
+        return TimelinePage(
+            tweets=tweets,
+            has_older=matched[-1].int_id < tweets[-1].int_id,
+            has_newer=matched[0].int_id > tweets[0].int_id,
+        )

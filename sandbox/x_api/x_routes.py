@@ -29,7 +29,7 @@ TIMELINE_PARAMS = {
 
 
 def x_json(body: dict[str, Any], status: int = 200) -> Response:
-    return Response(problems.encode(body), status_code=status, media_type=problems.JSON_TYPE)
+    return Response(problems.encode(body), status_code=status, media_type=problems.content_type(status))
 
 
 def _sandbox(request: Request) -> Sandbox:
@@ -50,7 +50,7 @@ def _timeline_query(reader: QueryReader) -> TimelineQuery:
         until_id=reader.tweet_id("until_id"),
         start_time=reader.time("start_time"),
         end_time=reader.time("end_time"),
-        older_than=reader.token("pagination_token"),
+        page=reader.token("pagination_token"),
         max_results=reader.integer("max_results", 5, 100, 10),
     )
 
@@ -60,8 +60,10 @@ def _timeline_answer(sandbox: Sandbox, page: TimelinePage, selection: render.Sel
     meta: dict[str, Any] = {"result_count": len(page.tweets)}
     if page.tweets:
         meta = {"newest_id": page.tweets[0].id, "oldest_id": page.tweets[-1].id, **meta}
-    if page.has_more:
+    if page.has_older:
         meta["next_token"] = params.encode_token(page.tweets[-1].id)
+    if page.has_newer:  # X's previous_token: the page before this one, for backward paging
+        meta["previous_token"] = params.encode_token(page.tweets[0].id, newer=True)
     answer["meta"] = meta
     return answer
 
@@ -176,4 +178,7 @@ async def create_tweet(request: Request) -> Response:
     "/2/{rest:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH"], include_in_schema=False
 )
 async def unknown_route(rest: str) -> Response:
-    return x_json(problems.route_not_found(), 404)
+    # Not one of X's documented endpoints: its old v1.1-style answer, plain JSON.
+    return Response(
+        problems.encode(problems.route_not_found()), status_code=404, media_type=problems.JSON_TYPE
+    )

@@ -9,18 +9,13 @@ from __future__ import annotations
 
 import os
 import random
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bench.stacks import free_port
-from tests.conftest import HOME
-
-sys.path.insert(0, str(HOME / "scripts"))
-
-import services
+from scripts import services
 
 
 @pytest.fixture

@@ -4,20 +4,15 @@ the dev ones on 9092 and 6379 are everyone's)."""
 from __future__ import annotations
 
 import random
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from bench.stacks import isolated_stack
+from scripts import services
 from tests.chaos.support import CHAOS_MENTIONS, BackgroundLoad, audit, wait_all_final, wait_until_recovered
-from tests.conftest import HOME
 from tests.helpers import wait_for
-
-sys.path.insert(0, str(HOME / "scripts"))
-
-import services
 
 pytestmark = pytest.mark.chaos
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 import tempfile
 from pathlib import Path
 
-HOME = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(HOME / "scripts"))
+from roastbot.settings import Settings
+from scripts import stack
 
-import stack  # noqa: E402
+HOME = Path(__file__).resolve().parents[2]
 
 CONF_VARIABLE = re.compile(r"%\(ENV_(\w+)\)s")
 
@@ -43,3 +42,33 @@ def test_every_variable_supervisord_conf_expands_is_set_by_the_stack_and_the_ima
     # The password is a secret: the container gets it at run time, never from the image.
     in_image = {name for name in used if re.search(rf"\b{name}=", dockerfile)}
     assert used - in_image == {"SUPERVISOR_PASSWORD"}, f"the Dockerfile misses {sorted(used - in_image)}"
+
+
+def test_the_stack_settings_file_names_the_stack_but_holds_no_secret(tmp_path: Path) -> None:
+    config = stack.StackConfig(
+        var_dir=tmp_path / "var",
+        x_sandbox_port=18700,
+        extra_env={"REDIS_KEY_PREFIX": "mine", "TOGETHER_API_KEY": "tk-not-for-files", "ROASTER": "offline"},
+    )
+    (config.var_dir / "run").mkdir(parents=True)
+    path = stack.write_stack_env(config)
+    assert path == config.var_dir / "run" / "stack.env"
+    assert path.stat().st_mode & 0o777 == 0o600
+    text = path.read_text()
+    assert config.supervisor_password() not in text
+    assert "tk-not-for-files" not in text
+    # The settings module reads it after the environment and before .env.
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("X_API_BASE_URL=http://dotenv.invalid\nROAST_SEED=4\n")
+    settings = Settings(_env_file=(dotenv, path))  # type: ignore[call-arg]
+    assert settings.x_api_base_url == "http://127.0.0.1:18700"
+    assert (settings.redis_key_prefix, settings.roast_seed) == ("mine", 4)
+    assert settings.supervisor_password.get_secret_value() == config.supervisor_password()
+    assert settings.missing_x_credentials() == []  # the sandbox's published credentials
+    assert settings.together_api_key.get_secret_value() == ""
+
+
+def test_a_real_stack_sends_x_calls_nowhere_but_x(tmp_path: Path) -> None:
+    real = stack.StackConfig(var_dir=tmp_path / "var", sandbox=False).stack_settings()
+    assert "X_API_BASE_URL" not in real and "X_API_KEY" not in real
+    assert real["SUPERVISOR_PASSWORD_FILE"] == str(tmp_path / "var" / "run" / "supervisor.password")

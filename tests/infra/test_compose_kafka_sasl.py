@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,13 +17,11 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from roastbot.kafka_wiring import ensure_topics, kafka_problem, make_consumer, make_producer
+from scripts import services
 from tests.conftest import make_test_settings
 from tests.helpers import free_port, wait_for
 
 HOME = Path(__file__).resolve().parent.parent.parent
-sys.path.insert(0, str(HOME / "scripts"))
-
-import services  # noqa: E402
 
 pytestmark = pytest.mark.integration
 PASSWORD = "composeKafka123"

@@ -21,13 +21,11 @@ from roastbot.keys import RedisKeys
 from roastbot.settings import Settings
 from sandbox.x_api.app import create_app
 from sandbox.x_api.config import SandboxConfig
+from scripts import services
 from tests.conftest import drop_prefix, make_test_settings
 from tests.helpers import ServerThread, free_port, settings_env, wait_for
 
 HOME = Path(__file__).resolve().parent.parent.parent
-sys.path.insert(0, str(HOME / "scripts"))
-
-import services  # noqa: E402
 
 pytestmark = pytest.mark.integration
 OUTAGE_S = 12.0  # how long the service stays away (the scenario, not a wait for anything)
@@ -62,7 +60,7 @@ def x_sandbox() -> Iterator[ServerThread]:
 
 def spawn(role: str, settings: Settings, log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, str(HOME / "workers" / f"{role}.py")],
+        [sys.executable, "-m", f"workers.{role}"],
         cwd=HOME,
         env=settings_env(settings),
         stdout=log.open("ab"),

@@ -18,12 +18,10 @@ import redis
 from roastbot.doctor import check_redis
 from roastbot.local_redis import local_password, password_file, without_credentials
 from roastbot.settings import Settings
+from scripts import services
 from tests.helpers import free_port, wait_for
 
 HOME = Path(__file__).resolve().parent.parent.parent
-sys.path.insert(0, str(HOME / "scripts"))
-
-import services  # noqa: E402
 
 pytestmark = pytest.mark.integration
 

@@ -5,6 +5,7 @@ the tests run in file order and the last one takes everything down."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,13 +19,11 @@ import redis
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from scripts import services
 from tests.helpers import free_port, wait_for
 
 HOME = Path(__file__).resolve().parent.parent.parent
 SCRIPT = HOME / "scripts" / "services.py"
-sys.path.insert(0, str(HOME / "scripts"))
-
-import services  # noqa: E402
 
 integration = pytest.mark.integration
 SHARED_PORTS = {9092, 9093, 6379}
@@ -251,8 +250,8 @@ def test_env_overrides_and_defaults(tmp_path: Path) -> None:
 def test_missing_redis_without_root_says_how_to_get_it(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(services.shutil, "which", lambda name: None)
-    monkeypatch.setattr(services.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
     cfg = services.Config.from_env({"ROASTBOT_VAR_DIR": str(tmp_path), "HOME": str(tmp_path)})
     with pytest.raises(services.ServiceError, match="apt-get install redis-server"):
         services.ensure_redis_binary(cfg)

@@ -83,13 +83,13 @@ def read_topic(
 
 @pytest.fixture
 def spawn_worker(sandbox_settings: Settings) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
-    """Start workers/<role>.py as a real process with the test's settings."""
+    """Start `python -m workers.<role>` as a real process with the test's settings."""
     processes: list[subprocess.Popen[bytes]] = []
 
     def spawn(role: str, log_path: Path, **env: str) -> subprocess.Popen[bytes]:
         log = log_path.open("ab")
         process = subprocess.Popen(
-            [sys.executable, str(HOME / "workers" / f"{role}.py")],
+            [sys.executable, "-m", f"workers.{role}"],
             cwd=HOME,
             env=settings_env(sandbox_settings, **env),
             stdout=log,
