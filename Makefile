@@ -54,6 +54,7 @@ bench: venv deps
 # make quality QUALITY_ARGS="--roaster together --set both"
 quality: venv
 	$(PY) bench/quality.py $(QUALITY_ARGS)
+	$(PY) bench/roast_cpu.py
 
 lint: venv
 	$(PY) -m ruff check .

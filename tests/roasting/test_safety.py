@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from importlib import resources
 
 import pytest
@@ -316,12 +315,3 @@ def test_safe_words_keeps_harmless_words_and_drops_the_rest() -> None:
     terms = blocklist_terms()
     words = ["browser", "sourdough", "idiot", "muslim", "ignore", "instructions", "kill", terms[0], "crypto"]
     assert safe_words(words) == ["browser", "sourdough", "crypto"]
-
-
-def test_cost_of_one_check_stays_small() -> None:
-    check_roast("warm up the model", "bob")
-    start = time.perf_counter()
-    for index in range(50):
-        check_roast(f"{CLEAN_ROAST} Round {index}.", "bob")
-    per_check_ms = (time.perf_counter() - start) / 50 * 1000
-    assert per_check_ms < 50, f"one safety check took {per_check_ms:.1f} ms"
