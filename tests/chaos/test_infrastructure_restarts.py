@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench.stacks import isolated_stack
+from roastbot.control import Control
 from scripts import services
 from tests.chaos.support import CHAOS_MENTIONS, BackgroundLoad, audit, wait_all_final, wait_until_recovered
 from tests.helpers import wait_for
@@ -24,15 +25,20 @@ def test_kafka_broker_restart(tmp_path: Path, chaos_seed: int, private_kafka: se
         2, var_root=tmp_path, quiet=True, kafka_bootstrap=private_kafka.bootstrap_servers
     ) as stack:
         client = stack.redis()
+        control = Control(client, stack.keys)
+        # The consumers wait (an operator's pause) while the first mentions are published, so
+        # there is a backlog in Kafka however fast they are...
+        control.set_switch("paused", True)
         early = BackgroundLoad(stack, first, rate_per_s=200, seed=chaos_seed).start()
         ids = early.wait()
-        # The broker goes while consumers work through the backlog in Kafka...
         wait_for(
             lambda: int(client.hget(stack.keys.counters, "published") or 0) >= first,
             60,
             "the producer to publish the first mentions",
         )
-        time.sleep(rng.uniform(0, 3))  # pacing: a random point in the consumers' work
+        # ...and the broker goes while they work through it.
+        control.set_switch("paused", False)
+        time.sleep(rng.uniform(0.5, 1.5))  # pacing: a random point in the consumers' work
         # ...and mentions keep coming while it is away: the producer cannot publish them. At
         # 20/s they stay well inside the 800 most recent that X lets the producer read.
         late = BackgroundLoad(stack, second, rate_per_s=20, seed=chaos_seed + 1).start()
