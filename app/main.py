@@ -22,40 +22,38 @@ from app import access, ui  # noqa: E402
 st.set_page_config(page_title="roastbot console", page_icon=":material/local_fire_department:", layout="wide")
 settings = ui.load_settings_or_stop()
 
-if not access.granted(settings):
+PAGES = [
+    st.Page("views/overview.py", title="Overview", icon=":material/monitoring:", url_path="overview"),
+    st.Page("views/roasts.py", title="Roasts", icon=":material/local_fire_department:", url_path="roasts"),
+    st.Page(
+        "views/dead_letters.py",
+        title="Dead letters",
+        icon=":material/move_to_inbox:",
+        url_path="dead-letters",
+    ),
+    st.Page("views/approvals.py", title="Approvals", icon=":material/fact_check:", url_path="approvals"),
+    st.Page("views/controls.py", title="Controls", icon=":material/tune:", url_path="controls"),
+    st.Page("views/processes.py", title="Processes", icon=":material/settings:", url_path="processes"),
+]
 
-    def sign_in() -> None:
-        access.gate(settings)
 
-    st.navigation([st.Page(sign_in, title="Sign in", url_path="sign-in")], position="hidden").run()
+def home() -> None:
+    # Streamlit serves the default page at "/" and ignores its url_path, so Overview is not the
+    # default: the root forwards to /overview and every page keeps a URL of its own.
+    st.switch_page(PAGES[0])
+
+
+# Every page is registered even before the sign-in, so a typed URL (/controls) is found:
+# the sign-in renders in its place, and its rerun opens the page that was asked for.
+allowed = access.granted(settings)
+page = st.navigation(
+    [st.Page(home, title="Overview", url_path="home", default=True, visibility="hidden"), *PAGES],
+    position="sidebar" if allowed else "hidden",
+)
+if not allowed:
+    access.gate(settings)
     st.stop()
 
-page = st.navigation(
-    [
-        st.Page(
-            "views/overview.py",
-            title="Overview",
-            icon=":material/monitoring:",
-            url_path="overview",
-            default=True,
-        ),
-        st.Page(
-            "views/roasts.py",
-            title="Roasts",
-            icon=":material/local_fire_department:",
-            url_path="roasts",
-        ),
-        st.Page(
-            "views/dead_letters.py",
-            title="Dead letters",
-            icon=":material/move_to_inbox:",
-            url_path="dead-letters",
-        ),
-        st.Page("views/approvals.py", title="Approvals", icon=":material/fact_check:", url_path="approvals"),
-        st.Page("views/controls.py", title="Controls", icon=":material/tune:", url_path="controls"),
-        st.Page("views/processes.py", title="Processes", icon=":material/settings:", url_path="processes"),
-    ]
-)
 st.session_state.setdefault("operator", "operator")
 with st.sidebar:
     st.text_input("Acting as", key="operator", help="Your name in the audit log.")
