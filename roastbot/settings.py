@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from typing import Literal
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -100,6 +101,7 @@ class Settings(BaseSettings):
     supervisor_password: SecretStr = SecretStr("")
     console_password: SecretStr = SecretStr("")
     console_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)  # a sign-in lasts this long
+    console_timezone: str = "UTC"  # the console's charts and times, as an IANA name (Europe/Berlin)
 
     # Heartbeats: a worker is stale after this many seconds without one.
     heartbeat_ttl_s: float = Field(default=15.0, ge=1, le=600)
@@ -117,6 +119,14 @@ class Settings(BaseSettings):
         if urlparse(value).scheme not in {"redis", "rediss", "unix"}:
             raise ValueError("must start with redis://, rediss:// or unix://")
         return local_redis_url(value)
+
+    @field_validator("console_timezone")
+    @classmethod
+    def _iana_time_zone(cls, value: str) -> str:
+        try:
+            return ZoneInfo(value.strip()).key
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone name such as UTC or Europe/Berlin") from None
 
     @field_validator("x_api_base_url", "together_base_url")
     @classmethod
