@@ -22,7 +22,7 @@ import time
 import redis
 import streamlit as st
 
-from app.data import _redis as console_redis
+from app.connections import console_redis
 from app.untrusted import safe
 from roastbot.control import Control
 from roastbot.logs import configure_logging
