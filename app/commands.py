@@ -30,6 +30,7 @@ from app.reads import (
     switches,
 )
 from app.redaction import redact
+from app.roles import command_refusal
 from roastbot import dlq_admin
 from roastbot.approvals import ApprovalQueue, Decision
 from roastbot.control import Control
@@ -53,6 +54,23 @@ def _clear_reads(*reads: Any) -> None:
         read.clear()
 
 
+def _carry_out(settings: Settings, perform: Callable[[], str]) -> CommandResult:
+    try:
+        return CommandResult(True, perform())
+    except Unavailable as error:
+        return CommandResult(False, f"{error.service} is unreachable: {error.detail}. {error.remedy}")
+    except redis.RedisError as error:
+        detail = redact(str(error), settings)
+        return CommandResult(False, f"Redis is unreachable: {detail}. {REDIS_REMEDY}")
+    except SupervisorUnavailable as error:
+        detail = redact(str(error), settings)
+        return CommandResult(False, f"Supervisor is unreachable: {detail}. {SUPERVISOR_REMEDY}")
+    except SupervisorRefused as refused:
+        return CommandResult(False, f"Supervisor refused: {redact(str(refused), settings)}")
+    except Refused as refused:
+        return CommandResult(False, str(refused))
+
+
 def _command(
     settings: Settings,
     actor: str,
@@ -61,27 +79,18 @@ def _command(
     stale: Sequence[Any] = (),
     **details: object,
 ) -> CommandResult:
-    """Run one operator action and audit it (who, what, result); never raises."""
+    """Run one operator action and audit it (who, what, result); never raises. An actor who is
+    not an operator is refused here whatever the page showed them (a forged click included)."""
     client, keys = console_redis(settings)
+    refusal = command_refusal(settings, actor)
+    if refusal is None:
+        result = _carry_out(settings, perform)
+        outcome = "ok" if result.ok else f"failed: {result.message}"
+    else:
+        result = CommandResult(False, f"Refused: {refusal}.")
+        outcome = f"refused: {refusal}"
     try:
-        message = perform()
-        result = CommandResult(True, message)
-    except Unavailable as error:
-        result = CommandResult(False, f"{error.service} is unreachable: {error.detail}. {error.remedy}")
-    except redis.RedisError as error:
-        detail = redact(str(error), settings)
-        result = CommandResult(False, f"Redis is unreachable: {detail}. {REDIS_REMEDY}")
-    except SupervisorUnavailable as error:
-        detail = redact(str(error), settings)
-        result = CommandResult(False, f"Supervisor is unreachable: {detail}. {SUPERVISOR_REMEDY}")
-    except SupervisorRefused as refused:
-        result = CommandResult(False, f"Supervisor refused: {redact(str(refused), settings)}")
-    except Refused as refused:
-        result = CommandResult(False, str(refused))
-    try:
-        Control(client, keys).audit(
-            actor or "operator", action, "ok" if result.ok else f"failed: {result.message}", **details
-        )
+        Control(client, keys).audit(actor or "operator", action, outcome, **details)
     except redis.RedisError:
         if result.ok:
             result = CommandResult(True, result.message + " (not audited: Redis is unreachable)")

@@ -17,7 +17,7 @@ if str(HOME) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from app import access, ui  # noqa: E402
+from app import access, identity, ui  # noqa: E402
 
 st.set_page_config(page_title="roastbot console", page_icon=":material/local_fire_department:", layout="wide")
 settings = ui.load_settings_or_stop()
@@ -54,11 +54,17 @@ if not allowed:
     access.gate(settings)
     st.stop()
 
-st.session_state.setdefault("operator", "operator")
 with st.sidebar:
-    st.text_input("Acting as", key="operator", help="Your name in the audit log.")
-    if settings.console_password.get_secret_value():
+    # The audit log names who signed in (the provider's address, or the name given with the
+    # password); only a loopback console without sign-in asks who is acting.
+    if settings.console_auth == "oidc":
+        identity.sidebar(settings)
+    elif settings.console_password.get_secret_value():
+        st.caption(f"Signed in as {ui.safe(ui.operator())}")
         access.write_cookie()
         st.button("Sign out", on_click=access.sign_out, args=(settings,))
+    else:
+        st.session_state.setdefault("operator", "operator")
+        st.text_input("Acting as", key="operator", help="Your name in the audit log.")
     st.caption("sandbox mode" if settings.sandbox_mode else "live X API")
 page.run()

@@ -27,6 +27,11 @@ SANDBOX_X_CREDENTIALS = {
 }
 
 
+def _email_list(value: str) -> frozenset[str]:
+    # E-mail addresses compare case-insensitively (providers differ in the case they send).
+    return frozenset(part.strip().lower() for part in value.split(",") if part.strip())
+
+
 class Settings(BaseSettings):
     """Every knob of the bot. Field names map to upper-case environment variables."""
 
@@ -102,6 +107,12 @@ class Settings(BaseSettings):
     console_password: SecretStr = SecretStr("")
     console_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)  # a sign-in lasts this long
     console_timezone: str = "UTC"  # the console's charts and times, as an IANA name (Europe/Berlin)
+    # "password": CONSOLE_PASSWORD (or loopback without one), for a single operator; "oidc": each
+    # person signs in with the identity provider in .streamlit/secrets.toml [auth] (st.login) and
+    # must be on one of the two comma-separated e-mail allow-lists.
+    console_auth: Literal["password", "oidc"] = "password"
+    console_operators: str = ""  # may see every page and send commands
+    console_viewers: str = ""  # may see every page, send no command
 
     # Heartbeats: a worker is stale after this many seconds without one.
     heartbeat_ttl_s: float = Field(default=15.0, ge=1, le=600)
@@ -152,6 +163,8 @@ class Settings(BaseSettings):
             raise ValueError("ROASTER=together needs TOGETHER_API_KEY; set it or use ROASTER=offline")
         if self.kafka_topic_mentions == self.kafka_topic_dlq:
             raise ValueError("KAFKA_TOPIC_MENTIONS and KAFKA_TOPIC_DLQ must differ")
+        if self.console_auth == "oidc" and not self.console_operator_emails | self.console_viewer_emails:
+            raise ValueError("CONSOLE_AUTH=oidc lets in only listed e-mail addresses: set CONSOLE_OPERATORS")
         missing = self.missing_x_credentials()
         if 0 < len(missing) < len(X_CREDENTIALS):
             given = [name.upper() for name in X_CREDENTIALS if name.upper() not in missing]
@@ -164,6 +177,14 @@ class Settings(BaseSettings):
     def missing_x_credentials(self) -> list[str]:
         """The X credential variables that are empty (all five for none at all)."""
         return [name.upper() for name in X_CREDENTIALS if not getattr(self, name).get_secret_value()]
+
+    @property
+    def console_operator_emails(self) -> frozenset[str]:
+        return _email_list(self.console_operators)
+
+    @property
+    def console_viewer_emails(self) -> frozenset[str]:
+        return _email_list(self.console_viewers)
 
     @property
     def sandbox_mode(self) -> bool:

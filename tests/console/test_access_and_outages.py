@@ -51,6 +51,8 @@ def test_password_form_before_anything_else(console: Settings, exposed: object, 
     app.button[0].click().run()
     assert [t.value for t in app.title] == ["Controls"]  # the page that was asked for
     assert app.session_state["operator"] == "ivan"
+    # The name given at sign-in is who the audit log names: no box to act as someone else.
+    assert "Acting as" not in [t.label for t in app.text_input] and "Signed in as ivan" in texts(app)
     assert "correct horse battery" not in texts(app)
 
 
