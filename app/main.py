@@ -38,21 +38,22 @@ PAGES = [
 
 
 def home() -> None:
-    # Streamlit serves the default page at "/" and ignores its url_path, so Overview is not the
-    # default: the root forwards to /overview and every page keeps a URL of its own.
     st.switch_page(PAGES[0])
 
+
+# Streamlit serves the default page at "/" and ignores its url_path, so Overview is not the
+# default: the root forwards to /overview and every page keeps a URL of its own.
+HOME_PAGE = st.Page(home, title="Overview", url_path="home", default=True, visibility="hidden")
 
 # Every page is registered even before the sign-in, so a typed URL (/controls) is found:
 # the sign-in renders in its place, and its rerun opens the page that was asked for.
 allowed = access.granted(settings)
-page = st.navigation(
-    [st.Page(home, title="Overview", url_path="home", default=True, visibility="hidden"), *PAGES],
-    position="sidebar" if allowed else "hidden",
-)
+page = st.navigation([HOME_PAGE, *PAGES], position="sidebar" if allowed else "hidden")
 if not allowed:
     access.gate(settings)
     st.stop()
+if page is HOME_PAGE:
+    home()  # before anything renders: what this run would draw (the sign-in's cookie) is lost
 
 with st.sidebar:
     # The audit log names who signed in (the provider's address, or the name given with the
