@@ -1,4 +1,5 @@
-"""Who may see the console: loopback only without a password, everyone else signs in.
+"""Who may see the console: loopback only without a password, everyone else signs in (with
+the password, or with OIDC under ``CONSOLE_AUTH=oidc``: ``app.identity``).
 
 Streamlit listens on every interface unless ``--server.address`` says otherwise, so an
 unset address counts as exposed. With ``CONSOLE_PASSWORD`` set nothing renders before the
@@ -22,13 +23,16 @@ import time
 import redis
 import streamlit as st
 
-from app.data import _redis as console_redis
+from app import identity
+from app.connections import console_redis
+from app.roles import OPERATOR
 from app.untrusted import safe
 from roastbot.control import Control
 from roastbot.logs import configure_logging
 from roastbot.settings import Settings
 from roastbot.signin import SessionTokens, SignInGuard
 
+ROLE_KEY = "console_role"  # set by granted() on every run; no widget has this key
 _SESSION_KEY = "console_access"
 _TOKEN_KEY = "console_session"
 _COOKIE = "roastbot_console"
@@ -66,7 +70,26 @@ def _tokens(settings: Settings) -> SessionTokens:
 
 
 def granted(settings: Settings) -> bool:
-    """Whether this session may see the console (no UI): it signed in, or it brought a valid cookie."""
+    """Whether this session may see the console (no UI), remembering its role and identity for
+    the pages and the commands."""
+    if settings.console_auth == "oidc":
+        role = identity.granted(settings)
+        st.session_state[ROLE_KEY] = role
+        if role is not None:
+            st.session_state["operator"] = identity.signed_in_email()  # who commands are audited as
+        return role is not None
+    allowed = _granted_by_password(settings)
+    st.session_state[ROLE_KEY] = OPERATOR if allowed else None  # one operator: whoever gets in
+    return allowed
+
+
+def may_command() -> bool:
+    """Whether this session's role sends commands (pages show command buttons only then)."""
+    return st.session_state.get(ROLE_KEY) == OPERATOR
+
+
+def _granted_by_password(settings: Settings) -> bool:
+    """Signed in with the password, or brought a valid cookie; loopback without a password."""
     password = settings.console_password.get_secret_value()
     if not password:
         return is_loopback(st.get_option("server.address"))
@@ -97,7 +120,10 @@ def client_address() -> str | None:
 
 
 def gate(settings: Settings) -> None:
-    """Render what a session without access sees: the refusal or the password form."""
+    """Render what a session without access sees: the refusal, the password form or the OIDC sign-in."""
+    if settings.console_auth == "oidc":
+        identity.gate(settings)
+        return
     password = settings.console_password.get_secret_value()
     if not password:
         address = st.get_option("server.address") or "every interface (no --server.address)"

@@ -8,7 +8,8 @@ import time
 import pandas as pd
 import streamlit as st
 
-from app.data import FAST_TTL_S, _cached, _redis, _redis_errors
+from app.caching import FAST_TTL_S, cached
+from app.connections import console_redis, redis_errors
 from roastbot.settings import Settings
 from roastbot.signin import GLOBAL_SCOPE
 
@@ -16,11 +17,11 @@ AUDIT_SCANNED = 2000  # newest audit entries searched for refusals
 REFUSALS_SHOWN = 50
 
 
-@_cached(FAST_TTL_S)
+@cached(FAST_TTL_S)
 def recent_refusals(settings: Settings) -> pd.DataFrame:
     """The newest refused sign-ins: when, from where, the name typed, why."""
-    client, keys = _redis(settings)
-    with _redis_errors(settings):
+    client, keys = console_redis(settings)
+    with redis_errors(settings):
         entries = client.xrevrange(keys.audit, count=AUDIT_SCANNED)
     rows = []
     for entry_id, fields in entries:
@@ -43,13 +44,13 @@ def recent_refusals(settings: Settings) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["when", "from", "name typed", "why"])
 
 
-@_cached(FAST_TTL_S)
+@cached(FAST_TTL_S)
 def blocked_scopes(settings: Settings) -> pd.DataFrame:
     """Sign-in scopes (client addresses, or every client) blocked right now, and until when."""
-    client, keys = _redis(settings)
+    client, keys = console_redis(settings)
     now = time.time()
     rows = []
-    with _redis_errors(settings):
+    with redis_errors(settings):
         for key in client.scan_iter(match=keys.signin_failures("*"), count=1000):
             fields = client.hgetall(key)
             until = int(fields.get("blocked_until") or 0) / 1000

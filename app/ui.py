@@ -58,16 +58,24 @@ def explained(what: str = "") -> Iterator[None]:
         )
 
 
+def action(target: object, label: str, **options: object) -> bool:
+    """A button that sends a command (``st`` or a column as ``target``): shown to operators
+    only; the command checks the role again whatever was shown."""
+    if not access.may_command():
+        return False
+    return target.button(label, **options)  # type: ignore[attr-defined]
+
+
 def command_button(
     label: str, command: Callable[[], data.CommandResult], *, key: str, **options: object
 ) -> bool:
-    """A button that runs the command before the rerun renders (so every read is fresh)."""
+    """A command button that runs the command before the rerun renders (so every read is fresh)."""
 
     def run() -> None:
         result = command()
         st.session_state.setdefault(_FLASH_KEY, []).append(result)
 
-    return st.button(label, key=key, on_click=run, **options)  # type: ignore[arg-type]
+    return action(st, label, key=key, on_click=run, **options)
 
 
 def remember(result: data.CommandResult) -> None:

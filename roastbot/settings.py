@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
@@ -46,6 +47,11 @@ def stack_env_file(environ: Mapping[str, str] = os.environ) -> Path:
     if environ.get("ROASTBOT_STACK_ENV"):
         return Path(environ["ROASTBOT_STACK_ENV"])
     return Path(environ.get("ROASTBOT_VAR_DIR") or "var") / "run" / "stack.env"
+
+
+def _email_list(value: str) -> frozenset[str]:
+    # E-mail addresses compare case-insensitively (providers differ in the case they send).
+    return frozenset(part.strip().lower() for part in value.split(",") if part.strip())
 
 
 class Settings(BaseSettings):
@@ -153,6 +159,13 @@ class Settings(BaseSettings):
     supervisor_password_file: str = ""
     console_password: SecretStr = SecretStr("")
     console_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)  # a sign-in lasts this long
+    console_timezone: str = "UTC"  # the console's charts and times, as an IANA name (Europe/Berlin)
+    # "password": CONSOLE_PASSWORD (or loopback without one), for a single operator; "oidc": each
+    # person signs in with the identity provider in .streamlit/secrets.toml [auth] (st.login) and
+    # must be on one of the two comma-separated e-mail allow-lists.
+    console_auth: Literal["password", "oidc"] = "password"
+    console_operators: str = ""  # may see every page and send commands
+    console_viewers: str = ""  # may see every page, send no command
 
     # Heartbeats: a worker is stale after this many seconds without one.
     heartbeat_ttl_s: float = Field(default=15.0, ge=1, le=600)
@@ -172,6 +185,17 @@ class Settings(BaseSettings):
         return local_redis_url(value)
 
     @field_validator("x_api_base_url", "together_base_url", "llm_base_url", "guard_base_url")
+
+
+    @field_validator("console_timezone")
+    @classmethod
+    def _iana_time_zone(cls, value: str) -> str:
+        try:
+            return ZoneInfo(value.strip()).key
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone name such as UTC or Europe/Berlin") from None
+
+    @field_validator("x_api_base_url", "together_base_url")
     @classmethod
     def _http_url_or_empty(cls, value: str) -> str:
         value = value.strip().rstrip("/")
@@ -223,6 +247,8 @@ class Settings(BaseSettings):
             self._check_guard()
         if self.kafka_topic_mentions == self.kafka_topic_dlq:
             raise ValueError("KAFKA_TOPIC_MENTIONS and KAFKA_TOPIC_DLQ must differ")
+        if self.console_auth == "oidc" and not self.console_operator_emails | self.console_viewer_emails:
+            raise ValueError("CONSOLE_AUTH=oidc lets in only listed e-mail addresses: set CONSOLE_OPERATORS")
         missing = self.missing_x_credentials()
         if 0 < len(missing) < len(X_CREDENTIALS):
             given = [name.upper() for name in X_CREDENTIALS if name.upper() not in missing]
@@ -259,6 +285,14 @@ class Settings(BaseSettings):
     def missing_x_credentials(self) -> list[str]:
         """The X credential variables that are empty (all five for none at all)."""
         return [name.upper() for name in X_CREDENTIALS if not getattr(self, name).get_secret_value()]
+
+    @property
+    def console_operator_emails(self) -> frozenset[str]:
+        return _email_list(self.console_operators)
+
+    @property
+    def console_viewer_emails(self) -> frozenset[str]:
+        return _email_list(self.console_viewers)
 
     @property
     def sandbox_mode(self) -> bool:

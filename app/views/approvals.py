@@ -47,15 +47,20 @@ with ui.explained("Approvals"):
                 "Roast (edit before approving if needed)", value=item.roast, key=f"approval_edit_{mention.id}"
             )
             a, b, c = st.columns(3)
-            a.button(
-                "Approve", key=f"approve_{mention.id}", on_click=decide, args=(mention.id, Decision.APPROVE)
+            ui.action(
+                a,
+                "Approve",
+                key=f"approve_{mention.id}",
+                on_click=decide,
+                args=(mention.id, Decision.APPROVE),
             )
-            b.button(
+            ui.action(
+                b,
                 "Approve edited",
                 key=f"approve_edited_{mention.id}",
                 on_click=decide,
                 args=(mention.id, Decision.APPROVE, True),
             )
-            c.button(
-                "Reject", key=f"reject_{mention.id}", on_click=decide, args=(mention.id, Decision.REJECT)
+            ui.action(
+                c, "Reject", key=f"reject_{mention.id}", on_click=decide, args=(mention.id, Decision.REJECT)
             )

@@ -32,11 +32,11 @@ def run_section() -> None:
     with b:
         st.markdown(f"**Consumers: {'paused' if current.paused else 'running'}**")
         if current.paused:
-            st.button(
-                "Resume consumers", key="resume", type="primary", on_click=switch, args=("paused", False)
+            ui.action(
+                st, "Resume consumers", key="resume", type="primary", on_click=switch, args=("paused", False)
             )
         else:
-            st.button("Pause consumers", key="pause", on_click=switch, args=("paused", True))
+            ui.action(st, "Pause consumers", key="pause", on_click=switch, args=("paused", True))
         st.caption("Paused consumers stop taking mentions; nothing is lost, lag grows.")
     with c:
         interval = current.poll_interval_s or settings.poll_interval_s
@@ -52,10 +52,14 @@ def run_section() -> None:
             key="poll_interval_input",
         )
         x, y = st.columns(2)
-        x.button(
-            "Apply", key="poll_apply", on_click=switch_from, args=("poll_interval_s", "poll_interval_input")
+        ui.action(
+            x,
+            "Apply",
+            key="poll_apply",
+            on_click=switch_from,
+            args=("poll_interval_s", "poll_interval_input"),
         )
-        y.button("Use configured", key="poll_reset", on_click=switch, args=("poll_interval_s", None))
+        ui.action(y, "Use configured", key="poll_reset", on_click=switch, args=("poll_interval_s", None))
 
     st.subheader("Posting")
     d, e, f = st.columns(3)
@@ -65,7 +69,8 @@ def run_section() -> None:
             f"**Dry run: {'on' if dry_run else 'off'}**"
             + (" (configured)" if current.dry_run is None else "")
         )
-        st.button(
+        ui.action(
+            st,
             "Turn dry run off" if dry_run else "Turn dry run on",
             key="dry_run_toggle",
             on_click=switch,
@@ -74,7 +79,8 @@ def run_section() -> None:
         st.caption("Dry run roasts but never posts (roasts are recorded as skipped: dry_run).")
     with e:
         st.markdown(f"**Approval mode: {'on' if current.approval_mode else 'off'}**")
-        st.button(
+        ui.action(
+            st,
             "Turn approval mode off" if current.approval_mode else "Turn approval mode on",
             key="approval_toggle",
             on_click=switch,
@@ -96,14 +102,15 @@ def run_section() -> None:
             "Roasts per author per hour", min_value=0, max_value=1000, value=int(limit), key="limit_input"
         )
         x, y = st.columns(2)
-        x.button(
+        ui.action(
+            x,
             "Apply",
             key="limit_apply",
             on_click=switch_from,
             args=("per_author_limit_per_hour", "limit_input"),
         )
-        y.button(
-            "Use configured", key="limit_reset", on_click=switch, args=("per_author_limit_per_hour", None)
+        ui.action(
+            y, "Use configured", key="limit_reset", on_click=switch, args=("per_author_limit_per_hour", None)
         )
 
 
@@ -129,10 +136,13 @@ def list_tab(which: str, what: str) -> None:
     add_col, remove_col = st.columns(2)
     with add_col:
         st.text_input("Author id or username to add", key=f"{which}_add_value")
-        st.button("Add", key=f"{which}_add", on_click=change_list, args=(which, True, f"{which}_add_value"))
+        ui.action(
+            st, "Add", key=f"{which}_add", on_click=change_list, args=(which, True, f"{which}_add_value")
+        )
     with remove_col:
         st.selectbox("Remove", authors.members, key=f"{which}_remove_value", index=None, placeholder="choose")
-        st.button(
+        ui.action(
+            st,
             "Remove",
             key=f"{which}_remove",
             on_click=change_list,

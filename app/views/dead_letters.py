@@ -99,21 +99,24 @@ def letters_section() -> None:
     }
     selected = st.multiselect("Selection", list(labels), format_func=lambda n: labels[n], key="dlq_selection")
     b1, b2, b3 = st.columns(3)
-    b1.button(
+    ui.action(
+        b1,
         f"Replay selected ({len(selected)})",
         key="dlq_replay_selected",
         disabled=not selected,
         on_click=replay,
         args=([by_name[n] for n in selected],),
     )
-    b2.button(
+    ui.action(
+        b2,
         f"Discard selected ({len(selected)})",
         key="dlq_discard_selected",
         disabled=not selected,
         on_click=discard,
         args=(list(selected),),
     )
-    b3.button(
+    ui.action(
+        b3,
         f"Replay all {len(matching)} matching",
         key="dlq_replay_matching",
         on_click=replay,
@@ -137,14 +140,15 @@ def letters_section() -> None:
     else:
         d2.json(mention.model_dump(mode="json"), expanded=False)
     c1, c2 = st.columns(2)
-    c1.button(
+    ui.action(
+        c1,
         "Replay this one",
         key="dlq_replay_one",
         on_click=replay,
         args=([letter],),
         disabled=mention is None,
     )
-    c2.button("Discard this one", key="dlq_discard_one", on_click=discard, args=([name],))
+    ui.action(c2, "Discard this one", key="dlq_discard_one", on_click=discard, args=([name],))
 
 
 @st.fragment(run_every=5)

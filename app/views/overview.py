@@ -8,7 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app import data, ui
+from app import charts, data, ui
 
 settings = ui.page_settings()
 WINDOWS = {"15 min": 15, "1 h": 60, "6 h": 360, "24 h": 1440}
@@ -74,15 +74,18 @@ def kpi_section() -> None:
                 )
 
 
+ZONE = settings.console_timezone
+
+
 def _line(frame: pd.DataFrame, y: str, color: str, title: str, y_title: str) -> alt.Chart:
     return (
-        alt.Chart(frame, title=title)
+        alt.Chart(charts.in_zone(frame, "minute", ZONE), title=title)
         .mark_line(point=len(frame) < 120)
         .encode(
-            x=alt.X("minute:T", title=None),
+            x=charts.time_axis("minute", ZONE),
             y=alt.Y(f"{y}:Q", title=y_title),
             color=alt.Color(f"{color}:N", title=None),
-            tooltip=["minute:T", f"{color}:N", f"{y}:Q"],
+            tooltip=[f"{charts.TOOLTIP_COLUMN}:N", f"{color}:N", f"{y}:Q"],
         )
         .properties(height=220)
     )
@@ -101,13 +104,13 @@ def charts_section() -> None:
             second.info("No errors in this window.")
         else:
             errors = (
-                alt.Chart(series.errors, title="Errors per minute by kind")
+                alt.Chart(charts.in_zone(series.errors, "minute", ZONE), title="Errors per minute by kind")
                 .mark_bar()
                 .encode(
-                    x=alt.X("minute:T", title=None),
+                    x=charts.time_axis("minute", ZONE),
                     y=alt.Y("count:Q", title="errors"),
                     color=alt.Color("kind:N", title=None),
-                    tooltip=["minute:T", "kind:N", "count:Q"],
+                    tooltip=[f"{charts.TOOLTIP_COLUMN}:N", "kind:N", "count:Q"],
                 )
                 .properties(height=220)
             )
@@ -124,12 +127,16 @@ def charts_section() -> None:
         history = data.lag_history(settings, window)
         if len(history["at"].unique()) > 1:
             chart = (
-                alt.Chart(history, title="Consumer lag per partition (sampled by this console)")
+                alt.Chart(
+                    charts.in_zone(history, "at", ZONE),
+                    title="Consumer lag per partition (sampled by this console)",
+                )
                 .mark_line()
                 .encode(
-                    x=alt.X("at:T", title=None),
+                    x=charts.time_axis("at", ZONE),
                     y=alt.Y("lag:Q", title="messages", axis=alt.Axis(format="d", tickMinStep=1)),
                     color=alt.Color("partition:N"),
+                    tooltip=[f"{charts.TOOLTIP_COLUMN}:N", "partition:N", "lag:Q"],
                 )
                 .properties(height=220)
             )

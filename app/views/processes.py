@@ -44,32 +44,38 @@ with ui.explained("Supervisor"):
     for program in programs:
         name_col, start_col, stop_col, restart_col = st.columns([3, 1, 1, 1])
         name_col.markdown(f"{ui.code(program.name)} — **{ui.safe(program.state)}**")
-        start_col.button(
+        ui.action(
+            start_col,
             "Start",
             key=f"start_{program.name}",
             disabled=program.running,
             on_click=act,
             args=(program.name, "start"),
         )
-        stop_col.button(
+        ui.action(
+            stop_col,
             "Stop",
             key=f"stop_{program.name}",
             disabled=not program.running or program.group in NOT_STOPPABLE_HERE,
             on_click=act,
             args=(program.name, "stop"),
         )
-        restart_col.button(
-            "Restart", key=f"restart_{program.name}", on_click=act, args=(program.name, "restart")
+        ui.action(
+            restart_col,
+            "Restart",
+            key=f"restart_{program.name}",
+            on_click=act,
+            args=(program.name, "restart"),
         )
 
     groups = sorted({p.group for p in programs if sum(q.group == p.group for q in programs) > 1})
     for group in groups:
         label_col, start_col, stop_col, restart_col = st.columns([3, 1, 1, 1])
         label_col.markdown(f"{ui.code(group + ':*')} — the whole group")
-        start_col.button("Start all", key=f"start_{group}:*", on_click=act, args=(f"{group}:*", "start"))
-        stop_col.button("Stop all", key=f"stop_{group}:*", on_click=act, args=(f"{group}:*", "stop"))
-        restart_col.button(
-            "Restart all", key=f"restart_{group}:*", on_click=act, args=(f"{group}:*", "restart")
+        ui.action(start_col, "Start all", key=f"start_{group}:*", on_click=act, args=(f"{group}:*", "start"))
+        ui.action(stop_col, "Stop all", key=f"stop_{group}:*", on_click=act, args=(f"{group}:*", "stop"))
+        ui.action(
+            restart_col, "Restart all", key=f"restart_{group}:*", on_click=act, args=(f"{group}:*", "restart")
         )
 
     st.subheader("Log")

@@ -38,8 +38,9 @@ def test_password_form_before_anything_else(console: Settings, exposed: object, 
     monkeypatch.setenv("CONSOLE_PASSWORD", "correct horse battery")
     app = open_page()
     assert [t.value for t in app.title] == ["roastbot console"] and not app.metric
-    with pytest.raises(ValueError, match="Could not find a navigation page"):
-        app.switch_page("views/controls.py")  # no page is registered before login
+    # A page asked for by its URL is found, and the sign-in renders in its place.
+    app.switch_page("views/controls.py").run()
+    assert [t.value for t in app.title] == ["roastbot console"] and len(app.button) == 1
 
     app.text_input(key="login_password").input("correct horse")  # form values go with the submit
     app.button[0].click().run()
@@ -48,8 +49,10 @@ def test_password_form_before_anything_else(console: Settings, exposed: object, 
     app.text_input(key="login_name").input("ivan")
     app.text_input(key="login_password").input("correct horse battery")
     app.button[0].click().run()
-    assert [t.value for t in app.title] == ["Overview"] and app.metric
+    assert [t.value for t in app.title] == ["Controls"]  # the page that was asked for
     assert app.session_state["operator"] == "ivan"
+    # The name given at sign-in is who the audit log names: no box to act as someone else.
+    assert "Acting as" not in [t.label for t in app.text_input] and "Signed in as ivan" in texts(app)
     assert "correct horse battery" not in texts(app)
 
 

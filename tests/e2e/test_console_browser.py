@@ -32,7 +32,7 @@ expect = playwright_sync.expect
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PAGES = {
-    "overview": "",
+    "overview": "overview",
     "roasts": "roasts",
     "dead_letters": "dead-letters",
     "approvals": "approvals",
@@ -286,6 +286,23 @@ def test_dead_letter_replayed_from_the_page_ends_replied(stack: RunningStack, pa
     open_console(page, stack, "dead_letters")
     expect(visible_text(page, re.compile(rf"Newest: mention {mention_id} .* replied"))).to_be_visible()  # type: ignore[attr-defined]
     screenshot(page, "dead_letters")
+
+
+def page_not_found(page: object) -> object:
+    """Streamlit's dialog for a URL no registered page has (it then runs the default page)."""
+    return visible_text(page, "Page not found")
+
+
+def test_every_page_opens_at_its_own_url(stack: RunningStack, page: object) -> None:
+    for name, path in PAGES.items():
+        open_console(page, stack, name)  # typed in the address bar: a new session each time
+        expect(page_not_found(page)).to_have_count(0)
+        assert page.url == f"{stack.console_url}/{path}"  # type: ignore[attr-defined]
+    page.goto(stack.console_url)  # type: ignore[attr-defined]
+    expect(page.get_by_role("heading", name="Overview").first).to_be_visible()  # type: ignore[attr-defined]
+    wait_until_idle(page)
+    expect(page_not_found(page)).to_have_count(0)
+    assert page.url == f"{stack.console_url}/overview"  # type: ignore[attr-defined]
 
 
 def test_screenshots_of_the_remaining_pages(stack: RunningStack, page: object) -> None:

@@ -25,6 +25,7 @@ from tests.e2e.test_console_browser import (
     PAGES,
     UI_TIMEOUT_MS,
     answers,
+    page_not_found,
     screenshot,
     visible_text,
     wait_until_idle,
@@ -127,6 +128,20 @@ def test_a_reload_and_a_typed_url_keep_the_operator_signed_in(stack: RunningStac
     page.reload()
     expect(page.get_by_role("heading", name="roastbot console")).to_be_visible()
     assert [e["result"] for e in sign_ins(stack)] == ["ok"]
+
+
+def test_a_typed_url_shows_the_sign_in_then_its_page(stack: RunningStack, context: object) -> None:
+    page = context.new_page()  # type: ignore[attr-defined]
+    for name in ("dead_letters", "controls"):
+        context.clear_cookies()  # type: ignore[attr-defined]
+        sign_in_form(page, stack, PAGES[name])
+        expect(page_not_found(page)).to_have_count(0)
+        expect(heading(page, name)).to_have_count(0)
+        sign_in(page, stack, PASSWORD)
+        expect(heading(page, name)).to_be_visible()  # the page asked for, not the Overview
+        wait_until_idle(page)
+        expect(page_not_found(page)).to_have_count(0)
+        assert page.url == f"{stack.console_url}/{PAGES[name]}"
 
 
 def test_forged_markup_from_every_source_shows_as_text_and_fetches_nothing(
