@@ -184,9 +184,6 @@ class Settings(BaseSettings):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return local_redis_url(value)
 
-    @field_validator("x_api_base_url", "together_base_url", "llm_base_url", "guard_base_url")
-
-
     @field_validator("console_timezone")
     @classmethod
     def _iana_time_zone(cls, value: str) -> str:
@@ -195,7 +192,7 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("must be an IANA time zone name such as UTC or Europe/Berlin") from None
 
-    @field_validator("x_api_base_url", "together_base_url")
+    @field_validator("x_api_base_url", "together_base_url", "llm_base_url", "guard_base_url")
     @classmethod
     def _http_url_or_empty(cls, value: str) -> str:
         value = value.strip().rstrip("/")
