@@ -55,7 +55,11 @@ class AuthorMemory:
         """The author's roasts within the window (empty, and logged, if Redis cannot answer)."""
         try:
             raw = self.client.zrevrangebyscore(
-                self.keys.author_roast_memory(author_id), "+inf", time.time() - self.window_s, start=0, num=self.cap
+                self.keys.author_roast_memory(author_id),
+                "+inf",
+                time.time() - self.window_s,
+                start=0,
+                num=self.cap,
             )
         except redis.RedisError as error:
             log.warning("author memory unreadable, roasting without it: %s", error)

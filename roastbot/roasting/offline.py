@@ -87,7 +87,9 @@ def banks() -> dict[str, tuple[str, ...]]:
     found: dict[str, tuple[str, ...]] = {}
     for entry in sorted(data.joinpath("jokes").iterdir(), key=lambda path: path.name):
         if entry.name.endswith(".toml"):
-            found[entry.name.removesuffix(".toml")] = tuple(tomllib.loads(entry.read_text("utf-8"))["templates"])
+            found[entry.name.removesuffix(".toml")] = tuple(
+                tomllib.loads(entry.read_text("utf-8"))["templates"]
+            )
     situations = tomllib.loads(data.joinpath("situations.toml").read_text("utf-8"))
     for name, table in situations.items():
         if name != "sign_offs":

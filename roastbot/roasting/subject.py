@@ -331,9 +331,9 @@ def _subjects_in(text: str, own_names: frozenset[str], source: str) -> tuple[Sub
         candidates = _keyword_bonus(stripped, lang, candidates)
     for tag in tag_words:
         candidates.extend(replace(c, score=c.score + HASHTAG) for c in _candidates(tag, lang)[:1])
-    ordered = sorted(
-        (c for c in candidates if _plausible(c, lang)), key=lambda c: (-c.score, c.position)
-    )[:SHORTLIST]
+    ordered = sorted((c for c in candidates if _plausible(c, lang)), key=lambda c: (-c.score, c.position))[
+        :SHORTLIST
+    ]
     _vet([word for candidate in ordered for word in candidate.words])
     chosen: list[Subject] = []
     for candidate in ordered:

@@ -54,7 +54,9 @@ def test_one_author_never_gets_the_same_roast_or_skeleton_twice(
     assert all("sourdough starter" in text for text in texts)
 
 
-def test_memory_is_bounded_expires_and_forgets_old_roasts(redis_client: redis.Redis, settings: Settings) -> None:
+def test_memory_is_bounded_expires_and_forgets_old_roasts(
+    redis_client: redis.Redis, settings: Settings
+) -> None:
     keys = RedisKeys(settings.redis_key_prefix)
     memory = AuthorMemory(redis_client, keys)
     key = keys.author_roast_memory("77")
@@ -68,7 +70,9 @@ def test_memory_is_bounded_expires_and_forgets_old_roasts(redis_client: redis.Re
     assert 0 < redis_client.ttl(key) <= AUTHOR_MEMORY_WINDOW_S
     history = memory.history("77")
     assert history.texts[0] == f"roast number {AUTHOR_MEMORY_CAP + 9}"  # newest first
-    assert history.recent == tuple(f"roast number {n}" for n in range(AUTHOR_MEMORY_CAP + 9, AUTHOR_MEMORY_CAP + 6, -1))
+    assert history.recent == tuple(
+        f"roast number {n}" for n in range(AUTHOR_MEMORY_CAP + 9, AUTHOR_MEMORY_CAP + 6, -1)
+    )
     assert "skeleton 0 _" not in history.skeletons and len(history.skeletons) == AUTHOR_MEMORY_CAP
     assert stale not in set(redis_client.zrange(key, 0, -1))
 
