@@ -91,6 +91,18 @@ def slots(subject: Subject, prefix: str = "subject") -> dict[str, str]:
                 "one": "ones" if plural else "one",
             }
         )
+    else:
+        values.update(
+            {
+                f"{prefix}_is": "are" if plural else "is",
+                f"{prefix}_was": "were" if plural else "was",
+                f"{prefix}_has": "have" if plural else "has",
+                f"{prefix}_does": "do" if plural else "does",
+                f"{prefix}_s": "" if plural else "s",
+                f"{prefix}_it": "they" if plural else "it",
+                f"{prefix}_its": "their" if plural else "its",
+            }
+        )
     values.update({capitalised(name): capitalised(value) for name, value in list(values.items())})
     return values
 

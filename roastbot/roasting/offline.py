@@ -29,7 +29,7 @@ from roastbot.roasting.topics import GENERIC
 
 MODEL = "offline-templates-v2"
 PROMPT_VERSION = "offline-2"
-FAMILY_WEIGHT = 3
+FAMILY_WEIGHT = 30
 """How much more likely a family's own joke comes first than a generic one."""
 
 # Kinds of mention, each with its own bank in data/situations.toml (SUBJECT uses the topic banks).
@@ -38,6 +38,7 @@ REFERENCED = "referenced"
 REFERENCED_PLAIN = "referenced_plain"
 ORDERS = "orders"
 ORDERS_WITH_SUBJECT = "orders_with_subject"
+CLOSINGS = "closings"
 EMOJI = "emoji"
 NO_SUBJECT = "no_subject"
 
@@ -67,6 +68,8 @@ class Reading:
 
     kind: str
     subject: Subject | None = None
+    other: Subject | None = None
+    """A second thing the mention points at ("my cat ... a can of tuna"): named in a closing line."""
 
     @property
     def banks(self) -> tuple[tuple[str, int], ...]:
@@ -121,6 +124,11 @@ def before_orders(text: str) -> str:
     return "".join(kept)
 
 
+def _pair(found: Sequence[Subject]) -> tuple[Subject, Subject | None]:
+    other = found[1] if len(found) > 1 and found[1].pointed else None
+    return found[0], other
+
+
 def read_mention(request: RoastRequest) -> Reading:
     """The mention's kind and subject: its own words first, the post a "roast this" points to next."""
     text = clean(request.text)
@@ -136,10 +144,10 @@ def read_mention(request: RoastRequest) -> Reading:
         referenced = clean(request.referenced_text)
         found = [] if gives_orders(referenced) else subjects_in(referenced, own_names, source="referenced")
         found = found or subjects_in(text, own_names)
-        return Reading(REFERENCED, found[0]) if found else Reading(REFERENCED_PLAIN)
+        return Reading(REFERENCED, *_pair(found)) if found else Reading(REFERENCED_PLAIN)
     found = subjects_in(text, own_names)
     if found:
-        return Reading(SUBJECT, found[0])
+        return Reading(SUBJECT, *_pair(found))
     rest = _HANDLE.sub(" ", text)
     if _EMOJI.search(rest) and not _WORDISH.search(_EMOJI.sub(" ", rest)):
         return Reading(EMOJI)
@@ -159,10 +167,19 @@ class OfflineRoaster:
     def roast(self, request: RoastRequest) -> RoastDraft:
         reading = read_mention(request)
         values = slots(reading.subject) if reading.subject is not None else {}
-        order = self._order(request, reading)
+        rng = self._rng(request)
+        order = _weighted_shuffle(
+            [(template, weight) for name, weight in reading.banks for template in banks()[name]], rng
+        )
+        closing = ""
+        if reading.other is not None:
+            # The second thing the mention points at gets a closing line (fixed per mention).
+            values = {**values, **slots(reading.other, prefix="other")}
+            closing = rng.choice(banks()[CLOSINGS])
         avoided_texts = {_comparable(text) for text in request.avoid_texts}
-        avoided_skeletons = set(request.avoid_skeletons)
-        fresh = [t for t in order if skeleton(t) not in avoided_skeletons]
+        avoided = tuple(request.avoid_skeletons)
+        # A skeleton counts as used whatever closing line followed it.
+        fresh = [t for t in order if not any(old.startswith(skeleton(t)) for old in avoided)]
         # An author who had every fitting skeleton lately still gets a roast: the least recent ones.
         candidates = fresh or order
         start = request.attempt % len(candidates)
@@ -170,9 +187,11 @@ class OfflineRoaster:
         rotated = candidates[start:] + candidates[:start]
         for extra in ("", *sign_offs()):
             for template in rotated:
-                text = f"{template.format_map(values)} {extra}".strip()
-                if _comparable(text) not in avoided_texts and _fits(text):
-                    return self._draft(text, template)
+                for tail in (closing, "") if closing else ("",):
+                    full = f"{template} {tail}".strip()
+                    text = f"{full.format_map(values)} {extra}".strip()
+                    if _comparable(text) not in avoided_texts and _fits(text):
+                        return self._draft(text, full)
         # Unreachable in practice (every template and sign-off is taken): number the encore.
         template = rotated[0]
         base, encore = template.format_map(values), 2
@@ -189,13 +208,11 @@ class OfflineRoaster:
             skeleton=skeleton(template),
         )
 
-    def _order(self, request: RoastRequest, reading: Reading) -> list[str]:
-        """Every fitting template in a weighted shuffle fixed by (seed, mention): a family's
-        own jokes tend to come first, and each attempt takes the next one along."""
+    def _rng(self, request: RoastRequest) -> random.Random:
+        """Fixed by (seed, mention): the template order (a family's own jokes tend to come
+        first, and each attempt takes the next one along) and the closing line."""
         key = f"{self.seed}\x00{request.mention_id}\x00{request.text}".encode()
-        rng = random.Random(int.from_bytes(hashlib.sha256(key).digest()[:8], "big"))
-        weighted = [(template, weight) for name, weight in reading.banks for template in banks()[name]]
-        return _weighted_shuffle(weighted, rng)
+        return random.Random(int.from_bytes(hashlib.sha256(key).digest()[:8], "big"))
 
 
 def _weighted_shuffle(weighted: Sequence[tuple[str, int]], rng: random.Random) -> list[str]:

@@ -77,6 +77,8 @@ class Subject:
     """Topic family of the joke bank ("food", "pets"...; "generic" when the lexicon does not know it)."""
     source: str = "mention"
     """Where it was found: "mention", "hashtag" or "referenced" (the post a "roast this" points to)."""
+    pointed: bool = False
+    """A determiner or the lexicon points at it: worth naming even when it is not the subject."""
 
     @property
     def phrase(self) -> str:
@@ -97,6 +99,7 @@ class _Candidate:
     words: tuple[str, ...]
     score: float
     position: int
+    pointed: bool = False
 
 
 @cache
@@ -123,6 +126,11 @@ def _openers(lang: str) -> frozenset[str]:
 @cache
 def _connectors(lang: str) -> frozenset[str]:
     return frozenset(_config()["connectors"].get(lang, ()))  # type: ignore[union-attr]
+
+
+@cache
+def _pronouns(lang: str) -> frozenset[str]:
+    return frozenset(_config()["subject_pronouns"].get(lang, ()))  # type: ignore[union-attr]
 
 
 @cache
@@ -193,7 +201,7 @@ def _is_function_word(word: str, lang: str) -> bool:
 def _looks_inflected(word: str) -> bool:
     """An English verb form ("ignores", "died", "selling"): it ends a noun phrase, unless
     the lexicon knows it as a thing ("tabs", "running")."""
-    if _known(word, "en"):
+    if in_lexicon(word):
         return False
     if word.endswith(("ly", "ing", "ed")):
         return True
@@ -249,7 +257,7 @@ def _candidates(text: str, lang: str) -> list[_Candidate]:
     position = 0
     for clause in _CLAUSE.split(text):
         run: list[str] = []
-        opened = opener_pending = False
+        opened = opener_pending = after_pronoun = False
         for word, capitalised in [*_words_of(clause, lang), (".", False)]:
             position += 1
             if run and lang != "en" and word in _connectors(lang):
@@ -262,7 +270,8 @@ def _candidates(text: str, lang: str) -> list[_Candidate]:
                 and not _is_function_word(word, lang)
                 and (lang != "de" or capitalised)
             )
-            verb = content and lang == "en" and _looks_inflected(word)
+            verb = content and lang == "en" and (after_pronoun or _looks_inflected(word))
+            after_pronoun = word in _pronouns(lang)
             if not content or verb or (run and lang != "en" and run[-1] not in _connectors(lang)):
                 _close(found, run, opened, lang, position)
                 run, opened = [], False
@@ -292,8 +301,10 @@ def _close(found: list[_Candidate], run: list[str], opened: bool, lang: str, pos
     rarity = max(0.0, 7.0 - zipf(head, lang)) * RARITY
     known = in_lexicon(" ".join(words)) or any(_known(word, lang) for word in words)
     early = EARLY[len(found)] if len(found) < len(EARLY) else 0.0
+    if lang != "en" and not (opened or known):
+        early = 0.0  # a clause may open with its verb where the subject pronoun is dropped ("bevo")
     score = OPENED * opened + KNOWN * known + rarity + EXTRA_WORD * (len(words) - 1) + early
-    found.append(_Candidate(words, score, position))
+    found.append(_Candidate(words, score, position, opened or known))
 
 
 def _keyword_bonus(text: str, lang: str, candidates: list[_Candidate]) -> list[_Candidate]:
@@ -303,7 +314,7 @@ def _keyword_bonus(text: str, lang: str, candidates: list[_Candidate]) -> list[_
     for candidate in candidates:
         phrase = " ".join(candidate.words)
         bonus = next((1.5 - 0.15 * rank for rank, kw in enumerate(keywords) if phrase in kw), 0.0)
-        ranked.append(_Candidate(candidate.words, candidate.score + bonus, candidate.position))
+        ranked.append(replace(candidate, score=candidate.score + bonus))
     return ranked
 
 
@@ -345,7 +356,7 @@ def _subjects_in(text: str, own_names: frozenset[str], source: str) -> tuple[Sub
             continue
         family = family_of(content if lang != "en" else [*map(lemma, content), *content])
         kind = "hashtag" if any(candidate.words == tuple(t.split()) for t in tag_words) else source
-        chosen.append(Subject(words, lang, family, kind))
+        chosen.append(Subject(words, lang, family, kind, candidate.pointed))
         if len(chosen) == 2:
             break
     return tuple(chosen)
