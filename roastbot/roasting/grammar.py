@@ -99,6 +99,7 @@ def slots(subject: Subject, prefix: str = "subject") -> dict[str, str]:
                 f"{prefix}_has": "have" if plural else "has",
                 f"{prefix}_does": "do" if plural else "does",
                 f"{prefix}_s": "" if plural else "s",
+                f"{prefix}_es": "" if plural else "es",
                 f"{prefix}_it": "they" if plural else "it",
                 f"{prefix}_its": "their" if plural else "its",
             }

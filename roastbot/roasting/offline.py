@@ -29,7 +29,7 @@ from roastbot.roasting.topics import GENERIC
 
 MODEL = "offline-templates-v2"
 PROMPT_VERSION = "offline-2"
-FAMILY_WEIGHT = 30
+FAMILY_WEIGHT = 100
 """How much more likely a family's own joke comes first than a generic one."""
 
 # Kinds of mention, each with its own bank in data/situations.toml (SUBJECT uses the topic banks).
