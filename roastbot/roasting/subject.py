@@ -33,6 +33,7 @@ RARITY = 0.7
 EXTRA_WORD = 0.6
 EARLY = (3.0, 1.5, 0.75)
 """Bonus of the first, second and third candidate of the text."""
+POINTED_ZIPF = 5.0
 HASHTAG = -2.5
 """Hashtags are read after the text's own words: piles of them are mostly reach, not topic."""
 CLEAR_LEAD = 1.0
@@ -304,7 +305,10 @@ def _close(found: list[_Candidate], run: list[str], opened: bool, lang: str, pos
     if lang != "en" and not (opened or known):
         early = 0.0  # a clause may open with its verb where the subject pronoun is dropped ("bevo")
     score = OPENED * opened + KNOWN * known + rarity + EXTRA_WORD * (len(words) - 1) + early
-    found.append(_Candidate(words, score, position, opened or known))
+    # Worth a closing line: a thing the lexicon knows, or one a determiner points at that is
+    # not an everyday word ("my tuna" yes, "a year", "the night" no).
+    pointed = known or (opened and zipf(head, lang) < POINTED_ZIPF)
+    found.append(_Candidate(words, score, position, pointed))
 
 
 def _keyword_bonus(text: str, lang: str, candidates: list[_Candidate]) -> list[_Candidate]:
