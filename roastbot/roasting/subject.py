@@ -353,9 +353,9 @@ def _subjects_in(text: str, own_names: frozenset[str], source: str) -> tuple[Sub
     chosen: list[Subject] = []
     for candidate in ordered:
         words = candidate.words
-        content = [w for w in words if w not in _connectors(lang)]
-        if not all(_VETTED.get(word, False) for word in content):
+        if not all(_VETTED.get(word, False) for word in words):  # connectors too: every quoted word
             continue
+        content = [w for w in words if w not in _connectors(lang)]
         if any(set(words) & set(other.words) for other in chosen):
             continue
         family = family_of(content if lang != "en" else [*map(lemma, content), *content])
