@@ -13,6 +13,8 @@ from dataclasses import dataclass
 MINUTE_BUCKET_TTL_S = 25 * 3600  # charts show at most 24 h
 MENTION_STATE_TTL_S = 7 * 24 * 3600  # longer than any retry or reconciliation
 RECENT_ROASTS_CAP = 1000
+AUTHOR_MEMORY_WINDOW_S = 30 * 24 * 3600  # the bot never repeats a roast or skeleton to an author within it
+AUTHOR_MEMORY_CAP = 50  # roasts kept per author: more than anyone gets in the window under the hourly limit
 AUDIT_STREAM_CAP = 10_000
 
 
@@ -54,6 +56,11 @@ class RedisKeys:
     def author_roasts(self, author_id: str) -> str:
         """Sorted set of roast times for one author (per-author hourly limit)."""
         return self._key("author", author_id, "roasts")
+
+    def author_roast_memory(self, author_id: str) -> str:
+        """Sorted set JSON {text, skeleton} -> time of the roasts one author got lately (capped,
+        expires after the memory window)."""
+        return self._key("author", author_id, "memory")
 
     def conversation_roasts(self, conversation_id: str) -> str:
         """Sorted set of mentions holding a roast slot in one conversation (per-conversation limit)."""

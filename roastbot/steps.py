@@ -19,6 +19,7 @@ from typing import TypeVar
 from confluent_kafka import Producer
 
 from roastbot.approvals import ApprovalDecision, Decision
+from roastbot.author_memory import AuthorHistory, AuthorMemory
 from roastbot.control import Control
 from roastbot.dead_letters import LetterSource
 from roastbot.holds import CAUSES, GENERATING, POSTING, Holds, credential_for
@@ -92,6 +93,7 @@ class MentionSteps:
         self.control = Control(client, keys)
         self.holds = Holds(client, keys)
         self.quota = QuotaBook(client, keys)
+        self.memory = AuthorMemory(client, keys)
 
     # --- claimed: who gets roasted -------------------------------------------------------
     def check_rules(self, run: Run) -> Outcome:
@@ -131,11 +133,15 @@ class MentionSteps:
 
     # --- generating: the one place a roast is written ------------------------------------
     def generate_roast(self, run: Run) -> Outcome:
-        """A safe roast the bot has not posted lately (X would refuse a duplicate)."""
+        """A safe roast the bot has not posted lately (X would refuse a duplicate), and not one
+        this author got lately: the author's memory is read once before writing and the roast
+        is remembered as soon as it is ready (so a retry, a duplicate's regeneration or an
+        operator's queue never offers it to them again; a post is never held up by it)."""
         mention, rounds = run.mention, self.settings.roast_max_attempts
+        history = self.memory.history(mention.author_id)
         avoid = list(run.avoid)
         for round_number in range(FRESH_TEXT_ROUNDS):
-            request = roast_request(mention, run.regenerations + round_number * rounds, tuple(avoid))
+            request = roast_request(mention, run.regenerations + round_number * rounds, tuple(avoid), history)
             result: SafeRoastResult = self.call(
                 "roast",
                 lambda request=request: generate_safe_roast(
@@ -149,6 +155,7 @@ class MentionSteps:
             if self.store.claim_text(result.draft.text):
                 self.telemetry.count("roasted")
                 run.draft_info = result.draft.provenance()
+                self.memory.remember(mention.author_id, result.draft.text, result.draft.skeleton)
                 return Outcome(Fact.ROAST_READY, fields={"roast": result.draft.text})
             avoid.append(result.draft.text)
         return Outcome(Fact.NO_FRESH_TEXT)
@@ -289,8 +296,14 @@ class MentionSteps:
             self.policy.pause(reset_at - time.time() + random.uniform(0, 0.5))
 
 
-def roast_request(mention: Mention, attempt: int, avoid: tuple[str, ...]) -> RoastRequest:
+def roast_request(
+    mention: Mention, attempt: int, avoid: tuple[str, ...], history: AuthorHistory | None = None
+) -> RoastRequest:
+    """The roaster's request for a mention; ``history`` (what the author got lately) adds its
+    texts to those to avoid, its skeletons to the skeletons to avoid, and its last three
+    roasts as material an LLM must not repeat."""
     author = mention.author
+    history = history or AuthorHistory()
     return RoastRequest(
         mention_id=mention.id,
         text=mention.text,
@@ -300,5 +313,8 @@ def roast_request(mention: Mention, attempt: int, avoid: tuple[str, ...]) -> Roa
         referenced_text=mention.referenced_text,
         referenced_author_username=mention.referenced_author_username,
         attempt=attempt,
-        avoid_texts=avoid,
+        # The author's older roasts first: an LLM prompt shows the newest entries of this list.
+        avoid_texts=(*(text for text in reversed(history.texts) if text not in avoid), *avoid),
+        recent_roasts=history.recent,
+        avoid_skeletons=history.skeletons,
     )
