@@ -3,8 +3,9 @@
     .venv/bin/python bench/roast_cpu.py [--passes N] [--json-only]
 
 The same workload every run: every mention of the quality dev set (tests/data/quality), each
-turned into a request as the consumer does (``roastbot.steps.roast_request``), ``--passes``
-times over. Process CPU time (not wall time), so a busy machine inflates the figures less;
+turned into a request as the consumer does (``roastbot.steps.roast_request``): once at first
+sight (after a warm-up on the holdout set loads the models and word data), then ``--passes``
+times over with the words already vetted. Process CPU time (not wall time), so a busy machine inflates the figures less;
 the load average is printed with them. One JSON object on the last line.
 """
 
@@ -47,15 +48,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     factory = MentionFactory()
-    requests: list[RoastRequest] = [
-        roast_request(factory.mention(item), 0, ()) for item in load_sets("dev")["dev"]
-    ]
+    sets = load_sets("both")
+    requests: list[RoastRequest] = [roast_request(factory.mention(item), 0, ()) for item in sets["dev"]]
     roaster = OfflineRoaster(seed=0)
-    drafts = [roaster.roast(request).text for request in requests]  # also warms every cache up
-    check_roast(drafts[0], requests[0].author_username)
+    for item in sets["holdout"]:  # loads the models and each language's word data, once
+        roaster.roast(roast_request(factory.mention(item), 0, ()))
+    # First sight: mentions this process has never roasted (their words not yet vetted).
+    started = time.process_time()
+    drafts = [roaster.roast(request).text for request in requests]
+    first_sight_ms = round((time.process_time() - started) / len(requests) * 1000, 3)
     figures = {
         "mentions": len(requests),
         "passes": args.passes,
+        "roaster_first_sight_cpu_ms": first_sight_ms,
         "roaster_cpu_ms": cpu_ms_per_call([lambda r=r: roaster.roast(r) for r in requests], args.passes),
         "safety_cpu_ms": cpu_ms_per_call(
             [lambda d=d, r=r: check_roast(d, r.author_username) for d, r in zip(drafts, requests, strict=True)],
@@ -68,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "nproc": os.cpu_count(),
     }
     if not args.json_only:
+        print(f"{'offline roaster, new words':<28}{figures['roaster_first_sight_cpu_ms']:>8.3f} ms CPU a roast")
         print(f"{'offline roaster':<28}{figures['roaster_cpu_ms']:>8.3f} ms CPU a roast")
         print(f"{'safety check':<28}{figures['safety_cpu_ms']:>8.3f} ms CPU a draft")
         print(f"{'generate_safe_roast':<28}{figures['pipeline_cpu_ms']:>8.3f} ms CPU a mention")

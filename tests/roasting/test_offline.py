@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 
 import pytest
@@ -189,16 +188,3 @@ def test_the_pipeline_approves_offline_roasts_first_time() -> None:
     for request in varied_mentions(40):
         result = generate_safe_roast(roaster, request, request.author_username)
         assert result.approved and result.attempts == 1, (request.text, result)
-
-
-def test_cost_of_one_offline_roast_stays_small() -> None:
-    roaster = OfflineRoaster()
-    roaster.roast(TABS)
-    mentions = varied_mentions(40)
-    start = time.perf_counter()
-    for request in mentions:
-        roaster.roast(request)
-    per_roast_ms = (time.perf_counter() - start) / len(mentions) * 1000
-    # Under 2 ms on an idle machine once its words are vetted; the bound leaves room for a
-    # loaded CI box and the profanity model's first look at new words.
-    assert per_roast_ms < 50, f"one offline roast took {per_roast_ms:.1f} ms"
