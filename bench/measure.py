@@ -67,9 +67,14 @@ def program_pids(handle: StackHandle) -> Callable[[], dict[str, int]]:
 
 
 def wait_until_final(
-    handle: StackHandle, ids: list[str], deadline_s: float, say: Callable[[str], None]
+    handle: StackHandle,
+    ids: list[str],
+    deadline_s: float,
+    say: Callable[[str], None],
+    stall_s: float = STALL_S,
 ) -> bool:
-    """Until every mention has a final state, the deadline passes, or nothing moves for STALL_S."""
+    """Until every mention has a final state, the deadline passes, or nothing moves for
+    ``stall_s`` (a quota window scaled longer needs more)."""
     client, keys = handle.redis(), handle.keys
     started = last_change = time.monotonic()
     last_done, last_report = -1, 0.0
@@ -83,7 +88,7 @@ def wait_until_final(
             last_report = now
         if done >= len(ids):
             return True
-        if now - started > deadline_s or now - last_change > STALL_S:
+        if now - started > deadline_s or now - last_change > stall_s:
             say(f"  gave up waiting: {done}/{len(ids)} final")
             return False
         time.sleep(1.0 if len(ids) > 2000 else 0.5)

@@ -27,6 +27,11 @@ Scenarios:
   quota-bound  450 mentions (quick: 250) at once on the Basic tier (100 posts per 24 h per user)
                with time scaled x2880 (a 24 h window lasts 30 s; quick: x4320, 20 s).
   trickle      5 mentions/s for 300 s (quick: 60 s) after 20 s (quick: 10 s) of idling.
+  quota-triage one simulated day on the Basic tier, time scaled x720 (a day lasts 120 s, an hour
+               5 s; quick: x1440): 1,200 mentions spread over the day and a spike of 800 in one
+               hour at noon (quick: 600 and 400); MAX_MENTION_AGE_S a day, MAX_REPLY_DELAY_S an
+               hour, the together roaster against the LLM fake. Reports posts, the share of posts
+               to mentions under an hour old at post time, LLM calls per post, skipped by reason.
 
 --use-running drives the stack `make up` started (ports from var/run/supervisor.env) instead:
 the stack's own settings stay (consumers, roaster, tier), so only the load differs.

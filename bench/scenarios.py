@@ -12,7 +12,7 @@ from typing import Any
 
 from bench import ledger as ledgers
 from bench.load import Injector
-from bench.measure import measured, program_pids, summarize, wait_until_final
+from bench.measure import STALL_S, measured, program_pids, summarize, wait_until_final
 from bench.sampling import ProcessSampler, Timeline
 from bench.stacks import StackHandle, isolated_stack, running_stack
 
@@ -44,15 +44,17 @@ class Bench:
         count: int,
         rate: float | None,
         deadline_s: float,
+        schedule: list[float] | None = None,
+        stall_s: float = STALL_S,
     ) -> tuple[dict[str, Any], ledgers.Ledger]:
         injector = self.injector(handle, f"{name[:4]}{self.seed % 100}")
         with measured(handle) as run:
-            run.injection = injector.inject(count, rate)
+            run.injection = injector.inject(count, rate, schedule=schedule)
             self.say(
                 f"  injected {len(run.injection.ids)} in {run.injection.duration_s:.1f}s "
                 f"({run.injection.rate_per_s:.0f}/s)"
             )
-            run.all_final = wait_until_final(handle, run.injection.ids, deadline_s, self.say)
+            run.all_final = wait_until_final(handle, run.injection.ids, deadline_s, self.say, stall_s)
             run.finished = time.time()
         injector.close()
         return summarize(run, name, parameters, self.say)
@@ -139,6 +141,57 @@ class Bench:
             result["quota"] = quota_report(ledger.reply_times(), refusals, window_s)
         return [result]
 
+    # -- 5 ------------------------------------------------------------------------------
+    def quota_triage(self) -> list[dict[str, Any]]:
+        """One simulated day on the Basic tier (100 posts per 24 h): mentions all day long and
+        a spike in one hour, far more than the quota; which mentions get the posts?"""
+        scale = 1440.0 if self.quick else 720.0
+        spread, spike = (600, 400) if self.quick else (1200, 800)
+        day_s, hour_s = 24 * 3600 / scale, 3600 / scale
+        spike_at = day_s / 2  # the spike comes at noon, simulated
+        schedule = sorted(
+            [day_s * n / spread for n in range(spread)]
+            + [spike_at + hour_s * n / spike for n in range(spike)]
+        )
+        count = len(schedule)
+        parameters = {
+            "mentions": count,
+            "spike": f"{spike} in one simulated hour at noon",
+            "tier": "basic",
+            "time_scale": scale,
+            "simulated_day_s": day_s,
+            "simulated_hour_s": hour_s,
+            "consumers": 2,
+            "roaster": "together (LLM fake)",
+            "MAX_MENTION_AGE_S": day_s,
+            "MAX_REPLY_DELAY_S": hour_s,
+        }
+        env = {
+            "ROASTER": "together",
+            "MAX_MENTION_AGE_S": f"{day_s:g}",
+            "MAX_REPLY_DELAY_S": f"{hour_s:g}",
+            "TRIAGE": "newest",
+        }
+        with self.stack(2, **env) as handle, handle.x() as x, handle.llm() as llm:
+            x.post("/sandbox/limits", json={"tier": "basic", "time_scale": scale}).raise_for_status()
+            calls_before = int(llm.get("/sandbox/stats").json()["chat_completions"])
+            result, ledger = self.load_and_measure(
+                handle,
+                "quota-triage",
+                parameters,
+                count,
+                None,
+                deadline_s=3 * day_s + 120,
+                schedule=schedule,
+                stall_s=day_s + 30,
+            )
+            llm_calls = int(llm.get("/sandbox/stats").json()["chat_completions"]) - calls_before
+        result["triage"] = triage_report(ledger, llm_calls, hour_s)
+        result["target"] = (
+            ">= 90 % of posts to mentions under 1 h old, <= 1.2 LLM calls per post, 0 lost, 0 dup"
+        )
+        return [result]
+
     # -- 4 ------------------------------------------------------------------------------
     def trickle(self) -> list[dict[str, Any]]:
         rate, duration_s, idle_s = (5.0, 60.0, 10.0) if self.quick else (5.0, 300.0, 20.0)
@@ -191,9 +244,31 @@ def quota_report(times: list[float], refusals: Timeline, window_s: float) -> dic
     }
 
 
+def triage_report(ledger: ledgers.Ledger, llm_calls: int, hour_s: float) -> dict[str, Any]:
+    """What the posts went to: mentions under an hour old (simulated) at post time, the LLM
+    calls each post cost, and why the rest were skipped."""
+    latencies = ledger.latencies_s()
+    posts = len(ledger.replied)
+    fresh = sum(1 for latency in latencies if latency < hour_s)
+    return {
+        "posts": posts,
+        "share_of_posts_to_mentions_under_1h": round(fresh / len(latencies), 3) if latencies else None,
+        "llm_calls": llm_calls,
+        "llm_calls_per_post": round(llm_calls / posts, 2) if posts else None,
+        "skipped_by_reason": {
+            label.split(":", 1)[1]: n
+            for label, n in sorted(ledger.by_final_label().items())
+            if label.startswith("skipped")
+        },
+        "lost": len(ledger.lost),
+        "duplicated": len(ledger.duplicated),
+    }
+
+
 SCENARIOS = {
     "burst": Bench.burst,
     "llm-bound": Bench.llm_bound,
     "quota-bound": Bench.quota_bound,
     "trickle": Bench.trickle,
+    "quota-triage": Bench.quota_triage,
 }

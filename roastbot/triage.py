@@ -1,0 +1,101 @@
+"""Quota triage: which mentions get the scarce post slots, decided before a roast is written.
+
+A mention is admitted (joins the waiting set, ``RedisKeys.post_waiting``) only when the
+posting quota can reach it before it is older than MAX_REPLY_DELAY_S (or MAX_MENTION_AGE_S):
+every mention already waiting goes first, then what X reported (left in this window, when it
+resets, the window's length) says when its slot comes, as the earliest moment, so a mention
+that could still be answered in time is never triaged out. Waiting mentions then take slots
+best first by TRIAGE. The estimate lives in one place, ``lua/triage.lua``, atomic with the
+set it reads, so two consumers admitting at once never both take the last slot; the runner's
+transitions keep the set (``lua/transition.lua``: a mention waits in generating and ready).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import redis
+
+from roastbot.keys import RedisKeys
+from roastbot.mention_store import load_script
+from roastbot.models import Mention
+
+Order = Literal["newest", "followers", "engagement"]
+REASON = "quota_triage"
+
+
+def triage_score(mention: Mention, order: Order) -> float:
+    """Higher is posted sooner. Ties (and unknown counts) go to the newer mention."""
+    created = mention.created_at.timestamp()
+    if order == "newest":
+        return created
+    if order == "followers":
+        worth = (mention.author.followers_count if mention.author else None) or 0
+    else:
+        worth = (mention.like_count or 0) + (mention.reply_count or 0)
+    # The count first, then recency: seconds since 2020 stay below 1e9, counts are scaled past.
+    return worth * 1e10 + (created - 1.5e9)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    in_time: bool
+    wait_s: float  # until the earliest slot the quota allows this mention
+    ahead: int  # mentions that go first
+
+
+@dataclass(frozen=True)
+class WaitingMention:
+    mention_id: str
+    score: float
+
+
+class QuotaTriage:
+    def __init__(
+        self,
+        client: redis.Redis,
+        keys: RedisKeys,
+        *,
+        order: Order,
+        max_reply_delay_s: float,
+        max_age_s: float,
+    ) -> None:
+        self.client = client
+        self.keys = keys
+        self.order = order
+        self.budget_s = min(max_reply_delay_s, max_age_s)
+        self._triage = load_script(client, "triage")
+
+    def _ask(self, mention: Mention, score: float, mode: str, now: float | None) -> Verdict:
+        now = time.time() if now is None else now
+        in_time, wait, ahead = self._triage(
+            keys=[self.keys.quota("post"), self.keys.post_waiting],
+            args=[now, mention.id, score, max(0.0, mention.age_s()), self.budget_s, mode],
+        )
+        return Verdict(bool(int(in_time)), float(wait), int(ahead))
+
+    def admit(self, mention: Mention, now: float | None = None) -> Verdict:
+        """Join the waiting set when the quota reaches the mention in time (after all waiting)."""
+        return self._ask(mention, self.score(mention), "admit", now)
+
+    def turn(self, mention: Mention, now: float | None = None) -> Verdict:
+        """For a waiting mention: its wait, the better-scored ones going first."""
+        return self._ask(mention, self.score(mention), "turn", now)
+
+    def score(self, mention: Mention) -> float:
+        return triage_score(mention, self.order)
+
+    # --- what the console shows ---------------------------------------------------------
+    def waiting(self, limit: int = 10) -> list[WaitingMention]:
+        """The waiting mentions, the one the next slot goes to first."""
+        pairs = self.client.zrevrange(self.keys.post_waiting, 0, limit - 1, withscores=True)
+        return [WaitingMention(member, score) for member, score in pairs]
+
+    def waiting_count(self) -> int:
+        return int(self.client.zcard(self.keys.post_waiting))
+
+    def probe(self, mention: Mention, now: float | None = None) -> Verdict:
+        """What triage would do with this mention arriving now (joins nothing)."""
+        return self._ask(mention, self.score(mention), "probe", now)
