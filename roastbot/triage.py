@@ -68,21 +68,21 @@ class QuotaTriage:
         self.budget_s = min(max_reply_delay_s, max_age_s)
         self._triage = load_script(client, "triage")
 
-    def _ask(self, mention: Mention, score: float, mode: str, now: float | None) -> Verdict:
+    def _ask(self, mention_id: str, score: float, age_s: float, mode: str, now: float | None) -> Verdict:
         now = time.time() if now is None else now
         in_time, wait, ahead = self._triage(
             keys=[self.keys.quota("post"), self.keys.post_waiting],
-            args=[now, mention.id, score, max(0.0, mention.age_s()), self.budget_s, mode],
+            args=[now, mention_id, score, max(0.0, age_s), self.budget_s, mode],
         )
         return Verdict(bool(int(in_time)), float(wait), int(ahead))
 
     def admit(self, mention: Mention, now: float | None = None) -> Verdict:
         """Join the waiting set when the quota reaches the mention in time (after all waiting)."""
-        return self._ask(mention, self.score(mention), "admit", now)
+        return self._ask(mention.id, self.score(mention), mention.age_s(), "admit", now)
 
     def turn(self, mention: Mention, now: float | None = None) -> Verdict:
         """For a waiting mention: its wait, the better-scored ones going first."""
-        return self._ask(mention, self.score(mention), "turn", now)
+        return self._ask(mention.id, self.score(mention), mention.age_s(), "turn", now)
 
     def score(self, mention: Mention) -> float:
         return triage_score(mention, self.order)
@@ -96,6 +96,13 @@ class QuotaTriage:
     def waiting_count(self) -> int:
         return int(self.client.zcard(self.keys.post_waiting))
 
-    def probe(self, mention: Mention, now: float | None = None) -> Verdict:
-        """What triage would do with this mention arriving now (joins nothing)."""
-        return self._ask(mention, self.score(mention), "probe", now)
+    def outlook(self, now: float | None = None) -> Verdict:
+        """What triage would do with a mention arriving now (it joins nothing)."""
+        return self._ask("", 0.0, 0.0, "probe", now)
+
+    def created_at(self, mention_ids: list[str]) -> dict[str, float]:
+        """When each waiting mention was created (as its state hash recorded at admission)."""
+        pipe = self.client.pipeline(transaction=False)
+        for mention_id in mention_ids:
+            pipe.hget(self.keys.mention_state(mention_id), "mention_created_at")
+        return {m: float(v) for m, v in zip(mention_ids, pipe.execute(), strict=True) if v}
