@@ -74,7 +74,7 @@ def kpi_section() -> None:
                 )
     with ui.explained("Quota triage"):
         queue = triage_view.triage_queue(settings)
-        st.caption(triage_caption(queue))
+        st.caption(ui.safe(triage_caption(queue)))  # a mention id from Redis: plain text
 
 
 def triage_caption(queue: triage_view.TriageQueue) -> str:
