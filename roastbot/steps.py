@@ -320,15 +320,6 @@ class MentionSteps:
         while self.holds.active(stops):
             self.policy.pause(HOLD_POLL_S)
 
-    def wait_for_post_slot(self) -> None:
-        """No posting hold, and one unit of the post quota all consumers share."""
-        while True:
-            self.wait_while_held(POSTING)
-            reset_at = self.quota.reserve("post")
-            if reset_at is None:
-                return
-            self.policy.pause(reset_at - time.time() + random.uniform(0, 0.5))
-
 
 class _TooLate(Exception):
     """The post quota cannot reach this mention in time any more (never retried)."""
