@@ -26,6 +26,9 @@ SANDBOX_X_CREDENTIALS = {
 }
 
 
+TriageOrder = Literal["newest", "followers", "engagement"]
+
+
 class Settings(BaseSettings):
     """Every knob of the bot. Field names map to upper-case environment variables."""
 
@@ -83,7 +86,7 @@ class Settings(BaseSettings):
     # MAX_MENTION_AGE_S, the smaller) is skipped `quota_triage` before a roast is written;
     # TRIAGE says which waiting mention the next post slot goes to.
     max_reply_delay_s: float = Field(default=3600.0, gt=0)
-    triage: Literal["newest", "followers", "engagement"] = "newest"
+    triage: TriageOrder = "newest"
     per_author_limit_per_hour: int = Field(default=5, ge=0, le=1000)
     dry_run: bool = False
     # Etiquette: one roast per conversation per window; never talk to known bots, and stop

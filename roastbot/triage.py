@@ -14,19 +14,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Literal
 
 import redis
 
 from roastbot.keys import RedisKeys
 from roastbot.mention_store import load_script
 from roastbot.models import Mention
-
-Order = Literal["newest", "followers", "engagement"]
-REASON = "quota_triage"
+from roastbot.settings import TriageOrder
 
 
-def triage_score(mention: Mention, order: Order) -> float:
+def triage_score(mention: Mention, order: TriageOrder) -> float:
     """Higher is posted sooner. Ties (and unknown counts) go to the newer mention."""
     created = mention.created_at.timestamp()
     if order == "newest":
@@ -35,7 +32,8 @@ def triage_score(mention: Mention, order: Order) -> float:
         worth = (mention.author.followers_count if mention.author else None) or 0
     else:
         worth = (mention.like_count or 0) + (mention.reply_count or 0)
-    # The count first, then recency: seconds since 2020 stay below 1e9, counts are scaled past.
+    # The count first, then recency: seconds since mid-2017 stay below 1e9 (until 2049), so a
+    # count scaled by 1e10 always outweighs them.
     return worth * 1e10 + (created - 1.5e9)
 
 
@@ -58,7 +56,7 @@ class QuotaTriage:
         client: redis.Redis,
         keys: RedisKeys,
         *,
-        order: Order,
+        order: TriageOrder,
         max_reply_delay_s: float,
         max_age_s: float,
     ) -> None:
