@@ -108,17 +108,23 @@ class Injector:
         return None
 
     def inject(
-        self, count: int, rate_per_s: float | None, on_progress: Callable[[int], None] | None = None
+        self,
+        count: int,
+        rate_per_s: float | None,
+        on_progress: Callable[[int], None] | None = None,
+        schedule: list[float] | None = None,
     ) -> Injection:
-        """``count`` mentions, paced at ``rate_per_s`` (None: as fast as the sandbox takes them)."""
+        """``count`` mentions, paced at ``rate_per_s`` (None: as fast as the sandbox takes them),
+        or each at its own offset from the start (``schedule``, seconds, ascending)."""
         injection = Injection(started=time.monotonic())
         results: list[tuple[int, str | None]] = []
         results_lock = threading.Lock()
 
         def send(index: int) -> None:
-            if rate_per_s:
+            at = schedule[index] if schedule else index / rate_per_s if rate_per_s else None
+            if at is not None:
                 # Absolute schedule: a slow request is caught up on, never drifts the pace.
-                delay = injection.started + index / rate_per_s - time.monotonic()
+                delay = injection.started + at - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
             mention_id = self._send_one()

@@ -92,6 +92,13 @@ class RedisKeys:
         return self._key("approvals", "waiting")
 
     @property
+    def post_waiting(self) -> str:
+        """Sorted set mention id -> triage score (higher: posted sooner) of mentions that passed
+        quota triage and wait for a post slot (states generating and ready); the score and the
+        mention's created_at live in its state hash too."""
+        return self._key("triage", "waiting")
+
+    @property
     def approval_decisions(self) -> str:
         """Stream of operators' decisions, read by the consumers' group (XREADGROUP, XACK)."""
         return self._key("approvals", "decisions")

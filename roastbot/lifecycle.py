@@ -18,16 +18,22 @@ claimed                                rule_skip               skipped          
                                                                                  conversation_limit,
                                                                                  author_limit
 claimed                                opt_out_requested       posting           (the confirmation)
+claimed                                quota_triaged           skipped           quota_triage (before
+                                                                                 any roast is written)
 generating                             roast_ready             ready
 generating                             unsafe                  skipped           safety:<codes>
 generating                             no_fresh_text           skipped           duplicate_content
 ready                                  dry_run                 skipped           dry_run
 ready                                  needs_approval          pending_approval
 ready                                  slot_granted            posting           (no hold, post quota)
+ready                                  quota_triaged           skipped           quota_triage (better
+                                                                                 ones took the slots)
 pending_approval                       approved                ready             (an operator's decision)
 pending_approval                       approved_unsafe         skipped           safety:<codes>
 pending_approval                       rejected                skipped           rejected_by_operator
 posting                                reply_posted            posted            (posted or found on X)
+posting                                quota_triaged           skipped           quota_triage (X refused
+                                                                                 the POST: quota)
 posting                                confirmation_posted     skipped           opted_out:confirmed
 posting                                reply_refused           skipped           deleted, too_long,
                                                                                  reply_restricted
@@ -45,6 +51,8 @@ pending_approval
 Final states: posted, skipped, dead_lettered. ``pending_approval`` is parked: nobody holds
 the mention until an operator's decision arrives. Waits are not edges: a step waiting for a
 posting hold, for quota or for the LLM stays in its state while its claim is renewed.
+A mention in ``generating`` or ``ready`` waits for a post slot: it is in the waiting set
+(``roastbot.triage``) from the edge that enters those states to the edge that leaves them.
 """
 
 from __future__ import annotations
@@ -88,6 +96,7 @@ class Fact(StrEnum):
     DRY_RUN = "dry_run"
     NEEDS_APPROVAL = "needs_approval"
     SLOT_GRANTED = "slot_granted"
+    QUOTA_TRIAGED = "quota_triaged"
     APPROVED = "approved"
     APPROVED_UNSAFE = "approved_unsafe"
     REJECTED = "rejected"
@@ -106,6 +115,8 @@ class Fact(StrEnum):
 FINAL_STATES = frozenset({State.POSTED, State.SKIPPED, State.DEAD_LETTERED})
 ACTIVE_STATES = frozenset({State.CLAIMED, State.GENERATING, State.READY, State.POSTING})
 PARKED_STATES = frozenset({State.PENDING_APPROVAL})
+# Passed quota triage, not yet holding a post slot: members of the waiting set.
+WAITING_STATES = frozenset({State.GENERATING, State.READY})
 # Records written before the states were named as they are now.
 LEGACY_NAMES = {"queued": State.CLAIMED}
 
@@ -129,16 +140,19 @@ EDGES: tuple[Edge, ...] = (
     Edge(State.CLAIMED, Fact.RULES_PASSED, State.GENERATING),
     Edge(State.CLAIMED, Fact.RULE_SKIP, State.SKIPPED),
     Edge(State.CLAIMED, Fact.OPT_OUT_REQUESTED, State.POSTING),
+    Edge(State.CLAIMED, Fact.QUOTA_TRIAGED, State.SKIPPED, "quota_triage"),
     Edge(State.GENERATING, Fact.ROAST_READY, State.READY),
     Edge(State.GENERATING, Fact.UNSAFE, State.SKIPPED),
     Edge(State.GENERATING, Fact.NO_FRESH_TEXT, State.SKIPPED, "duplicate_content"),
     Edge(State.READY, Fact.DRY_RUN, State.SKIPPED, "dry_run"),
     Edge(State.READY, Fact.NEEDS_APPROVAL, State.PENDING_APPROVAL),
     Edge(State.READY, Fact.SLOT_GRANTED, State.POSTING),
+    Edge(State.READY, Fact.QUOTA_TRIAGED, State.SKIPPED, "quota_triage"),
     Edge(State.PENDING_APPROVAL, Fact.APPROVED, State.READY),
     Edge(State.PENDING_APPROVAL, Fact.APPROVED_UNSAFE, State.SKIPPED),
     Edge(State.PENDING_APPROVAL, Fact.REJECTED, State.SKIPPED, "rejected_by_operator"),
     Edge(State.POSTING, Fact.REPLY_POSTED, State.POSTED),
+    Edge(State.POSTING, Fact.QUOTA_TRIAGED, State.SKIPPED, "quota_triage"),
     Edge(State.POSTING, Fact.CONFIRMATION_POSTED, State.SKIPPED, "opted_out:confirmed"),
     Edge(State.POSTING, Fact.REPLY_REFUSED, State.SKIPPED),
     Edge(State.POSTING, Fact.DUPLICATE_TEXT, State.GENERATING),

@@ -33,6 +33,7 @@ from roastbot.lifecycle import (
     FINAL_STATES,
     LEGACY_NAMES,
     PARKED_STATES,
+    WAITING_STATES,
     IllegalTransition,
     State,
     closed_to,
@@ -114,7 +115,7 @@ class MentionStore:
 
     def _rename(self, mention_id: str, old: str, state: State) -> None:
         """A record written before a state was renamed gets the new name (under our claim)."""
-        args = [self.owner, old, state.value, self.lease_ms, 0, 0, "", mention_id, "", 0, 0]
+        args = [self.owner, old, state.value, self.lease_ms, 0, 0, "", mention_id, "", 0, "", 0]
         self._transition(keys=self._transition_keys(mention_id), args=args)
 
     def move(
@@ -148,6 +149,7 @@ class MentionStore:
             mention_id,
             log_reply,
             reply_window_s,
+            int(target in WAITING_STATES),
             len(fields),
         ]
         for name, value in fields.items():
@@ -159,7 +161,7 @@ class MentionStore:
 
     def release(self, mention_id: str, state: State) -> None:
         """Hand an unfinished mention back (shutdown); its state stays for the next holder."""
-        args = [self.owner, state.value, state.value, 0, 1, 0, "", mention_id, "", 0, 0]
+        args = [self.owner, state.value, state.value, 0, 1, 0, "", mention_id, "", 0, "", 0]
         self._transition(keys=self._transition_keys(mention_id), args=args)
 
     def _transition_keys(self, mention_id: str, conversation_id: str = "") -> list[str]:
@@ -169,6 +171,7 @@ class MentionStore:
             self.keys.mention_state(mention_id),
             self.keys.pending_approvals,
             self.keys.conversation_replies(conversation_id),
+            self.keys.post_waiting,
         ]
 
     def record(self, mention_id: str) -> dict[str, str]:

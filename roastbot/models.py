@@ -24,6 +24,7 @@ class Author(BaseModel):
     username: str = Field(default="", pattern=r"^([A-Za-z0-9_]{1,15})?$")  # empty: not known
     name: str = Field(default="", max_length=NAME_MAX_CHARS)
     description: str = Field(default="", max_length=DESCRIPTION_MAX_CHARS)
+    followers_count: int | None = Field(default=None, ge=0)  # public_metrics; None: not served
 
 
 class Mention(BaseModel):
@@ -49,6 +50,9 @@ class Mention(BaseModel):
     # Set when X's text (or the referenced post's) was longer than a message keeps.
     text_truncated: bool = False
     referenced_text_truncated: bool = False
+    # The mention's own public_metrics when it was fetched (quota triage by engagement).
+    like_count: int | None = Field(default=None, ge=0)
+    reply_count: int | None = Field(default=None, ge=0)
 
     @classmethod
     def bounded(cls, *, text: str, referenced_text: str | None = None, **fields: object) -> Mention:

@@ -61,6 +61,10 @@ if not refused then
     remaining = math.min(remaining, stored_remaining)
   end
 end
+if not refused and reset ~= stored_reset then
+  -- The first answer of a window: its reset lies one window ahead (triage counts windows).
+  redis.call('HSET', KEYS[1], 'window_s', reset - now)
+end
 redis.call('HSET', KEYS[1], 'limit', ARGV[1], 'remaining', remaining, 'reset', reset,
            'seen_at', ARGV[4], 'assumed', '0')
 return 1

@@ -54,6 +54,9 @@ def _email_list(value: str) -> frozenset[str]:
     return frozenset(part.strip().lower() for part in value.split(",") if part.strip())
 
 
+TriageOrder = Literal["newest", "followers", "engagement"]
+
+
 class Settings(BaseSettings):
     """Every knob of the bot. Field names map to upper-case environment variables."""
 
@@ -136,6 +139,11 @@ class Settings(BaseSettings):
     claim_lease_s: float = Field(default=15.0, ge=1, le=600)
     consumer_metrics_port: int = Field(default=9110, ge=0, le=65535)
     max_mention_age_s: float = Field(default=24 * 3600, gt=0)
+    # Quota triage: a mention the posting quota cannot reach before it is this old (or
+    # MAX_MENTION_AGE_S, the smaller) is skipped `quota_triage` before a roast is written;
+    # TRIAGE says which waiting mention the next post slot goes to.
+    max_reply_delay_s: float = Field(default=3600.0, gt=0)
+    triage: TriageOrder = "newest"
     per_author_limit_per_hour: int = Field(default=5, ge=0, le=1000)
     dry_run: bool = False
     # Etiquette: one roast per conversation per window; never talk to known bots, and stop

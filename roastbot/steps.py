@@ -34,6 +34,7 @@ from roastbot.roasting.pipeline import SafeRoastResult
 from roastbot.rules import OPT_OUT_CONFIRMATION, AuthorRules, wants_opt_out
 from roastbot.settings import Settings
 from roastbot.telemetry import Telemetry
+from roastbot.triage import QuotaTriage
 from roastbot.x_gateway import XGateway
 
 T = TypeVar("T")
@@ -41,6 +42,7 @@ FRESH_TEXT_ROUNDS = 6  # drafts tried before a mention is skipped for repeating 
 REFUSALS_TO_SKIP = {"deleted", "reply_restricted", "too_long"}
 CONFIRMATION = "opt_out_confirmation"  # the kind of a text that answers an opt-out
 HOLD_POLL_S = 1.0
+TURN_POLL_S = 0.25  # a mention waiting its turn looks again: better ones may have come or gone
 
 
 @dataclass
@@ -94,6 +96,13 @@ class MentionSteps:
         self.holds = Holds(client, keys)
         self.quota = QuotaBook(client, keys)
         self.memory = AuthorMemory(client, keys)
+        self.triage = QuotaTriage(
+            client,
+            keys,
+            order=settings.triage,
+            max_reply_delay_s=settings.max_reply_delay_s,
+            max_age_s=settings.max_mention_age_s,
+        )
 
     # --- claimed: who gets roasted -------------------------------------------------------
     def check_rules(self, run: Run) -> Outcome:
@@ -129,7 +138,20 @@ class MentionSteps:
         if not self.rules.reserve_roast(mention.author_id, mention.id, limit):
             self.rules.give_back(mention)
             return Outcome(Fact.RULE_SKIP, "author_limit")
-        return Outcome(Fact.RULES_PASSED)
+        return self.admit(run)
+
+    def admit(self, run: Run) -> Outcome:
+        """Quota triage, last of the rules: a mention the post quota cannot reach in time is
+        skipped now, before any roast is written for it (LLM calls cost too)."""
+        mention = run.mention
+        if not self.triage.admit(mention).in_time:
+            self.rules.give_back(mention)
+            return Outcome(Fact.QUOTA_TRIAGED)
+        fields = {
+            "triage_score": repr(self.triage.score(mention)),
+            "mention_created_at": f"{mention.created_at.timestamp():.3f}",
+        }
+        return Outcome(Fact.RULES_PASSED, fields=fields)
 
     # --- generating: the one place a roast is written ------------------------------------
     def generate_roast(self, run: Run) -> Outcome:
@@ -171,9 +193,28 @@ class MentionSteps:
             # the decision starts from the state hash, and records it with the posted roast.
             fields = {"mention": run.mention.model_dump_json(), **run.draft_info}
             return Outcome(Fact.NEEDS_APPROVAL, fields=fields)
-        self.wait_for_post_slot()
+        if not self.wait_for_turn(run):
+            return Outcome(Fact.QUOTA_TRIAGED)
         run.slot_granted = True
         return Outcome(Fact.SLOT_GRANTED)
+
+    def wait_for_turn(self, run: Run) -> bool:
+        """A post slot once no better-scored waiting mention needs it; False as soon as the
+        quota can no longer reach this one in time (so a wait is bounded, and so is the
+        commit of its offset)."""
+        while True:
+            self.wait_while_held(POSTING)
+            verdict = self.triage.turn(run.mention)
+            if not verdict.in_time:
+                return False
+            if verdict.wait_s <= 0:
+                reset_at = self.quota.reserve("post")
+                if reset_at is None:
+                    return True
+                wait_s = reset_at - time.time() + random.uniform(0, 0.5)
+            else:
+                wait_s = verdict.wait_s
+            self.policy.pause(min(wait_s, TURN_POLL_S))
 
     # --- pending_approval: an operator's decision -----------------------------------------
     def review(self, run: Run) -> Outcome:
@@ -204,8 +245,8 @@ class MentionSteps:
                 if uncertain[0] and (reply := self.find_own_reply(mention)):
                     found.append(reply)
                     return reply
-                if not run.slot_granted:
-                    self.wait_for_post_slot()
+                if not run.slot_granted and not self.wait_for_turn(run):
+                    raise _TooLate  # X refused a POST for quota: behind every waiting mention
                 run.slot_granted = False
                 try:
                     return self.gateway.post_reply(text, mention.id)
@@ -227,6 +268,8 @@ class MentionSteps:
             reply_id = self.policy.call("post", attempt)
         except Permanent as error:
             return self._refused(run, text, error, uncertain[0])
+        except _TooLate:
+            return Outcome(Fact.QUOTA_TRIAGED)
         if found:
             self.telemetry.count("reconciled")
         return self._posted(run, reply_id)
@@ -286,14 +329,9 @@ class MentionSteps:
         while self.holds.active(stops):
             self.policy.pause(HOLD_POLL_S)
 
-    def wait_for_post_slot(self) -> None:
-        """No posting hold, and one unit of the post quota all consumers share."""
-        while True:
-            self.wait_while_held(POSTING)
-            reset_at = self.quota.reserve("post")
-            if reset_at is None:
-                return
-            self.policy.pause(reset_at - time.time() + random.uniform(0, 0.5))
+
+class _TooLate(Exception):
+    """The post quota cannot reach this mention in time any more (never retried)."""
 
 
 def roast_request(

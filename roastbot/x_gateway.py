@@ -32,8 +32,17 @@ __all__ = ["FetchedMention", "ParsedPage", "XGateway"]
 log = logging.getLogger(__name__)
 
 X_API_HOST = "https://api.twitter.com"
-TWEET_FIELDS = ["id", "text", "author_id", "conversation_id", "created_at", "referenced_tweets"]
-USER_FIELDS = ["id", "name", "username", "description"]
+# public_metrics: likes and replies of a mention, followers of its author (quota triage).
+TWEET_FIELDS = [
+    "id",
+    "text",
+    "author_id",
+    "conversation_id",
+    "created_at",
+    "referenced_tweets",
+    "public_metrics",
+]
+USER_FIELDS = ["id", "name", "username", "description", "public_metrics"]
 PAGE_MAX = 100  # the largest page X serves for timelines
 EXPANSIONS = ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_id"]
 

@@ -124,6 +124,12 @@ def _references(value: object) -> list[tuple[str, str]]:
     return found
 
 
+def _count(metrics: object, name: str) -> int | None:
+    """One of X's public_metrics counts; None when absent or not a count."""
+    value = metrics.get(name) if isinstance(metrics, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
 def _author(author_id: str, user: dict[str, Any] | None) -> Author | None:
     if user is None:
         return None
@@ -135,6 +141,7 @@ def _author(author_id: str, user: dict[str, Any] | None) -> Author | None:
         username=username,
         name=(_text(user.get("name")) or "")[:NAME_MAX_CHARS],
         description=(_text(user.get("description")) or "")[:DESCRIPTION_MAX_CHARS],
+        followers_count=_count(user.get("public_metrics"), "followers_count"),
     )
 
 
@@ -171,6 +178,8 @@ def _mention(
             referenced_author_username=(
                 referenced_username if referenced_username and _USERNAME.match(referenced_username) else None
             ),
+            like_count=_count(raw.get("public_metrics"), "like_count"),
+            reply_count=_count(raw.get("public_metrics"), "reply_count"),
         )
     except ValidationError as error:
         raise _Unusable(f"rejected by the message model: {describe_fields(error)}") from None

@@ -8,7 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app import charts, data, ui
+from app import charts, data, triage_view, ui
 
 settings = ui.page_settings()
 WINDOWS = {"15 min": 15, "1 h": 60, "6 h": 360, "24 h": 1440}
@@ -72,6 +72,29 @@ def kpi_section() -> None:
                     + f"; resets at {ui.when(quota.reset)}"
                     + (f" (in {ui.duration(reset_in)})" if reset_in > 0 else " (already reset)")
                 )
+    with ui.explained("Quota triage"):
+        queue = triage_view.triage_queue(settings)
+        st.caption(ui.safe(triage_caption(queue)))  # a mention id from Redis: plain text
+
+
+def triage_caption(queue: triage_view.TriageQueue) -> str:
+    """Waiting for a post slot, the oldest, the next up, and a mention arriving now."""
+    text = f"Quota triage ({queue.order} first): {queue.waiting:,} waiting for a post slot"
+    if queue.oldest_age_s is not None:
+        text += f", oldest {ui.duration(queue.oldest_age_s)} old"
+    if queue.next_mention_id:
+        age = f" ({ui.duration(queue.next_age_s)} old)" if queue.next_age_s is not None else ""
+        text += f"; next slot: mention {queue.next_mention_id}{age}"
+    verdict = queue.arriving_now
+    if verdict.in_time:
+        when = f"in {ui.duration(verdict.wait_s)}" if verdict.wait_s > 0 else "now"
+        text += f". A mention arriving now would be roasted and posted {when}"
+    else:
+        text += (
+            f". A mention arriving now would be skipped (quota_triage): its slot comes in "
+            f"{ui.duration(verdict.wait_s)}, past the {ui.duration(queue.budget_s)} a reply may wait"
+        )
+    return text
 
 
 ZONE = settings.console_timezone

@@ -1,12 +1,15 @@
 -- Move a claimed mention from the state its holder saw to the next one (the table in
 -- roastbot/lifecycle.py decided which): compare-and-set on holder and state, in one step.
 -- KEYS[1] the mention's state hash, KEYS[2] the approvals waiting list (sorted set),
--- KEYS[3] the conversation's reply log (sorted set).
+-- KEYS[3] the conversation's reply log (sorted set), KEYS[4] the mentions waiting for a post
+-- slot (sorted set; the score is the state hash's triage_score).
 -- ARGV[1] holder, ARGV[2] expected state, ARGV[3] new state, ARGV[4] lease (ms),
 -- ARGV[5] '1': hand the claim back (final or parked state), ARGV[6] '1': the life is finished,
 -- ARGV[7] approvals list: 'park' | 'unpark' | '', ARGV[8] the mention id (its member there),
--- ARGV[9] a reply id to log or '', ARGV[10] reply log window (s), ARGV[11] number N of fields
--- to set, then N field/value pairs, then names of fields stamped with the time where absent.
+-- ARGV[9] a reply id to log or '', ARGV[10] reply log window (s), ARGV[11] '1': the new state
+-- waits for a post slot, '0': it does not, '': leave the waiting set as it is, ARGV[12] number N
+-- of fields to set, then N field/value pairs, then names of fields stamped with the time where
+-- absent.
 -- Returns {1} when written, else {0, state, holder}.
 local owner = redis.call('HGET', KEYS[1], 'owner') or ''
 local state = redis.call('HGET', KEYS[1], 'state') or ''
@@ -22,9 +25,9 @@ if ARGV[5] == '1' then
 else
   redis.call('HSET', KEYS[1], 'lease_until', now_ms + tonumber(ARGV[4]))
 end
-local n = tonumber(ARGV[11])
-local i = 12
-while i < 12 + 2 * n do
+local n = tonumber(ARGV[12])
+local i = 13
+while i < 13 + 2 * n do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
   i = i + 2
 end
@@ -45,6 +48,14 @@ if ARGV[6] == '1' then
   redis.call('HSET', KEYS[1], 'finished_at', now_s)
   redis.call('HDEL', KEYS[1], 'mention')
   redis.call('ZREM', KEYS[2], mention_id)
+end
+if ARGV[11] == '1' then
+  local score = redis.call('HGET', KEYS[1], 'triage_score')
+  if score then
+    redis.call('ZADD', KEYS[4], tonumber(score), mention_id)
+  end
+elseif ARGV[11] == '0' then
+  redis.call('ZREM', KEYS[4], mention_id)
 end
 if ARGV[9] ~= '' then
   local window = tonumber(ARGV[10])

@@ -32,6 +32,7 @@ class AuthorIn(Strict):
     username: str = Field(pattern=r"^[A-Za-z0-9_]{1,15}$")
     name: str | None = Field(default=None, max_length=50)
     description: str | None = Field(default=None, max_length=160)
+    followers_count: int | None = Field(default=None, ge=0)
 
 
 LONG_POST_MAX_CHARS = 25_000  # X's longest posts (Premium's long posts)
@@ -54,6 +55,7 @@ class ServedAsIn(Strict):
 
 class MentionIn(TweetIn):
     count: int = Field(default=1, ge=1, le=10_000)
+    like_count: int = Field(default=0, ge=0)
     served_as: ServedAsIn | None = None
 
 
@@ -127,6 +129,8 @@ async def create_mentions(request: Request, body: MentionIn) -> dict[str, list[s
                 in_reply_to_tweet_id=body.in_reply_to_tweet_id,
                 lang=body.lang,
                 served_as=served_as,
+                followers_count=body.author.followers_count if body.author else None,
+                like_count=body.like_count,
                 **_author_args(body.author),
             ).id
             for _ in range(body.count)

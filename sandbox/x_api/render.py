@@ -92,7 +92,7 @@ def tweet_json(store: Store, tweet: Tweet, fields: frozenset[str]) -> dict[str, 
         out["public_metrics"] = {
             "retweet_count": 0,
             "reply_count": len(store.replies_to(tweet.id)),
-            "like_count": 0,
+            "like_count": tweet.like_count,
             "quote_count": 0,
             "bookmark_count": 0,
             "impression_count": 0,
@@ -125,7 +125,7 @@ def user_json(store: Store, user: User, fields: frozenset[str]) -> dict[str, Any
         out["url"] = ""
     if "public_metrics" in fields:
         out["public_metrics"] = {
-            "followers_count": 0,
+            "followers_count": user.followers_count,
             "following_count": 0,
             "tweet_count": store.tweet_count(user.id),
             "listed_count": 0,

@@ -76,16 +76,22 @@ class Sandbox:
         lang: str | None = None,
         category: str | None = None,
         served_as: ServedAs | None = None,
+        followers_count: int | None = None,
+        like_count: int = 0,
     ) -> Tweet:
-        """A tweet by a (possibly new) user that mentions the bot."""
+        """A tweet by a (possibly new) user that mentions the bot (with the author's follower
+        count and the tweet's likes, as its public_metrics serve them)."""
         with self.lock:
             bot = self.store.bot
             author = self._author(username, name, description)
+            if followers_count is not None:
+                author.followers_count = followers_count
             parent = self._parent(in_reply_to_tweet_id)
             if not self._mentions_bot(text):
                 text = f"@{bot.username} {text}"
             tweet = self.store.add_tweet(author, text, parent, lang, category)
             tweet.served_as = served_as
+            tweet.like_count = like_count
             self.stats.mentions_created += 1
             return tweet
 

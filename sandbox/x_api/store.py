@@ -42,6 +42,7 @@ class User:
     created_at: datetime
     protected: bool = False
     verified: bool = False
+    followers_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class Tweet:
     in_reply_to_user_id: str | None = None
     category: str | None = None  # what the traffic generator meant it as, for the console
     deleted: bool = False
+    like_count: int = 0
     served_as: ServedAs | None = None  # how X's answers get this tweet wrong (robustness tests)
 
     @property

@@ -145,3 +145,36 @@ def test_worker_states_join_heartbeats_with_supervisor(
     assert board.loc["consumer:consumer_01", "state"] == "stopped"
     assert board.loc["producer:producer", "state"] == "stale"  # running, but no heartbeat
     assert "consumer:consumer_00" not in board.index  # shown once, under its heartbeat
+
+
+def test_overview_shows_the_quota_triage_queue(console: Settings, redis_client: redis.Redis) -> None:
+    from roastbot.lifecycle import State
+    from roastbot.mention_store import MentionStore, plant
+
+    keys = keys_of(console)
+    now = time.time()
+    QuotaBook(redis_client, keys).record(
+        "post",
+        {
+            "x-rate-limit-limit": "100",
+            "x-rate-limit-remaining": "0",
+            "x-rate-limit-reset": str(int(now) + 7200),
+        },
+    )
+    store = MentionStore(redis_client, keys, "consumer-test-1")
+    for mention_id, minutes_old in (("501", 20), ("502", 3)):  # roasted, waiting for a slot
+        created = now - minutes_old * 60
+        plant(
+            store,
+            mention_id,
+            [State.CLAIMED, State.GENERATING, State.READY],
+            triage_score=repr(created),
+            mention_created_at=f"{created:.3f}",
+        )
+
+    app = open_page()
+    page = texts(app)
+
+    assert "Quota triage (newest first): 2 waiting for a post slot, oldest 20 min old" in page
+    assert "next slot: mention 502 (3 min old)" in page
+    assert "arriving now would be skipped (quota_triage): its slot comes in 120 min" in page

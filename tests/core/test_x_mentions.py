@@ -145,3 +145,16 @@ def test_an_answer_that_is_not_a_mentions_page_is_malformed(body: object) -> Non
 def test_an_empty_page_has_no_data_key() -> None:
     page = parse_mentions_page({"meta": {"result_count": 0}}, FETCHED)
     assert page.mentions == [] and page.skipped == [] and page.next_token is None
+
+
+def test_public_metrics_give_the_mention_its_likes_replies_and_its_author_followers() -> None:
+    metrics = {"like_count": 7, "reply_count": 2, "retweet_count": 1}
+    users = [{"id": "42", "name": "A", "username": "alice", "public_metrics": {"followers_count": 1234}}]
+    odd = {"like_count": "many", "reply_count": -1}
+    page = parse_mentions_page(
+        answer(tweet("101", public_metrics=metrics), tweet("102", public_metrics=odd), users=users), FETCHED
+    )
+    first, second = (fetched.mention for fetched in page.mentions)
+    assert (first.like_count, first.reply_count) == (7, 2)
+    assert first.author is not None and first.author.followers_count == 1234
+    assert (second.like_count, second.reply_count) == (None, None)  # not counts: unknown

@@ -1,0 +1,192 @@
+"""Measuring one load run: the outcome of every mention, throughput, latency, CPU, memory."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from bench import ledger as ledgers
+from bench.load import Injection
+from bench.sampling import ProcessSampler
+from bench.stacks import StackHandle
+
+STALL_S = 90.0  # no mention reached a final state for this long: stop waiting, report the rest as lost
+
+
+def percentile(values: list[float], share: float) -> float | None:
+    """Nearest-rank percentile of sorted values."""
+    if not values:
+        return None
+    rank = max(1, math.ceil(share * len(values)))
+    return values[rank - 1]
+
+
+def steady_rate(times: list[float]) -> float | None:
+    """Events per second between the 10th and 90th percentile of their (sorted) times."""
+    if len(times) < 20:
+        return None
+    low, high = times[len(times) // 10], times[(len(times) * 9) // 10]
+    if high <= low:
+        return None
+    return ((len(times) * 9) // 10 - len(times) // 10) / (high - low)
+
+
+def prefix_memory(handle: StackHandle) -> tuple[int, int, dict[str, int]]:
+    """(bytes, keys, bytes per kind) of every key under the stack's prefix, by MEMORY USAGE;
+    the kind is the key's first part after the prefix (mention, author, conversation, ...)."""
+    client = handle.redis()
+    prefix = handle.settings.redis_key_prefix
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=2000))
+    by_kind: dict[str, int] = {}
+    for start in range(0, len(keys), 1000):
+        chunk = keys[start : start + 1000]
+        pipe = client.pipeline(transaction=False)
+        for key in chunk:
+            pipe.memory_usage(key, samples=0)
+        for key, size in zip(chunk, pipe.execute(), strict=True):
+            kind = key[len(prefix) + 1 :].split(":", 1)[0]
+            by_kind[kind] = by_kind.get(kind, 0) + (size or 0)
+    return sum(by_kind.values()), len(keys), dict(sorted(by_kind.items()))
+
+
+def used_memory(handle: StackHandle) -> int:
+    return int(handle.redis().info("memory")["used_memory"])
+
+
+def program_pids(handle: StackHandle) -> Callable[[], dict[str, int]]:
+    def read() -> dict[str, int]:
+        return {str(p["name"]).split(":")[-1]: int(p["pid"]) for p in handle.programs()}  # type: ignore[arg-type]
+
+    return read
+
+
+def wait_until_final(
+    handle: StackHandle,
+    ids: list[str],
+    deadline_s: float,
+    say: Callable[[str], None],
+    stall_s: float = STALL_S,
+) -> bool:
+    """Until every mention has a final state, the deadline passes, or nothing moves for
+    ``stall_s`` (a quota window scaled longer needs more)."""
+    client, keys = handle.redis(), handle.keys
+    started = last_change = time.monotonic()
+    last_done, last_report = -1, 0.0
+    while True:
+        done = ledgers.count_final(client, keys, ids)
+        now = time.monotonic()
+        if done != last_done:
+            last_done, last_change = done, now
+        if now - last_report >= 10:
+            say(f"  {done}/{len(ids)} final after {now - started:.0f}s")
+            last_report = now
+        if done >= len(ids):
+            return True
+        if now - started > deadline_s or now - last_change > stall_s:
+            say(f"  gave up waiting: {done}/{len(ids)} final")
+            return False
+        time.sleep(1.0 if len(ids) > 2000 else 0.5)
+
+
+@dataclass
+class Run:
+    """One measured stretch: the load, the samplers and what they saw."""
+
+    handle: StackHandle
+    sampler: ProcessSampler
+    memory_before: int
+    prefix_before: int
+    started: float = field(default_factory=time.time)
+    injection: Injection | None = None
+    finished: float = 0.0
+    all_final: bool = False
+
+
+@contextmanager
+def measured(handle: StackHandle) -> Iterator[Run]:
+    sampler = ProcessSampler(program_pids(handle)).start()
+    run = Run(handle, sampler, used_memory(handle), prefix_memory(handle)[0])
+    try:
+        yield run
+    finally:
+        sampler.stop()
+        run.finished = run.finished or time.time()
+
+
+def summarize(
+    run: Run, name: str, parameters: dict[str, Any], say: Callable[[str], None]
+) -> tuple[dict[str, Any], ledgers.Ledger]:
+    handle, injection = run.handle, run.injection
+    assert injection is not None
+    ids = injection.ids
+    say(f"  reading {len(ids)} mentions back from the sandbox and Redis")
+    ledger = ledgers.collect(handle.redis(), handle.keys, handle.config.x_sandbox_url, ids)
+    latencies = ledger.latencies_s()
+    usage = run.sampler.usage()
+    prefix_bytes, prefix_keys, by_kind = prefix_memory(handle)
+    with handle.x() as x:
+        stats = x.get("/sandbox/stats").json()
+    per_thousand = 1000 / len(ids) if ids else 0.0
+    elapsed = max(run.finished - run.started, 1e-9)
+    result: dict[str, Any] = {
+        "scenario": name,
+        "parameters": parameters,
+        "machine": {"nproc": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2)},
+        "stack": "isolated" if handle.isolated else "running (its own settings)",
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "injected": len(ids),
+        "injection_failures": injection.failures,
+        "injection_rate_per_s": round(injection.rate_per_s, 1),
+        "replies_posted": len(ledger.replied),
+        "final_states": dict(sorted(ledger.by_final_label().items())),
+        "lost": len(ledger.lost),
+        "duplicated": len(ledger.duplicated),
+        "problems": {problem: len(found) for problem, found in ledger.problems().items()},
+        "all_final": run.all_final,
+        "duration_s": round(elapsed, 1),
+        "throughput_mentions_per_s": _round(steady_rate(ledger.finish_times())),
+        "throughput_replies_per_s": _round(steady_rate(ledger.reply_times())),
+        "latency_s": {
+            "p50": _round(percentile(latencies, 0.50), 3),
+            "p95": _round(percentile(latencies, 0.95), 3),
+            "p99": _round(percentile(latencies, 0.99), 3),
+            "max": _round(latencies[-1] if latencies else None, 3),
+            "samples": len(latencies),
+        },
+        "cpu_s_per_1000_mentions": {p: round(u.cpu_s * per_thousand, 2) for p, u in sorted(usage.items())},
+        "cpu_percent_of_a_core": {p: round(100 * u.cpu_s / elapsed, 1) for p, u in sorted(usage.items())},
+        "peak_rss_mb": {p: round(u.peak_rss / 2**20, 1) for p, u in sorted(usage.items())},
+        "restarts": {p: len(u.pids) - 1 for p, u in sorted(usage.items()) if len(u.pids) > 1},
+        "redis": {
+            "prefix_bytes": prefix_bytes,
+            "prefix_keys": prefix_keys,
+            "prefix_bytes_growth": prefix_bytes - run.prefix_before,
+            "bytes_per_mention": round((prefix_bytes - run.prefix_before) / max(len(ids), 1)),
+            "bytes_by_key_kind": by_kind,
+            "info_used_memory_delta": used_memory(handle) - run.memory_before,
+        },
+        "sandbox": {
+            k: stats[k]
+            for k in (
+                "mentions_created",
+                "replies_posted",
+                "tweets_with_multiple_bot_replies",
+                "rate_limited_responses",
+                "server_errors_served",
+                "posts_refused_by_reason",
+            )
+        },
+    }
+    if ledger.problems():
+        say("  problems:\n    " + ledger.describe_problems().replace("\n", "\n    "))
+    return result, ledger
+
+
+def _round(value: float | None, digits: int = 1) -> float | None:
+    return None if value is None else round(value, digits)
