@@ -14,6 +14,8 @@ MINUTE_BUCKET_TTL_S = 25 * 3600  # charts show at most 24 h
 MENTION_STATE_TTL_S = 7 * 24 * 3600  # longer than any retry or reconciliation
 RECENT_ROASTS_CAP = 1000
 AUDIT_STREAM_CAP = 10_000
+SPEND_DAY_TTL_S = 62 * 24 * 3600  # this month and the last, for the month's projection
+SPEND_READ_IDS_TTL_S = 26 * 3600  # X de-duplicates reads within a UTC day
 
 
 @dataclass(frozen=True)
@@ -168,3 +170,22 @@ class RedisKeys:
     @property
     def quota_endpoints(self) -> str:
         return self._key("quota", "endpoints")
+
+    # --- spend ------------------------------------------------------------------------
+    def spend_day(self, day: str) -> str:
+        """Hash for one UTC day (YYYY-MM-DD): total and per-item micro-dollars, counts, the
+        operator's cap for the day, and whether the cap was reached; expires."""
+        return self._key("spend", "day", day)
+
+    def spend_minute(self, minute: int) -> str:
+        """Hash item -> micro-dollars spent within one minute (epoch minutes); expires."""
+        return self._key("spend", "minute", str(minute))
+
+    def spend_read_ids(self, day: str) -> str:
+        """Set of post ids already billed as read on one UTC day (X bills each once a day)."""
+        return self._key("spend", "read_ids", day)
+
+    @property
+    def budget_hold(self) -> str:
+        """JSON hold record while the daily budget is spent; expires at the next UTC midnight."""
+        return self._key("holds", "daily_budget")
