@@ -138,6 +138,8 @@ def producer_thread(settings: Settings, spend: SpendLedger | None = None) -> Ite
     telemetry = Telemetry(client, keys, "producer", worker_id=_worker("producer"))
     gateway = XGateway(settings, QuotaBook(client, keys), spend=spend)
     producer = MentionProducer(settings, client, gateway, telemetry)
+    if spend is not None:
+        producer.spend = spend  # one clock for the budget it reads and the one the consumer writes
     thread = threading.Thread(target=producer.run, daemon=True)
     thread.start()
     try:
