@@ -13,8 +13,9 @@ import pytest
 from roastbot.holds import Holds
 from roastbot.keys import RedisKeys
 from roastbot.redis_conn import connect_redis
+from roastbot.roasting import roaster_from_settings
 from roastbot.settings import Settings
-from roastbot.spend import BudgetReached, SpendLedger, next_utc_midnight, utc_day
+from roastbot.spend import X_REPLY, BudgetReached, SpendLedger, metered_roaster, next_utc_midnight, utc_day
 from tests.helpers import wait_for
 from tests.integration.pipeline import pipeline, producer_thread
 
@@ -101,3 +102,24 @@ def test_reads_slow_to_the_floor_but_go_on_while_the_budget_is_spent(
         producer.control.request_fetch_now()  # reads are slowed, never stopped
         wait_for(lambda: client.zscore(producer.keys.seen_mentions, mention_id), 15, "the mention read")
         assert int(client.hget(producer.keys.counters, "polls") or 0) == polls + 1
+
+
+def test_the_budget_stops_generating_before_an_llm_call_would_pass_it(
+    x: httpx.Client, llm: httpx.Client, together_settings: Settings
+) -> None:
+    settings = budget_settings(together_settings, 0.0)  # any priced call passes a $0 cap
+    client = connect_redis(settings)
+    keys = RedisKeys(settings.redis_key_prefix)
+    spend = SpendLedger(client, keys, settings)
+    roaster = metered_roaster(roaster_from_settings(settings), spend)
+    with pipeline(settings, x, roaster=roaster, spend=spend) as bot:
+        mention_id = bot.mention("roast my standing desk that I never stand at")
+        wait_for(Holds(client, keys).active, 30, "the budget hold")
+        time.sleep(OBSERVE_S)
+        assert bot.state(mention_id).get("state") == "generating"  # waits before the LLM is asked
+        assert llm.get("/sandbox/stats").json()["chat_completions"] == 0
+
+        spend.set_cap_for_today(1.0)
+        assert bot.final_state(mention_id)["state"] == "posted"
+    assert llm.get("/sandbox/stats").json()["chat_completions"] >= 1
+    assert spend.today().counts.get(X_REPLY) == 1
