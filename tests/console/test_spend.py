@@ -40,6 +40,7 @@ def test_overview_shows_spend_and_the_budget_banner(
     assert "Posting and generating is on hold for every consumer" in banner
     assert "Raise today's cap on the Controls page" in banner and "DAILY_BUDGET_USD" in banner
     assert "x_read $0.004 · x_reply $0.020" in texts(app)
+    assert not [b for b in app.button if b.key == "lift_hold"]  # a raised cap lifts it, on Controls
 
 
 def test_todays_cap_on_controls_lifts_the_hold_and_is_audited(
