@@ -69,25 +69,21 @@ def money(usd: float | None) -> str:
     return f"${usd:,.2f}" if abs(usd) >= 10 else f"${usd:,.3f}"
 
 
-def _markdown(text: str) -> str:
-    """Our own text for a Markdown element: two dollar signs would make it math."""
-    return text.replace("$", "\\$")
-
-
 def spend_section(settings: Settings) -> None:
     """The Overview's three figures and what they are made of."""
     st.subheader("Spend")
     summary = spend_summary(settings)
     cells = st.columns(3)
     cap = "no daily cap" if summary.cap_usd is None else f"cap {money(summary.cap_usd)}"
-    cells[0].metric("Spend today", money(summary.today_usd), help=_markdown(f"UTC day {summary.day}, {cap}"))
-    cells[1].metric("Per posted roast", money(summary.per_post_usd), help=f"{summary.posts} posts today")
+    cells[0].metric("Spend today", money(summary.today_usd), help=ui.safe(f"UTC day {summary.day}, {cap}"))
+    cells[1].metric("Per posted roast", money(summary.per_post_usd), help=f"{summary.posts:d} posts today")
     cells[2].metric(
         "Projected this month", money(summary.projected_month_usd), help="at the rate since the 1st"
     )
     parts = [f"{item} {money(usd)}" for item, usd in summary.by_item_usd.items()]
+    # Escaped (ui.safe) although we wrote it: two dollar signs would make Markdown math.
     st.caption(
-        _markdown(
+        ui.safe(
             f"Today (UTC {summary.day}, {cap}{', reached' if summary.reached else ''}): "
             + (" · ".join(parts) if parts else "nothing spent yet")
         )
@@ -100,8 +96,9 @@ def budget_section(settings: Settings) -> None:
     st.subheader("Daily budget")
     configured = settings.daily_budget_usd
     st.markdown(
-        _markdown(
-            f"**Today's cap: {money(summary.cap_usd) if summary.cap_usd is not None else 'none'}**"
+        "**Today's cap:** "
+        + ui.safe(
+            f"{money(summary.cap_usd) if summary.cap_usd is not None else 'none'}"
             + f" (DAILY_BUDGET_USD: {money(configured) if configured is not None else 'no cap'});"
             + f" spent {money(summary.today_usd)}"
             + (" — reached: posting and generating stop until 00:00 UTC" if summary.reached else "")
