@@ -24,6 +24,15 @@ pytestmark = pytest.mark.integration
 OBSERVE_S = 1.5  # an observation window: nothing may be posted while the hold stands
 
 
+class ShiftedClock:
+    """Real time plus an offset a test sets: a simulated time of day that runs at the real rate."""
+
+    offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+
 def budget_settings(settings: Settings, cap_usd: float) -> Settings:
     # Reads free here, so the cap buys a whole number of replies ($0.01 each); reads are
     # priced in test_spend.
@@ -65,22 +74,23 @@ def test_the_budget_lifts_when_the_simulated_utc_day_ends(
     settings = budget_settings(sandbox_settings, 0.01)
     client = connect_redis(settings)
     keys = RedisKeys(settings.redis_key_prefix)
-    # The ledger's clock runs at the real rate, 30 s before a UTC midnight: the budget hold
-    # (a key that expires at that midnight) stands for the rest of the simulated day.
-    offset = next_utc_midnight(time.time()) - 30 - time.time()
-    spend = SpendLedger(client, keys, settings, clock=lambda: time.time() + offset)
-    day = utc_day(spend.clock())
+    clock = ShiftedClock()
+    spend = SpendLedger(client, keys, settings, clock=clock)
     with pipeline(settings, x, spend=spend) as bot:
+        # Once the pipeline runs, the ledger's clock runs at the real rate 20 s before a UTC
+        # midnight: the budget hold (a key that expires at that midnight) stands until then.
+        clock.offset = next_utc_midnight(time.time()) - 20 - time.time()
+        day = utc_day(clock())
         first = bot.mention("roast me first", author={"username": "early"})
         second = bot.mention("roast me second", author={"username": "late"})
-        wait_for(Holds(client, keys).active, 25, "the budget hold")
-        assert utc_day(spend.clock()) == day, "the cap was reached too late to test the day's end"
+        wait_for(Holds(client, keys).active, 18, "the budget hold")
+        assert utc_day(clock()) == day, "the cap was reached too late to test the day's end"
         assert spend.day(day).posts == 1
         assert [bool(bot.replies(first)), bool(bot.replies(second))].count(True) == 1
         # The simulated midnight passes: the hold expires, the waiting mention is posted on the new day.
         assert bot.final_state(first, timeout_s=60)["state"] == "posted"
         assert bot.final_state(second, timeout_s=60)["state"] == "posted"
-        tomorrow = utc_day(spend.clock())
+        tomorrow = utc_day(clock())
         assert tomorrow != day
         assert spend.day(day).total == 10_000 and spend.day(tomorrow).total == 10_000
 
