@@ -71,7 +71,7 @@ def _carry_out(settings: Settings, perform: Callable[[], str]) -> CommandResult:
         return CommandResult(False, str(refused))
 
 
-def _command(
+def audited_command(
     settings: Settings,
     actor: str,
     action: str,
@@ -105,7 +105,7 @@ def fetch_now(settings: Settings, actor: str) -> CommandResult:
         Control(client, keys).request_fetch_now()
         return "Asked the producer to poll X now."
 
-    return _command(settings, actor, "fetch_now", perform)
+    return audited_command(settings, actor, "fetch_now", perform)
 
 
 def set_switch(
@@ -122,7 +122,7 @@ def set_switch(
             return f"{name} is back to the configured setting."
         return f"{name} set to {value}."
 
-    return _command(settings, actor, f"set:{name}", perform, stale=[switches], value=value)
+    return audited_command(settings, actor, f"set:{name}", perform, stale=[switches], value=value)
 
 
 def lift_hold(settings: Settings, actor: str) -> CommandResult:
@@ -132,7 +132,7 @@ def lift_hold(settings: Settings, actor: str) -> CommandResult:
         lifted = Holds(client, keys).lift()
         return f"Hold lifted (was: {', '.join(h.code for h in lifted) if lifted else 'not set'})."
 
-    return _command(settings, actor, "lift_posting_hold", perform, stale=[holds])
+    return audited_command(settings, actor, "lift_posting_hold", perform, stale=[holds])
 
 
 def change_author_list(settings: Settings, actor: str, which: str, member: str, add: bool) -> CommandResult:
@@ -150,7 +150,7 @@ def change_author_list(settings: Settings, actor: str, which: str, member: str, 
 
     if not member:
         return CommandResult(False, "Enter an author id or username.")
-    return _command(
+    return audited_command(
         settings, actor, f"{'add' if add else 'remove'}:{which}", perform, stale=[author_list], member=member
     )
 
@@ -166,7 +166,7 @@ def decide(
             raise Refused(f"Mention {mention_id} is no longer pending.")
         return f"{decision.value}d mention {mention_id}" + (" with an edit" if text else "")
 
-    return _command(
+    return audited_command(
         settings,
         actor,
         f"approval:{decision.value}",
@@ -192,7 +192,7 @@ def replay_dead_letters(
         sent = sum(o.status == "sent" for o in outcomes)
         return f"Replayed {sent} of {len(outcomes)} dead letters."
 
-    result = _command(
+    result = audited_command(
         settings,
         actor,
         "replay_dead_letters",
@@ -214,7 +214,7 @@ def discard_dead_letters(settings: Settings, actor: str, names: Sequence[str]) -
     def perform() -> str:
         return f"Hid {dlq_admin.discard(client, keys, names)} dead letters."
 
-    return _command(
+    return audited_command(
         settings, actor, "discard_dead_letters", perform, stale=[dead_letter_marks], letters=list(names)[:50]
     )
 
@@ -232,4 +232,4 @@ def process_action(settings: Settings, actor: str, program: str, action: str) ->
             getattr(rpc, action)(program)
         return f"{action} {program}: done"
 
-    return _command(settings, actor, f"process:{action}", perform, stale=[processes], program=program)
+    return audited_command(settings, actor, f"process:{action}", perform, stale=[processes], program=program)

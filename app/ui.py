@@ -135,4 +135,7 @@ def hold_banner(settings: Settings) -> None:
             f"**{label} is on hold for every consumer:** {what} ({code(hold.code)}, since {when(hold.since)})"
         )
         st.text(f"The refusal: {hold.detail}")  # X's or the LLM's words, never markup
-    command_button("Lift hold", lambda: data.lift_hold(settings, operator()), key="lift_hold", type="primary")
+    if any(not (hold.cause and hold.cause.lifts_itself) for hold in holds):  # the budget's: a new cap
+        command_button(
+            "Lift hold", lambda: data.lift_hold(settings, operator()), key="lift_hold", type="primary"
+        )

@@ -212,12 +212,38 @@ def check_supervisor(settings: Settings) -> Check:
     return Check("supervisor", True, f"{len(programs)} programs RUNNING")
 
 
+def check_prices(settings: Settings) -> Check:
+    """Passes always (the bot runs without prices); warns about each price that is missing or
+    zero, since the ledger and the daily budget would count that item as free."""
+    x_prices = [
+        "price_x_reply_usd",
+        "price_x_post_usd",
+        "price_x_post_with_url_usd",
+        "price_x_read_per_post_usd",
+        "price_x_other_read_per_post_usd",
+    ]
+    problems = [f"{name.upper()} is 0" for name in x_prices if not getattr(settings, name)]
+    if settings.roaster != "offline":
+        model = settings.roast_model
+        price = settings.llm_prices_usd_per_mtok.get(model)
+        if price is None:
+            problems.append(f"LLM_PRICES_USD_PER_MTOK has no price for ROAST_MODEL {model}")
+        elif not all(price):
+            problems.append(f"LLM_PRICES_USD_PER_MTOK prices {model} at 0")
+    budget = "no cap" if settings.daily_budget_usd is None else f"${settings.daily_budget_usd:g} a day"
+    warning = ""
+    if problems:
+        warning = "; ".join(problems) + ": spend and the daily budget count it as free (see .env.example)"
+    return Check("prices", True, f"DAILY_BUDGET_USD: {budget}", warning=warning)
+
+
 CHECKS: list[Callable[[Settings], Check]] = [
     check_redis,
     check_kafka,
     check_x,
     check_roaster,
     check_supervisor,
+    check_prices,
 ]
 
 

@@ -33,6 +33,7 @@ class HoldCause:
     what: str  # what happened, in the operator's words
     remedy: str
     credential: bool = False  # the remedy is a new credential
+    lifts_itself: bool = False  # raised and lifted by its owner (roastbot.spend), not by raise_hold/lift
 
 
 # Refusal codes (roastbot.x_gateway, the roasters) that hold everyone instead of failing one mention.
@@ -87,6 +88,12 @@ CAUSES: dict[str, HoldCause] = {
         "fix the key's access (or GUARD_MODEL), restart the workers, then lift the hold",
         credential=True,
     ),
+    "daily_budget": HoldCause(
+        EVERYTHING,
+        "the day's spending reached the daily budget",
+        "raise today's cap on the Controls page (audited), or wait: it lifts at 00:00 UTC",
+        lifts_itself=True,
+    ),
 }
 
 
@@ -115,6 +122,19 @@ class Hold:
         return CAUSES.get(self.code)
 
 
+def hold_record(code: str, detail: str, credential: str = "", since: float | None = None) -> str:
+    """The stored form of a hold (JSON), for every writer of one."""
+    cause = CAUSES.get(code)
+    record = {
+        "code": code,
+        "stops": cause.stops if cause else POSTING,
+        "detail": detail,
+        "credential": credential,
+        "since": time.time() if since is None else since,
+    }
+    return json.dumps(record)
+
+
 class Holds:
     def __init__(self, client: redis.Redis, keys: RedisKeys) -> None:
         self.client = client
@@ -123,24 +143,24 @@ class Holds:
     def raise_hold(self, code: str, detail: str, credential: str = "") -> None:
         """Set the hold for this cause unless it stands already (the first detail wins)."""
         cause = CAUSES.get(code)
-        record = {
-            "code": code,
-            "stops": cause.stops if cause else POSTING,
-            "detail": detail,
-            "credential": credential,
-            "since": time.time(),
-        }
-        self.client.hsetnx(self.keys.holds, code, json.dumps(record))
+        if cause is not None and cause.lifts_itself:
+            return  # its owner raised it already, with the expiry that lifts it
+        self.client.hsetnx(self.keys.holds, code, hold_record(code, detail, credential))
 
     def active(self, stops: str | None = None) -> list[Hold]:
         """The holds in force (only those that stop ``stops``, when given), oldest first."""
-        holds = [_hold(raw) for raw in self.client.hvals(self.keys.holds)]
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hvals(self.keys.holds)
+        pipe.get(self.keys.budget_hold)  # a key of its own: it expires at the next UTC day
+        raised, budget = pipe.execute()
+        holds = [_hold(raw) for raw in [*raised, *([budget] if budget else [])]]
         wanted = [h for h in holds if stops is None or h.stops in {stops, EVERYTHING}]
         return sorted(wanted, key=lambda h: h.since)
 
     def lift(self) -> list[Hold]:
-        """Lift every hold; returns what was lifted."""
-        lifted = self.active()
+        """Lift every hold an operator lifts (not the budget's: a raised cap lifts it); returns
+        what was lifted."""
+        lifted = [hold for hold in self.active() if not (hold.cause and hold.cause.lifts_itself)]
         if lifted:
             self.client.hdel(self.keys.holds, *(hold.code for hold in lifted))
         return lifted

@@ -16,6 +16,8 @@ RECENT_ROASTS_CAP = 1000
 AUTHOR_MEMORY_WINDOW_S = 30 * 24 * 3600  # the bot never repeats a roast or skeleton to an author within it
 AUTHOR_MEMORY_CAP = 50  # roasts kept per author: more than anyone gets in the window under the hourly limit
 AUDIT_STREAM_CAP = 10_000
+SPEND_DAY_TTL_S = 62 * 24 * 3600  # this month and the last, for the month's projection
+SPEND_READ_IDS_TTL_S = 26 * 3600  # X de-duplicates reads within a UTC day
 
 
 @dataclass(frozen=True)
@@ -182,3 +184,22 @@ class RedisKeys:
     @property
     def quota_endpoints(self) -> str:
         return self._key("quota", "endpoints")
+
+    # --- spend ------------------------------------------------------------------------
+    def spend_day(self, day: str) -> str:
+        """Hash for one UTC day (YYYY-MM-DD): total and per-item micro-dollars, counts, the
+        operator's cap for the day, and whether the cap was reached; expires."""
+        return self._key("spend", "day", day)
+
+    def spend_minute(self, minute: int) -> str:
+        """Hash item -> micro-dollars spent within one minute (epoch minutes); expires."""
+        return self._key("spend", "minute", str(minute))
+
+    def spend_read_ids(self, day: str) -> str:
+        """Set of post ids already billed as read on one UTC day (X bills each once a day)."""
+        return self._key("spend", "read_ids", day)
+
+    @property
+    def budget_hold(self) -> str:
+        """JSON hold record while the daily budget is spent; expires at the next UTC midnight."""
+        return self._key("holds", "daily_budget")

@@ -32,6 +32,7 @@ from roastbot.quota import QuotaBook
 from roastbot.retry import full_jitter
 from roastbot.settings import Settings
 from roastbot.since_id import SinceId
+from roastbot.spend import SpendLedger
 from roastbot.telemetry import Telemetry
 from roastbot.x_gateway import PAGE_MAX, FetchedMention, XGateway
 from roastbot.x_mentions import SkippedMention
@@ -86,6 +87,7 @@ class MentionProducer:
         self.telemetry = telemetry
         self.control = Control(client, self.keys)
         self.quota = QuotaBook(client, self.keys)
+        self.spend = SpendLedger(client, self.keys, settings)
         self.kafka = kafka_producer or make_producer(settings)
         self.stop_event = threading.Event()
         self.since = SinceId(settings, client, self.keys)
@@ -122,7 +124,8 @@ class MentionProducer:
     # --- the loop ------------------------------------------------------------------
     def poll_interval_s(self) -> float:
         override = self.control.switches().poll_interval_s
-        return override if override else self.settings.poll_interval_s
+        # Slower, never stopped, while the day's budget is spent: mentions still arrive in time.
+        return self.spend.poll_interval_s(override if override else self.settings.poll_interval_s)
 
     def run(self) -> None:
         ensure_topics(self.settings)

@@ -159,6 +159,25 @@ class Settings(BaseSettings):
             part.strip().lstrip("@").lower() for part in self.known_bot_accounts.split(",") if part.strip()
         )
 
+    # Spend: what each call costs (defaults from the price pages, dates in .env.example) and
+    # the daily cap. X bills a reply to a post that mentioned the bot, any other post, a post
+    # with a URL, and reads per post returned (answers without data are free).
+    price_x_reply_usd: float = Field(default=0.01, ge=0)
+    price_x_post_usd: float = Field(default=0.015, ge=0)
+    price_x_post_with_url_usd: float = Field(default=0.20, ge=0)
+    price_x_read_per_post_usd: float = Field(default=0.001, ge=0)  # owned reads: own mentions and posts
+    price_x_other_read_per_post_usd: float = Field(default=0.005, ge=0)  # anyone else's posts
+    # Model -> [USD per million input tokens, per million output tokens].
+    llm_prices_usd_per_mtok: dict[str, tuple[float, float]] = Field(
+        default_factory=lambda: {"meta-llama/Llama-3.3-70B-Instruct-Turbo": (0.88, 0.88)}
+    )
+    # An LLM call is reserved at this size before it is made (usage is known only after it).
+    llm_reserve_prompt_tokens: int = Field(default=1500, ge=0)
+    llm_reserve_completion_tokens: int = Field(default=200, ge=0)
+    daily_budget_usd: float | None = Field(default=None, ge=0)  # empty = no cap
+    # While the day's budget is spent, the producer polls at most this often (reads go on, slower).
+    budget_poll_interval_s: float = Field(default=300.0, ge=0.2, le=3600)
+
     # Supervisor's XML-RPC (the console's Processes page) and the console itself
     supervisor_url: str = "http://127.0.0.1:9001/RPC2"
     supervisor_user: str = "roastbot"
@@ -184,6 +203,11 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_roaster_is_auto(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("daily_budget_usd", mode="before")
+    @classmethod
+    def _empty_budget_is_no_cap(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("redis_url")
     @classmethod

@@ -24,6 +24,7 @@ from roastbot.models import Author, utc_now
 from roastbot.outcomes import Permanent, RateLimited, Transient
 from roastbot.quota import QuotaBook
 from roastbot.settings import Settings
+from roastbot.spend import X_OTHER_READ, X_READ, Reservation, SpendLedger
 from roastbot.x_mentions import FetchedMention, MalformedAnswer, ParsedPage, parse_mentions_page
 from roastbot.x_refusals import refusal_code
 
@@ -48,6 +49,8 @@ EXPANSIONS = ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_
 
 T = TypeVar("T")
 CLOCK_SKEW_S = 10.0  # our clock against X's, when searching the bot's tweets by time
+# Reads of the account's own data are X's cheap "owned reads"; anything else is a post read.
+OWNED_READS = {"mentions", "user_tweets", "me"}
 
 
 def endpoint_name(method: str, path: str) -> str:
@@ -79,8 +82,10 @@ class XSession(requests.Session):
         timeout_s: float,
         on_answer: Callable[[requests.Response], None],
         pool_size: int = 10,
+        on_data: Callable[[requests.Response, dict[str, Any]], None] | None = None,
     ) -> None:
         super().__init__()
+        self._on_data = on_data
         self._base_url = base_url
         self._timeout_s = timeout_s
         # One connection per thread that may call at once; requests keeps 10 per host, and
@@ -104,6 +109,8 @@ class XSession(requests.Session):
             if not isinstance(body, dict):
                 raise NotJsonAnswer(f"{response.status_code} answer is not a JSON object", response=response)
             response.json = lambda **_kwargs: body  # type: ignore[method-assign]  # parsed once
+            if self._on_data is not None:
+                self._on_data(response, body)
         return response
 
 
@@ -132,8 +139,11 @@ def _reset_at(response: requests.Response | None) -> float:
 class XGateway:
     """Every call the bot makes to X."""
 
-    def __init__(self, settings: Settings, quota: QuotaBook | None = None) -> None:
+    def __init__(
+        self, settings: Settings, quota: QuotaBook | None = None, spend: SpendLedger | None = None
+    ) -> None:
         self._quota = quota
+        self._spend = spend  # prices every call: posts reserved against the budget, reads billed
         credentials = {
             "bearer_token": settings.x_bearer_token.get_secret_value() or None,
             "consumer_key": settings.x_api_key.get_secret_value() or None,
@@ -147,6 +157,7 @@ class XGateway:
             settings.x_timeout_s,
             self._record_quota,
             pool_size=max(10, settings.consumer_concurrency),
+            on_data=self._record_reads,
         )
         # Mentions are read as plain JSON (roastbot.x_mentions says why), on the same session.
         self._json_client = tweepy.Client(**credentials, return_type=dict, wait_on_rate_limit=False)
@@ -162,6 +173,19 @@ class XGateway:
             self._quota.record(endpoint, response.headers, refused=response.status_code == 429)
         except Exception:  # quota bookkeeping must never break the call itself
             log.warning("could not record quota for %s", endpoint, exc_info=True)
+
+    def _record_reads(self, response: requests.Response, body: dict[str, Any]) -> None:
+        """Bill the resources a read returned (none: not billed), whichever call read them."""
+        if self._spend is None or response.request.method != "GET":
+            return
+        data = body.get("data")
+        resources = data if isinstance(data, list) else [data] if isinstance(data, dict) else []
+        ids = [str(item["id"]) for item in resources if isinstance(item, dict) and "id" in item]
+        endpoint = endpoint_name("GET", response.request.path_url)
+        try:
+            self._spend.record_reads(X_READ if endpoint in OWNED_READS else X_OTHER_READ, ids)
+        except Exception:  # spend bookkeeping must never break the call itself
+            log.warning("could not record the spend of a %s read", endpoint, exc_info=True)
 
     def _call(self, what: str, call: Callable[[], T]) -> T:
         try:
@@ -225,16 +249,35 @@ class XGateway:
             raise Transient(f"mentions: malformed answer: {error}") from None
 
     def post_reply(self, text: str, in_reply_to_tweet_id: str) -> str:
-        """Post a reply; returns the new tweet's id."""
-        response = self._call(
-            "post",
-            lambda: self._client.create_tweet(
-                text=text, in_reply_to_tweet_id=in_reply_to_tweet_id, user_auth=True
-            ),
-        )
-        if not response.data or "id" not in response.data:
-            raise Transient("post: answer without an id")
+        """Post a reply; returns the new tweet's id. Its price is reserved against the daily
+        budget first (``spend.BudgetReached`` when it would pass the cap) and given back when
+        the POST fails: the mention is the one that mentioned the bot, so it is a summoned reply."""
+        reservation: Reservation | None = self._spend.reserve_post(text) if self._spend else None
+        try:
+            response = self._call(
+                "post",
+                lambda: self._client.create_tweet(
+                    text=text, in_reply_to_tweet_id=in_reply_to_tweet_id, user_auth=True
+                ),
+            )
+            if not response.data or "id" not in response.data:
+                raise Transient("post: answer without an id")
+        except BaseException:
+            self._book_post(reservation, posted=False)
+            raise
+        self._book_post(reservation, posted=True)
         return str(response.data["id"])
+
+    def _book_post(self, reservation: Reservation | None, posted: bool) -> None:
+        if self._spend is None or reservation is None:
+            return
+        try:
+            if posted:
+                self._spend.settle(reservation)
+            else:
+                self._spend.refund(reservation)
+        except Exception:  # the post itself is done (or failed): bookkeeping must not change that
+            log.warning("could not book the spend of a post", exc_info=True)
 
     def find_reply_to(
         self, mention_id: str, posted_after: float | None = None, max_pages: int = 32

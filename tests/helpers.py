@@ -59,6 +59,7 @@ class ServerThread:
 
 def settings_env(settings: object, **extra: str) -> dict[str, str]:
     """Environment variables that reproduce a Settings object in a worker subprocess."""
+    import json
     import os
 
     from pydantic import SecretStr
@@ -67,6 +68,9 @@ def settings_env(settings: object, **extra: str) -> dict[str, str]:
     for name, value in settings.model_dump().items():  # type: ignore[attr-defined]
         if isinstance(value, SecretStr):
             value = value.get_secret_value()
+        if isinstance(value, dict | list):
+            env[name.upper()] = json.dumps(value)  # how pydantic-settings reads complex values
+            continue
         env[name.upper()] = (
             "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
         )

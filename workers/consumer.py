@@ -10,6 +10,7 @@ from roastbot.keys import RedisKeys
 from roastbot.quota import QuotaBook
 from roastbot.redis_conn import connect_redis
 from roastbot.roasting import roaster_from_settings, safety
+from roastbot.spend import SpendLedger, metered_roaster
 from roastbot.telemetry import Telemetry
 from roastbot.worker import metrics_port_for_process, run_forever, serve_metrics, start_worker
 from roastbot.x_gateway import XGateway
@@ -21,10 +22,11 @@ def main() -> int:
     keys = RedisKeys(settings.redis_key_prefix)
     telemetry = Telemetry(client, keys, "consumer")
     serve_metrics(telemetry, metrics_port_for_process(settings.consumer_metrics_port))
-    roaster = roaster_from_settings(settings)
+    spend = SpendLedger(client, keys, settings, registry=telemetry.registry)
+    roaster = metered_roaster(roaster_from_settings(settings), spend)  # every LLM call priced
     safety.warm_up()  # load the profanity model now, not on the first mention
     kafka_producer = make_producer(settings)
-    gateway = XGateway(settings, QuotaBook(client, keys))
+    gateway = XGateway(settings, QuotaBook(client, keys), spend=spend)
 
     def consume() -> None:
         consumer = build_consumer(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import data, sign_ins, ui
+from app import data, sign_ins, spend_view, ui
 
 settings = ui.page_settings()
 
@@ -152,6 +152,8 @@ def list_tab(which: str, what: str) -> None:
 
 with ui.explained("Run-time switches"):
     run_section()
+with ui.explained("Daily budget"):
+    spend_view.budget_section(settings)
 
 st.subheader("Authors")
 opt_out_tab, block_tab = st.tabs(["Opt-out list", "Block list"])

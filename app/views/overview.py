@@ -8,7 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app import charts, data, triage_view, ui
+from app import charts, data, spend_view, triage_view, ui
 
 settings = ui.page_settings()
 WINDOWS = {"15 min": 15, "1 h": 60, "6 h": 360, "24 h": 1440}
@@ -187,6 +187,8 @@ def live() -> None:
         ui.hold_banner(settings)
     workers_section()
     kpi_section()
+    with ui.explained("Spend"):
+        spend_view.spend_section(settings)
     charts_section()
     st.caption(
         f"Updated {ui.when(time.time())}"

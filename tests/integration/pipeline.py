@@ -22,6 +22,7 @@ from roastbot.quota import QuotaBook
 from roastbot.redis_conn import connect_redis
 from roastbot.roasting import Roaster, roaster_from_settings
 from roastbot.settings import Settings
+from roastbot.spend import SpendLedger
 from roastbot.telemetry import Telemetry
 from roastbot.worker import run_forever
 from roastbot.x_gateway import XGateway
@@ -95,12 +96,14 @@ class ConsumerRun:
 
 
 @contextmanager
-def consumer_thread(settings: Settings, roaster: Roaster | None = None) -> Iterator[ConsumerRun]:
+def consumer_thread(
+    settings: Settings, roaster: Roaster | None = None, spend: SpendLedger | None = None
+) -> Iterator[ConsumerRun]:
     client = connect_redis(settings)
     keys = RedisKeys(settings.redis_key_prefix)
     telemetry = Telemetry(client, keys, "consumer", worker_id=_worker("consumer"))
     kafka_producer = make_producer(settings)
-    gateway = XGateway(settings, QuotaBook(client, keys))
+    gateway = XGateway(settings, QuotaBook(client, keys), spend=spend)
     run = ConsumerRun(threading.Event())
 
     def consume() -> None:
@@ -129,11 +132,14 @@ def consumer_thread(settings: Settings, roaster: Roaster | None = None) -> Itera
 
 
 @contextmanager
-def producer_thread(settings: Settings) -> Iterator[MentionProducer]:
+def producer_thread(settings: Settings, spend: SpendLedger | None = None) -> Iterator[MentionProducer]:
     client = connect_redis(settings)
     keys = RedisKeys(settings.redis_key_prefix)
     telemetry = Telemetry(client, keys, "producer", worker_id=_worker("producer"))
-    producer = MentionProducer(settings, client, XGateway(settings, QuotaBook(client, keys)), telemetry)
+    gateway = XGateway(settings, QuotaBook(client, keys), spend=spend)
+    producer = MentionProducer(settings, client, gateway, telemetry)
+    if spend is not None:
+        producer.spend = spend  # one clock for the budget it reads and the one the consumer writes
     thread = threading.Thread(target=producer.run, daemon=True)
     thread.start()
     try:
@@ -146,8 +152,11 @@ def producer_thread(settings: Settings) -> Iterator[MentionProducer]:
 
 
 @contextmanager
-def pipeline(settings: Settings, x: httpx.Client, roaster: Roaster | None = None) -> Iterator[Pipeline]:
+def pipeline(
+    settings: Settings, x: httpx.Client, roaster: Roaster | None = None, spend: SpendLedger | None = None
+) -> Iterator[Pipeline]:
+    """Producer and consumer in threads; ``spend`` prices their calls (as the workers wire it)."""
     client = connect_redis(settings)
     keys = RedisKeys(settings.redis_key_prefix)
-    with producer_thread(settings), consumer_thread(settings, roaster):
+    with producer_thread(settings, spend), consumer_thread(settings, roaster, spend):
         yield Pipeline(settings, x, keys, Control(client, keys))
