@@ -85,6 +85,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory, provider: OidcProvider) -> I
         yield running
 
 
+FIRST_RENDER_TIMEOUT_MS = 90_000
+
+
 def as_shown(text: str) -> str:
     """An address as the console writes it: a word joiner after each "@" and "." (ui.safe)."""
     return re.sub(r"([@.])", rf"\1{WORD_JOINER}", text)
@@ -99,7 +102,10 @@ def new_page(browser: object) -> object:
 def sign_in(page: object, stack: RunningStack, email: str) -> None:
     """The console's sign-in button, then the provider's login page with the e-mail claim."""
     page.goto(stack.console_url)  # type: ignore[attr-defined]
-    expect(page.get_by_role("heading", name="roastbot console")).to_be_visible()  # type: ignore[attr-defined]
+    # The first session of a new console imports the page modules (pandas, altair): on a
+    # loaded machine that alone can pass the usual 30 s.
+    heading = page.get_by_role("heading", name="roastbot console")  # type: ignore[attr-defined]
+    expect(heading).to_be_visible(timeout=FIRST_RENDER_TIMEOUT_MS)
     page.get_by_role("button", name="Sign in").click()  # type: ignore[attr-defined]
     expect(page.get_by_role("heading", name="Mock OAuth2 Server Sign-in")).to_be_visible()  # type: ignore[attr-defined]
     page.locator("input[name=username]").fill(email.split("@")[0])  # type: ignore[attr-defined]
