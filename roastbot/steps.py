@@ -38,7 +38,9 @@ from roastbot.triage import QuotaTriage
 from roastbot.x_gateway import XGateway
 
 T = TypeVar("T")
-FRESH_TEXT_ROUNDS = 6  # drafts tried before a mention is skipped for repeating a recent roast
+# Drafts tried before a mention is skipped for repeating a recent roast (X refuses the same
+# text twice): a thread of a hundred mentions about one subject needs up to about ten.
+FRESH_TEXT_ROUNDS = 10
 REFUSALS_TO_SKIP = {"deleted", "reply_restricted", "too_long"}
 CONFIRMATION = "opt_out_confirmation"  # the kind of a text that answers an opt-out
 HOLD_POLL_S = 1.0

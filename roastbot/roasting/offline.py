@@ -10,6 +10,7 @@ for trying, with nothing quoted back. Output depends only on (seed, request).
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 import re
 import tomllib
@@ -182,8 +183,11 @@ class OfflineRoaster:
         fresh = [t for t in order if not any(old.startswith(skeleton(t)) for old in avoided)]
         # An author who had every fitting skeleton lately still gets a roast: the least recent ones.
         candidates = fresh or order
-        start = request.attempt % len(candidates)
-        # Attempt n starts at the n-th template, so every regeneration reads differently.
+        # Attempt 0 takes the best-fitting template; each regeneration jumps a stride through
+        # the order, so a few attempts reach all of it: when many mentions share a subject
+        # (a thread of "roast my sourdough"), the front of every mention's order is taken by
+        # the others' posts (X refuses a duplicate), and stepping one by one would stay there.
+        start = (request.attempt * _stride(len(candidates))) % len(candidates)
         rotated = candidates[start:] + candidates[:start]
         for extra in ("", *sign_offs()):
             for template in rotated:
@@ -213,6 +217,15 @@ class OfflineRoaster:
         first, and each attempt takes the next one along) and the closing line."""
         key = f"{self.seed}\x00{request.mention_id}\x00{request.text}".encode()
         return random.Random(int.from_bytes(hashlib.sha256(key).digest()[:8], "big"))
+
+
+def _stride(size: int) -> int:
+    """A step through ``size`` templates that visits each once (coprime with it), about a
+    golden-ratio share of the way along, so consecutive attempts land far apart."""
+    stride = max(1, round(size * 0.618))
+    while math.gcd(stride, size) != 1:
+        stride += 1
+    return stride
 
 
 def _weighted_shuffle(weighted: Sequence[tuple[str, int]], rng: random.Random) -> list[str]:
