@@ -22,7 +22,7 @@ import yake
 
 from roastbot.roasting.normalize import clean
 from roastbot.roasting.safety import passes_word_rules, safe_words
-from roastbot.roasting.topics import family_of, in_lexicon
+from roastbot.roasting.topics import family_of, in_lexicon, lexicon
 
 MAX_WORDS = 3
 SHORTLIST = 5
@@ -135,6 +135,11 @@ def _pronouns(lang: str) -> frozenset[str]:
 
 
 @cache
+def _infinitive_endings(lang: str) -> tuple[str, ...]:
+    return tuple(_config()["infinitive_endings"].get(lang, ()))  # type: ignore[union-attr]
+
+
+@cache
 def _request_words() -> frozenset[str]:
     return frozenset(_config()["request_words"])  # type: ignore[arg-type]
 
@@ -197,6 +202,22 @@ def _known(word: str, lang: str) -> bool:
 
 def _is_function_word(word: str, lang: str) -> bool:
     return word in _stopwords(lang) or word in _request_words() or zipf(word, lang) >= COMMON_ZIPF
+
+
+@lru_cache(maxsize=65536)
+def _is_foreign_verb(word: str, lang: str) -> bool:
+    """A verb form in a head-first language: its lemma is an infinitive ("bevo" -> "bere"),
+    unless the lexicon knows the word as a thing."""
+    endings = _infinitive_endings(lang)
+    if not endings or _known(word, lang):
+        return False
+    base = simplemma.lemmatize(word, lang=lang).casefold()
+    return base != word and base.endswith(endings)
+
+
+def _same_topic(word: str, other: str) -> bool:
+    family = lexicon().get(lemma(word))
+    return family is not None and family == lexicon().get(other)
 
 
 def _looks_inflected(word: str) -> bool:
@@ -271,7 +292,13 @@ def _candidates(text: str, lang: str) -> list[_Candidate]:
                 and not _is_function_word(word, lang)
                 and (lang != "de" or capitalised)
             )
-            verb = content and lang == "en" and (after_pronoun or _looks_inflected(word))
+            if lang == "en":
+                # "protein shakes": an -s form of a thing from the same topic as the word before
+                # it is a plural noun; "my cat ignores me" stays a verb.
+                plural_of_run = bool(run) and _same_topic(run[-1], lemma(word))
+                verb = content and not plural_of_run and (after_pronoun or _looks_inflected(word))
+            else:
+                verb = content and _is_foreign_verb(word, lang)
             after_pronoun = word in _pronouns(lang)
             if not content or verb or (run and lang != "en" and run[-1] not in _connectors(lang)):
                 _close(found, run, opened, lang, position)
@@ -296,7 +323,7 @@ def _close(found: list[_Candidate], run: list[str], opened: bool, lang: str, pos
     words = tuple(run[-MAX_WORDS:]) if lang == "en" else tuple(run[:MAX_WORDS])
     if lang != "en" and words[-1] in _connectors(lang):
         words = words[:-1]
-    if lang == "en" and len(words) > 1 and _looks_inflected(words[-1]):
+    if lang == "en" and len(words) > 1 and _looks_inflected(words[-1]) and not _same_topic(words[-2], lemma(words[-1])):
         words = words[:-1]
     head = words[-1] if lang == "en" else words[0]
     rarity = max(0.0, 7.0 - zipf(head, lang)) * RARITY
