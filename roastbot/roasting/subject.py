@@ -357,6 +357,26 @@ def _plausible(candidate: _Candidate, lang: str) -> bool:
     return candidate.score >= 2.0 or zipf(head, lang) <= RARE_ZIPF
 
 
+def _vetted_part(words: tuple[str, ...], lang: str) -> tuple[str, ...]:
+    """The words next to the head that passed vetting ("skinny jeans" -> "jeans"): a modifier
+    the word rules refuse takes itself out, not the thing it modifies; () when the head fails."""
+    if lang == "en":
+        kept: list[str] = []
+        for word in reversed(words):
+            if not _VETTED.get(word, False):
+                break
+            kept.insert(0, word)
+    else:
+        kept = []
+        for word in words:
+            if not _VETTED.get(word, False):
+                break
+            kept.append(word)
+        while kept and kept[-1] in _connectors(lang):
+            kept.pop()
+    return tuple(kept)
+
+
 def subjects_in(text: str, own_names: set[str], source: str = "mention") -> list[Subject]:
     """Subjects of ``text``, best first (at most two), every word vetted."""
     return list(_subjects_in(clean(text), frozenset(own_names), source))
@@ -379,8 +399,8 @@ def _subjects_in(text: str, own_names: frozenset[str], source: str) -> tuple[Sub
     _vet([word for candidate in ordered for word in candidate.words])
     chosen: list[Subject] = []
     for candidate in ordered:
-        words = candidate.words
-        if not all(_VETTED.get(word, False) for word in words):  # connectors too: every quoted word
+        words = _vetted_part(candidate.words, lang)  # connectors too: every quoted word
+        if not words:
             continue
         content = [w for w in words if w not in _connectors(lang)]
         if any(set(words) & set(other.words) for other in chosen):
