@@ -42,6 +42,9 @@ decides (it costs about a millisecond)."""
 MIN_LETTERS = 3
 RARE_ZIPF = 4.3
 """A lone word with no other sign of being the subject must be at least this rare (wordfreq zipf)."""
+FREQUENCY_LEAD = 0.75
+"""Zipf points a word, on average, must be more common in another language than in English
+for a text with no function words to be read in that language."""
 COMMON_ZIPF = 6.0
 """Words this frequent in their language are function words whatever the stop-word list says."""
 
@@ -157,7 +160,17 @@ def detect_language(words: list[str]) -> str:
         hits = sum(word in stop for word in words)
         if hits > best_hits:
             best, best_hits = lang, hits
+    if best_hits == 0 and words:
+        return _language_by_frequency(words)
     return best
+
+
+def _language_by_frequency(words: list[str]) -> str:
+    """No function word to go by (a pile of hashtags, "#CuisineMaison #pain"): the language
+    where the words are most common, English unless another is clearly ahead."""
+    totals = {lang: sum(zipf(word, lang) for word in words) for lang in languages()}
+    best = max(totals, key=lambda lang: totals[lang])
+    return best if totals[best] - totals["en"] >= FREQUENCY_LEAD * len(words) else "en"
 
 
 @lru_cache(maxsize=65536)
@@ -392,7 +405,9 @@ def _subjects_in(text: str, own_names: frozenset[str], source: str) -> tuple[Sub
     if len(scores) > 1 and scores[0] - scores[1] < CLEAR_LEAD:
         candidates = _keyword_bonus(stripped, lang, candidates)
     for tag in tag_words:
-        candidates.extend(replace(c, score=c.score + HASHTAG) for c in _candidates(tag, lang)[:1])
+        # German nouns are read by their capital, which a folded hashtag has lost.
+        readable = tag.title() if lang == "de" else tag
+        candidates.extend(replace(c, score=c.score + HASHTAG) for c in _candidates(readable, lang)[:1])
     ordered = sorted((c for c in candidates if _plausible(c, lang)), key=lambda c: (-c.score, c.position))[
         :SHORTLIST
     ]
