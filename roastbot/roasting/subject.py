@@ -371,23 +371,21 @@ def _plausible(candidate: _Candidate, lang: str) -> bool:
 
 
 def _vetted_part(words: tuple[str, ...], lang: str) -> tuple[str, ...]:
-    """The words next to the head that passed vetting ("skinny jeans" -> "jeans"): a modifier
-    the word rules refuse takes itself out, not the thing it modifies; () when the head fails."""
-    if lang == "en":
-        kept: list[str] = []
-        for word in reversed(words):
-            if not _VETTED.get(word, False):
-                break
-            kept.insert(0, word)
-    else:
-        kept = []
-        for word in words:
-            if not _VETTED.get(word, False):
-                break
-            kept.append(word)
-        while kept and kept[-1] in _connectors(lang):
-            kept.pop()
-    return tuple(kept)
+    """The phrase when every word passed vetting; without its outermost modifier when only that
+    one failed ("skinny jeans" -> "jeans"): the modifier takes itself out, not the thing it
+    modifies. () otherwise: a refused word inside the phrase ("cat hates mondays") sinks it."""
+    passed = [_VETTED.get(word, False) for word in words]
+    if all(passed):
+        return words
+    if len(words) < 2:
+        return ()
+    rest = words[1:] if lang == "en" else words[:-1]
+    outer_failed = not (passed[0] if lang == "en" else passed[-1])
+    if outer_failed and all(_VETTED.get(word, False) for word in rest):
+        while rest and rest[-1] in _connectors(lang):
+            rest = rest[:-1]
+        return rest
+    return ()
 
 
 def subjects_in(text: str, own_names: set[str], source: str = "mention") -> list[Subject]:
