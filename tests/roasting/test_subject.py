@@ -27,6 +27,14 @@ def subject_of(text: str, **fields: object) -> str:
         ("@roastbot roast my 14 browser tabs #productivity 😭", "browser tabs"),
         ("@roastbot is it bad that I own 40 pairs of sneakers?", "sneakers"),
         ("@roastbot mein Hund hat schon wieder den Teppich gefressen", "hund"),
+        # A plural of the same topic after its modifier is a noun, not a verb.
+        ("@roastbot I chug two protein shakes before every leg day", "protein shakes"),
+        # Pro-drop languages open clauses with a verb ("sneeuwt": it snows): not the subject.
+        ("@roastbot het sneeuwt al drie dagen en mijn fiets is kapot", "fiets"),
+        # A modifier the word rules refuse drops out; the thing it modifies stays.
+        ("@roastbot are skinny jeans a crime in my wardrobe", "jeans"),
+        # Hashtags only: read in the language the words belong to (no function words to go by).
+        ("@roastbot #pizza #mangiare", "pizza"),
     ],
 )
 def test_the_subject_is_what_the_mention_is_about(text: str, expected: str) -> None:
