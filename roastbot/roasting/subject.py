@@ -233,6 +233,20 @@ def _same_topic(word: str, other: str) -> bool:
     return family is not None and family == lexicon().get(other)
 
 
+def _noun_after_article(word: str, lang: str, after_opener: bool) -> bool:
+    """A stop-listed word right after an article is a noun in the head-first languages
+    ("al lavoro", "la casa"): the lists hold common nouns too; truly grammatical words
+    (zipf 6 and up, or openers themselves) stay out."""
+    return (
+        after_opener
+        and lang not in ("en", "de")
+        and len(word) > MIN_LETTERS
+        and word not in _openers(lang)
+        and word not in _request_words()
+        and zipf(word, lang) < COMMON_ZIPF
+    )
+
+
 def _looks_inflected(word: str) -> bool:
     """An English verb form ("ignores", "died", "selling"): it ends a noun phrase, unless
     the lexicon knows it as a thing ("tabs", "running")."""
@@ -302,7 +316,7 @@ def _candidates(text: str, lang: str) -> list[_Candidate]:
                 _LETTERS.match(word) is not None
                 and len(word) >= 2
                 and not _NON_LATIN.search(word)
-                and not _is_function_word(word, lang)
+                and (not _is_function_word(word, lang) or _noun_after_article(word, lang, opener_pending))
                 and (lang != "de" or capitalised)
             )
             if lang == "en":
