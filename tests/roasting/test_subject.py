@@ -31,6 +31,9 @@ def subject_of(text: str, **fields: object) -> str:
         ("@roastbot I chug two protein shakes before every leg day", "protein shakes"),
         # Pro-drop languages open clauses with a verb ("sneeuwt": it snows): not the subject.
         ("@roastbot het sneeuwt al drie dagen en mijn fiets is kapot", "fiets"),
+        # Stop lists hold common nouns too: after an article such a word is the subject.
+        ("@roastbot il lavoro mi uccide ogni lunedì", "lavoro"),
+        ("@roastbot la casa è sempre un disastro", "casa"),
         # A modifier the word rules refuse drops out; the thing it modifies stays.
         ("@roastbot are skinny jeans a crime in my wardrobe", "jeans"),
         # Hashtags only: read in the language the words belong to (no function words to go by).
