@@ -11,20 +11,28 @@ safety checker's word rules. Nothing else from the mention ever reaches a roast.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, replace
-from functools import cache, lru_cache
-from importlib import resources
+from functools import lru_cache
 
 import simplemma
-import wordfreq
-import yake
 
+from roastbot.roasting.language import (
+    MAX_WORDS,
+    detect_language,
+    lemma,
+    zipf,
+)
+from roastbot.roasting.language import connectors as _connectors
+from roastbot.roasting.language import extractor as _extractor
+from roastbot.roasting.language import infinitive_endings as _infinitive_endings
+from roastbot.roasting.language import openers as _openers
+from roastbot.roasting.language import pronouns as _pronouns
+from roastbot.roasting.language import request_words as _request_words
+from roastbot.roasting.language import stopwords as _stopwords
 from roastbot.roasting.normalize import clean
 from roastbot.roasting.safety import passes_word_rules, safe_words
 from roastbot.roasting.topics import family_of, in_lexicon, lexicon
 
-MAX_WORDS = 3
 SHORTLIST = 5
 # Cue weights, tuned on the quality dev set: people name what they mention first, after "my".
 OPENED = 1.5
@@ -42,9 +50,6 @@ decides (it costs about a millisecond)."""
 MIN_LETTERS = 3
 RARE_ZIPF = 4.3
 """A lone word with no other sign of being the subject must be at least this rare (wordfreq zipf)."""
-FREQUENCY_LEAD = 0.75
-"""Zipf points a word, on average, must be more common in another language than in English
-for a text with no function words to be read in that language."""
 COMMON_ZIPF = 6.0
 """Words this frequent in their language are function words whatever the stop-word list says."""
 
@@ -104,84 +109,6 @@ class _Candidate:
     score: float
     position: int
     pointed: bool = False
-
-
-@cache
-def _config() -> dict[str, object]:
-    source = resources.files("roastbot.roasting").joinpath("data/subject.toml").read_text("utf-8")
-    return tomllib.loads(source)
-
-
-@cache
-def _extractor(lang: str) -> yake.KeywordExtractor:
-    return yake.KeywordExtractor(lan=lang, n=MAX_WORDS, top=8, dedupLim=0.9)
-
-
-@cache
-def _stopwords(lang: str) -> frozenset[str]:
-    return frozenset(word.casefold() for word in _extractor(lang).stopword_set)
-
-
-@cache
-def _openers(lang: str) -> frozenset[str]:
-    return frozenset(_config()["noun_openers"].get(lang, ()))  # type: ignore[union-attr]
-
-
-@cache
-def _connectors(lang: str) -> frozenset[str]:
-    return frozenset(_config()["connectors"].get(lang, ()))  # type: ignore[union-attr]
-
-
-@cache
-def _pronouns(lang: str) -> frozenset[str]:
-    return frozenset(_config()["subject_pronouns"].get(lang, ()))  # type: ignore[union-attr]
-
-
-@cache
-def _infinitive_endings(lang: str) -> tuple[str, ...]:
-    return tuple(_config()["infinitive_endings"].get(lang, ()))  # type: ignore[union-attr]
-
-
-@cache
-def _request_words() -> frozenset[str]:
-    return frozenset(_config()["request_words"])  # type: ignore[arg-type]
-
-
-def languages() -> tuple[str, ...]:
-    return tuple(_config()["languages"])  # type: ignore[arg-type]
-
-
-def detect_language(words: list[str]) -> str:
-    """The language whose stop words the text uses most (English on a tie): function words
-    are the cheapest fingerprint a language has, and YAKE ships the lists."""
-    best, best_hits = "en", 0
-    for lang in languages():
-        stop = _stopwords(lang)
-        hits = sum(word in stop for word in words)
-        if hits > best_hits:
-            best, best_hits = lang, hits
-    if best_hits == 0 and words:
-        return _language_by_frequency(words)
-    return best
-
-
-def _language_by_frequency(words: list[str]) -> str:
-    """No function word to go by (a pile of hashtags, "#CuisineMaison #pain"): the language
-    where the words are most common, English unless another is clearly ahead."""
-    totals = {lang: sum(zipf(word, lang) for word in words) for lang in languages()}
-    best = max(totals, key=lambda lang: totals[lang])
-    return best if totals[best] - totals["en"] >= FREQUENCY_LEAD * len(words) else "en"
-
-
-@lru_cache(maxsize=65536)
-def zipf(word: str, lang: str) -> float:
-    return wordfreq.zipf_frequency(word, lang)
-
-
-@lru_cache(maxsize=65536)
-def lemma(word: str) -> str:
-    """English lemma, lower-case ("tabs" -> "tab", "died" -> "die")."""
-    return simplemma.lemmatize(word, lang="en").casefold()
 
 
 _VETTED: dict[str, bool] = {}
@@ -350,7 +277,12 @@ def _close(found: list[_Candidate], run: list[str], opened: bool, lang: str, pos
     words = tuple(run[-MAX_WORDS:]) if lang == "en" else tuple(run[:MAX_WORDS])
     if lang != "en" and words[-1] in _connectors(lang):
         words = words[:-1]
-    if lang == "en" and len(words) > 1 and _looks_inflected(words[-1]) and not _same_topic(words[-2], lemma(words[-1])):
+    if (
+        lang == "en"
+        and len(words) > 1
+        and _looks_inflected(words[-1])
+        and not _same_topic(words[-2], lemma(words[-1]))
+    ):
         words = words[:-1]
     head = words[-1] if lang == "en" else words[0]
     rarity = max(0.0, 7.0 - zipf(head, lang)) * RARITY
