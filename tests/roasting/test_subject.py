@@ -111,6 +111,28 @@ def test_roast_this_takes_the_subject_of_the_post_it_points_to() -> None:
     assert reading.subject.family == "food"
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A possessive names the thing itself: the mention's words win over the post's.
+        ("@roastbot roast my brother's fantasy football team", "fantasy football team"),
+        # "this X" points at the post: the post says what it is about.
+        ("@roastbot roast this thread", "pizza"),
+    ],
+)
+def test_roast_this_prefers_a_thing_the_mention_owns(text: str, expected: str) -> None:
+    reading = read_mention(
+        RoastRequest(
+            mention_id="1",
+            text=text,
+            author_username="maya",
+            referenced_text="Unpopular opinion: pineapple pizza is the best pizza",
+        )
+    )
+    assert reading.kind == REFERENCED and reading.subject is not None
+    assert reading.subject.phrase == expected
+
+
 def test_orders_keep_only_the_subject_named_before_them() -> None:
     reading = read_mention(
         RoastRequest(
