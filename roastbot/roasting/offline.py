@@ -61,6 +61,7 @@ _EMOJI = re.compile(
 _WORDISH = re.compile(r"[^\W\d_]{2,}")
 _HANDLE = re.compile(r"(?<![\w@])[@＠]\w+")
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?\n]*")
+_POSSESSIVES = "my|your|his|her|their|our"
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,12 @@ def before_orders(text: str) -> str:
     return "".join(kept)
 
 
+def _owned(text: str, subject: Subject) -> bool:
+    """Whether a possessive ("my", "a friend's") introduces the subject in the mention's own words."""
+    words = r"(?:['’]s)?\s+".join(re.escape(word) for word in subject.words)
+    return re.search(rf"\b(?:{_POSSESSIVES}|\w+['’]s)\s+(?:\w+\s+){{0,2}}{words}\b", text, re.I) is not None
+
+
 def _pair(found: Sequence[Subject]) -> tuple[Subject, Subject | None]:
     other = found[1] if len(found) > 1 and found[1].pointed else None
     return found[0], other
@@ -144,7 +151,11 @@ def read_mention(request: RoastRequest) -> Reading:
         # when that post offers nothing.
         referenced = clean(request.referenced_text)
         found = [] if gives_orders(referenced) else subjects_in(referenced, own_names, source="referenced")
-        found = found or subjects_in(text, own_names)
+        own = subjects_in(text, own_names)
+        if own and _owned(text, own[0]):
+            # "roast my friend's dating profile" names the thing; "roast this thread" points at the post.
+            found = [*own, *found]
+        found = found or own
         return Reading(REFERENCED, *_pair(found)) if found else Reading(REFERENCED_PLAIN)
     found = subjects_in(text, own_names)
     if found:

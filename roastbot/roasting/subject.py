@@ -11,20 +11,28 @@ safety checker's word rules. Nothing else from the mention ever reaches a roast.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, replace
-from functools import cache, lru_cache
-from importlib import resources
+from functools import lru_cache
 
 import simplemma
-import wordfreq
-import yake
 
+from roastbot.roasting.language import (
+    MAX_WORDS,
+    detect_language,
+    lemma,
+    zipf,
+)
+from roastbot.roasting.language import connectors as _connectors
+from roastbot.roasting.language import extractor as _extractor
+from roastbot.roasting.language import infinitive_endings as _infinitive_endings
+from roastbot.roasting.language import openers as _openers
+from roastbot.roasting.language import pronouns as _pronouns
+from roastbot.roasting.language import request_words as _request_words
+from roastbot.roasting.language import stopwords as _stopwords
 from roastbot.roasting.normalize import clean
 from roastbot.roasting.safety import passes_word_rules, safe_words
-from roastbot.roasting.topics import family_of, in_lexicon
+from roastbot.roasting.topics import family_of, in_lexicon, lexicon
 
-MAX_WORDS = 3
 SHORTLIST = 5
 # Cue weights, tuned on the quality dev set: people name what they mention first, after "my".
 OPENED = 1.5
@@ -103,69 +111,6 @@ class _Candidate:
     pointed: bool = False
 
 
-@cache
-def _config() -> dict[str, object]:
-    source = resources.files("roastbot.roasting").joinpath("data/subject.toml").read_text("utf-8")
-    return tomllib.loads(source)
-
-
-@cache
-def _extractor(lang: str) -> yake.KeywordExtractor:
-    return yake.KeywordExtractor(lan=lang, n=MAX_WORDS, top=8, dedupLim=0.9)
-
-
-@cache
-def _stopwords(lang: str) -> frozenset[str]:
-    return frozenset(word.casefold() for word in _extractor(lang).stopword_set)
-
-
-@cache
-def _openers(lang: str) -> frozenset[str]:
-    return frozenset(_config()["noun_openers"].get(lang, ()))  # type: ignore[union-attr]
-
-
-@cache
-def _connectors(lang: str) -> frozenset[str]:
-    return frozenset(_config()["connectors"].get(lang, ()))  # type: ignore[union-attr]
-
-
-@cache
-def _pronouns(lang: str) -> frozenset[str]:
-    return frozenset(_config()["subject_pronouns"].get(lang, ()))  # type: ignore[union-attr]
-
-
-@cache
-def _request_words() -> frozenset[str]:
-    return frozenset(_config()["request_words"])  # type: ignore[arg-type]
-
-
-def languages() -> tuple[str, ...]:
-    return tuple(_config()["languages"])  # type: ignore[arg-type]
-
-
-def detect_language(words: list[str]) -> str:
-    """The language whose stop words the text uses most (English on a tie): function words
-    are the cheapest fingerprint a language has, and YAKE ships the lists."""
-    best, best_hits = "en", 0
-    for lang in languages():
-        stop = _stopwords(lang)
-        hits = sum(word in stop for word in words)
-        if hits > best_hits:
-            best, best_hits = lang, hits
-    return best
-
-
-@lru_cache(maxsize=65536)
-def zipf(word: str, lang: str) -> float:
-    return wordfreq.zipf_frequency(word, lang)
-
-
-@lru_cache(maxsize=65536)
-def lemma(word: str) -> str:
-    """English lemma, lower-case ("tabs" -> "tab", "died" -> "die")."""
-    return simplemma.lemmatize(word, lang="en").casefold()
-
-
 _VETTED: dict[str, bool] = {}
 _VETTED_CAP = 100_000
 
@@ -197,6 +142,36 @@ def _known(word: str, lang: str) -> bool:
 
 def _is_function_word(word: str, lang: str) -> bool:
     return word in _stopwords(lang) or word in _request_words() or zipf(word, lang) >= COMMON_ZIPF
+
+
+@lru_cache(maxsize=65536)
+def _is_foreign_verb(word: str, lang: str) -> bool:
+    """A verb form in a head-first language: its lemma is an infinitive ("bevo" -> "bere"),
+    unless the lexicon knows the word as a thing."""
+    endings = _infinitive_endings(lang)
+    if not endings or _known(word, lang):
+        return False
+    base = simplemma.lemmatize(word, lang=lang).casefold()
+    return base != word and base.endswith(endings)
+
+
+def _same_topic(word: str, other: str) -> bool:
+    family = lexicon().get(lemma(word))
+    return family is not None and family == lexicon().get(other)
+
+
+def _noun_after_article(word: str, lang: str, after_opener: bool) -> bool:
+    """A stop-listed word right after an article is a noun in the head-first languages
+    ("al lavoro", "la casa"): the lists hold common nouns too; truly grammatical words
+    (zipf 6 and up, or openers themselves) stay out."""
+    return (
+        after_opener
+        and lang not in ("en", "de")
+        and len(word) > MIN_LETTERS
+        and word not in _openers(lang)
+        and word not in _request_words()
+        and zipf(word, lang) < COMMON_ZIPF
+    )
 
 
 def _looks_inflected(word: str) -> bool:
@@ -268,10 +243,16 @@ def _candidates(text: str, lang: str) -> list[_Candidate]:
                 _LETTERS.match(word) is not None
                 and len(word) >= 2
                 and not _NON_LATIN.search(word)
-                and not _is_function_word(word, lang)
+                and (not _is_function_word(word, lang) or _noun_after_article(word, lang, opener_pending))
                 and (lang != "de" or capitalised)
             )
-            verb = content and lang == "en" and (after_pronoun or _looks_inflected(word))
+            if lang == "en":
+                # "protein shakes": an -s form of a thing from the same topic as the word before
+                # it is a plural noun; "my cat ignores me" stays a verb.
+                plural_of_run = bool(run) and _same_topic(run[-1], lemma(word))
+                verb = content and not plural_of_run and (after_pronoun or _looks_inflected(word))
+            else:
+                verb = content and _is_foreign_verb(word, lang)
             after_pronoun = word in _pronouns(lang)
             if not content or verb or (run and lang != "en" and run[-1] not in _connectors(lang)):
                 _close(found, run, opened, lang, position)
@@ -296,7 +277,12 @@ def _close(found: list[_Candidate], run: list[str], opened: bool, lang: str, pos
     words = tuple(run[-MAX_WORDS:]) if lang == "en" else tuple(run[:MAX_WORDS])
     if lang != "en" and words[-1] in _connectors(lang):
         words = words[:-1]
-    if lang == "en" and len(words) > 1 and _looks_inflected(words[-1]):
+    if (
+        lang == "en"
+        and len(words) > 1
+        and _looks_inflected(words[-1])
+        and not _same_topic(words[-2], lemma(words[-1]))
+    ):
         words = words[:-1]
     head = words[-1] if lang == "en" else words[0]
     rarity = max(0.0, 7.0 - zipf(head, lang)) * RARITY
@@ -330,6 +316,24 @@ def _plausible(candidate: _Candidate, lang: str) -> bool:
     return candidate.score >= 2.0 or zipf(head, lang) <= RARE_ZIPF
 
 
+def _vetted_part(words: tuple[str, ...], lang: str) -> tuple[str, ...]:
+    """The phrase when every word passed vetting; without its outermost modifier when only that
+    one failed ("skinny jeans" -> "jeans"): the modifier takes itself out, not the thing it
+    modifies. () otherwise: a refused word inside the phrase ("cat hates mondays") sinks it."""
+    passed = [_VETTED.get(word, False) for word in words]
+    if all(passed):
+        return words
+    if len(words) < 2:
+        return ()
+    rest = words[1:] if lang == "en" else words[:-1]
+    outer_failed = not (passed[0] if lang == "en" else passed[-1])
+    if outer_failed and all(_VETTED.get(word, False) for word in rest):
+        while rest and rest[-1] in _connectors(lang):
+            rest = rest[:-1]
+        return rest
+    return ()
+
+
 def subjects_in(text: str, own_names: set[str], source: str = "mention") -> list[Subject]:
     """Subjects of ``text``, best first (at most two), every word vetted."""
     return list(_subjects_in(clean(text), frozenset(own_names), source))
@@ -345,15 +349,17 @@ def _subjects_in(text: str, own_names: frozenset[str], source: str) -> tuple[Sub
     if len(scores) > 1 and scores[0] - scores[1] < CLEAR_LEAD:
         candidates = _keyword_bonus(stripped, lang, candidates)
     for tag in tag_words:
-        candidates.extend(replace(c, score=c.score + HASHTAG) for c in _candidates(tag, lang)[:1])
+        # German nouns are read by their capital, which a folded hashtag has lost.
+        readable = tag.title() if lang == "de" else tag
+        candidates.extend(replace(c, score=c.score + HASHTAG) for c in _candidates(readable, lang)[:1])
     ordered = sorted((c for c in candidates if _plausible(c, lang)), key=lambda c: (-c.score, c.position))[
         :SHORTLIST
     ]
     _vet([word for candidate in ordered for word in candidate.words])
     chosen: list[Subject] = []
     for candidate in ordered:
-        words = candidate.words
-        if not all(_VETTED.get(word, False) for word in words):  # connectors too: every quoted word
+        words = _vetted_part(candidate.words, lang)  # connectors too: every quoted word
+        if not words:
             continue
         content = [w for w in words if w not in _connectors(lang)]
         if any(set(words) & set(other.words) for other in chosen):

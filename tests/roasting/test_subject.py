@@ -27,6 +27,17 @@ def subject_of(text: str, **fields: object) -> str:
         ("@roastbot roast my 14 browser tabs #productivity 😭", "browser tabs"),
         ("@roastbot is it bad that I own 40 pairs of sneakers?", "sneakers"),
         ("@roastbot mein Hund hat schon wieder den Teppich gefressen", "hund"),
+        # A plural of the same topic after its modifier is a noun, not a verb.
+        ("@roastbot I chug two protein shakes before every leg day", "protein shakes"),
+        # Pro-drop languages open clauses with a verb ("sneeuwt": it snows): not the subject.
+        ("@roastbot het sneeuwt al drie dagen en mijn fiets is kapot", "fiets"),
+        # Stop lists hold common nouns too: after an article such a word is the subject.
+        ("@roastbot il lavoro mi uccide ogni lunedì", "lavoro"),
+        ("@roastbot la casa è sempre un disastro", "casa"),
+        # A modifier the word rules refuse drops out; the thing it modifies stays.
+        ("@roastbot are skinny jeans a crime in my wardrobe", "jeans"),
+        # Hashtags only: read in the language the words belong to (no function words to go by).
+        ("@roastbot #pizza #mangiare", "pizza"),
     ],
 )
 def test_the_subject_is_what_the_mention_is_about(text: str, expected: str) -> None:
@@ -98,6 +109,28 @@ def test_roast_this_takes_the_subject_of_the_post_it_points_to() -> None:
     assert reading.kind == REFERENCED and reading.subject is not None
     assert reading.subject.head == "pizza" and reading.subject.source == "referenced"
     assert reading.subject.family == "food"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A possessive names the thing itself: the mention's words win over the post's.
+        ("@roastbot roast my brother's fantasy football team", "fantasy football team"),
+        # "this X" points at the post: the post says what it is about.
+        ("@roastbot roast this thread", "pizza"),
+    ],
+)
+def test_roast_this_prefers_a_thing_the_mention_owns(text: str, expected: str) -> None:
+    reading = read_mention(
+        RoastRequest(
+            mention_id="1",
+            text=text,
+            author_username="maya",
+            referenced_text="Unpopular opinion: pineapple pizza is the best pizza",
+        )
+    )
+    assert reading.kind == REFERENCED and reading.subject is not None
+    assert reading.subject.phrase == expected
 
 
 def test_orders_keep_only_the_subject_named_before_them() -> None:
