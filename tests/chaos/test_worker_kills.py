@@ -28,7 +28,7 @@ def test_consumers_sigkilled_20_times_at_random_moments(
     rng = random.Random(chaos_seed)
     # LLM_TIMEOUT_S sets the claim lease (timeout + 15 s): a dead consumer's claims expire sooner.
     with isolated_stack(3, var_root=tmp_path, quiet=True) as stack:
-        load = BackgroundLoad(stack, CHAOS_MENTIONS, rate_per_s=60, seed=chaos_seed).start()
+        load = BackgroundLoad(stack, CHAOS_MENTIONS, rate_per_s=30, seed=chaos_seed).start()
         killer = Killer(stack)
         for _ in range(20):
             time.sleep(rng.uniform(0.5, 2.5))  # pacing between kills
@@ -45,12 +45,13 @@ def test_consumers_sigkilled_20_times_at_random_moments(
 def test_producer_sigkilled_repeatedly(tmp_path: Path, chaos_seed: int, infrastructure: None) -> None:
     rng = random.Random(chaos_seed)
     with isolated_stack(2, var_root=tmp_path, quiet=True) as stack:
-        # 60/s: a producer down for ten seconds leaves 600 mentions, inside X's 800, and the
-        # load lasts long enough for five kills with restarts on a loaded machine. Each kill
+        # 30/s: a producer down for fifteen seconds leaves 450 mentions, inside X's 800, and the
+        # load (about 67 s) lasts long enough for five kills with their restarts on a loaded
+        # machine (each restart: a new process, its imports, the lease, its first poll). Each kill
         # waits until the restarted producer polls (its "polls" counter moved; since_id moves
         # only when mentions came): kills back to back would keep it down past X's reach, a
         # loss no client can avoid (the producer reports it as producer_error:possible_gap).
-        load = BackgroundLoad(stack, CHAOS_MENTIONS, rate_per_s=60, seed=chaos_seed).start()
+        load = BackgroundLoad(stack, CHAOS_MENTIONS, rate_per_s=30, seed=chaos_seed).start()
         killer = Killer(stack)
         client = stack.redis()
 
