@@ -16,7 +16,8 @@ import redis
 from roastbot.keys import RedisKeys
 
 # Atomically take one unit of quota unless the window is known to be spent.
-# ARGV: now. Returns 0 when the caller may go ahead, else a time (Unix seconds) to wait for.
+# ARGV: now. Returns {wait, window}: wait is 0 when the caller may go ahead, else a time (Unix
+# seconds) to wait for; window is the reset of the known window the unit was counted in, or 0.
 # X opens a window on the first call after the last one ended, so once the known window is
 # over the next one is counted here from its limit ("assumed") until its first answer says
 # how much is left and when it ends: callers racing into a new window are counted too.
@@ -25,24 +26,36 @@ local q = redis.call('HMGET', KEYS[1], 'limit', 'remaining', 'reset', 'assumed',
 local limit, remaining, reset = tonumber(q[1]), tonumber(q[2]), tonumber(q[3])
 local now = tonumber(ARGV[1])
 if remaining == nil or reset == nil then
-  return 0
+  return {0, 0}
 end
 local assumed = q[4] == '1'
 if reset <= now and (not assumed or now - tonumber(q[5] or '0') > 60) then
   if limit == nil or limit <= 0 then
-    return 0
+    return {0, 0}
   end
   redis.call('HSET', KEYS[1], 'remaining', limit - 1, 'assumed', '1', 'assumed_at', now)
-  return 0
+  return {0, 0}
 end
 if remaining <= 0 then
   if reset > now then
-    return reset
+    return {tostring(reset), 0}
   end
-  return now + 1
+  return {tostring(now + 1), 0}
 end
 redis.call('HINCRBY', KEYS[1], 'remaining', -1)
-return 0
+return {0, tostring(reset)}
+"""
+
+# Give back one unit _RESERVE counted for a call that never reached X (the daily budget refused
+# it first): only in the window it was counted in, never above the limit. ARGV: that window's reset.
+_GIVE_BACK = """
+local q = redis.call('HMGET', KEYS[1], 'limit', 'remaining', 'reset')
+local limit, remaining, reset = tonumber(q[1]), tonumber(q[2]), tonumber(q[3])
+if remaining == nil or reset ~= tonumber(ARGV[1]) or (limit ~= nil and remaining >= limit) then
+  return 0
+end
+redis.call('HINCRBY', KEYS[1], 'remaining', 1)
+return 1
 """
 
 # Store what one answer said. ARGV: limit, remaining, reset, seen_at, refused (1/0), now.
@@ -76,6 +89,15 @@ _HEADER_FAMILIES = {
     "app_24h": "x-app-limit-24hour-",
     "user_24h": "x-user-limit-24hour-",
 }
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One ``QuotaBook.take``: ``wait_until`` is None when granted; ``window`` is the reset of the
+    known window the unit was counted in (None when it was not counted)."""
+
+    wait_until: float | None
+    window: float | None
 
 
 @dataclass(frozen=True)
@@ -121,6 +143,7 @@ class QuotaBook:
         self.keys = keys
         self._reserve = client.register_script(_RESERVE)
         self._record = client.register_script(_RECORD)
+        self._give_back = client.register_script(_GIVE_BACK)
 
     def record(
         self, endpoint: str, headers: Mapping[str, str], refused: bool = False, now: float | None = None
@@ -169,7 +192,17 @@ class QuotaBook:
 
     def reserve(self, endpoint: str, now: float | None = None) -> float | None:
         """Take one unit of quota; None when granted, else the reset time to wait for."""
-        result = self._reserve(
+        return self.take(endpoint, now).wait_until
+
+    def take(self, endpoint: str, now: float | None = None) -> Slot:
+        """``reserve``, also saying which window the unit was counted in (for ``give_back``)."""
+        wait, window = self._reserve(
             keys=[self.keys.quota(endpoint)], args=[now if now is not None else time.time()]
         )
-        return float(result) if int(result) else None
+        return Slot(float(wait) if float(wait) else None, float(window) if float(window) else None)
+
+    def give_back(self, endpoint: str, slot: Slot) -> None:
+        """Return a unit ``take`` counted for a call that never reached X. A unit taken before
+        the window was known was never counted, and one from a window that ended is moot."""
+        if slot.window is not None:
+            self._give_back(keys=[self.keys.quota(endpoint)], args=[int(slot.window)])

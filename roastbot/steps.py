@@ -27,12 +27,13 @@ from roastbot.lifecycle import Fact, State
 from roastbot.mention_store import MentionStore
 from roastbot.models import Mention
 from roastbot.outcomes import Permanent, RateLimited, Transient
-from roastbot.quota import QuotaBook
+from roastbot.quota import QuotaBook, Slot
 from roastbot.retry import RetryPolicy
 from roastbot.roasting import Roaster, RoastRequest, check_roast, generate_safe_roast
 from roastbot.roasting.pipeline import SafeRoastResult
 from roastbot.rules import OPT_OUT_CONFIRMATION, AuthorRules, wants_opt_out
 from roastbot.settings import Settings
+from roastbot.spend import BudgetReached
 from roastbot.telemetry import Telemetry
 from roastbot.triage import QuotaTriage
 from roastbot.x_gateway import XGateway
@@ -68,6 +69,7 @@ class Run:
     taken_over_posting: bool = False  # the claim found `posting`: an earlier POST may have landed
     since_update_s: float = 0.0
     slot_granted: bool = False  # one unit of post quota taken for the next POST
+    post_slot: Slot | None = None  # the last unit taken, to give back if the POST never left
     regenerations: int = 0
     avoid: list[str] = field(default_factory=list)
     draft_info: dict[str, str] = field(default_factory=dict)
@@ -210,10 +212,11 @@ class MentionSteps:
             if not verdict.in_time:
                 return False
             if verdict.wait_s <= 0:
-                reset_at = self.quota.reserve("post")
-                if reset_at is None:
+                slot = self.quota.take("post")
+                if slot.wait_until is None:
+                    run.post_slot = slot
                     return True
-                wait_s = reset_at - time.time() + random.uniform(0, 0.5)
+                wait_s = slot.wait_until - time.time() + random.uniform(0, 0.5)
             else:
                 wait_s = verdict.wait_s
             self.policy.pause(min(wait_s, TURN_POLL_S))
@@ -262,6 +265,8 @@ class MentionSteps:
                         self.policy.pause(self.settings.x_timeout_s)  # a request given up on may still land
                     raise
                 except Permanent as error:
+                    if isinstance(error, BudgetReached) and run.post_slot:
+                        self.quota.give_back("post", run.post_slot)  # refused before it left: X counted nothing
                     if error.code not in CAUSES:
                         raise
                     self.raise_hold(error)  # then wait for an operator before the next POST

@@ -45,6 +45,34 @@ def test_a_late_answer_does_not_give_back_quota_already_reserved(
     assert book.reserve("post", now=now) == int(reset)
 
 
+def test_a_unit_given_back_returns_only_to_the_window_that_counted_it(
+    redis_client: redis.Redis, settings: Settings
+) -> None:
+    # A POST the daily budget refused before it left used to keep its unit of the shared post
+    # quota: a capped day made the next window look shorter than X's.
+    book = QuotaBook(redis_client, RedisKeys(settings.redis_key_prefix))
+    uncounted = book.take("post")  # no window known yet: granted, counted nowhere
+    assert uncounted.wait_until is None and uncounted.window is None
+    now = time.time()
+    reset = now + 60
+    book.record("post", _answer(3, reset), now=now)
+    slot = book.take("post", now=now)
+    assert (slot.wait_until, slot.window) == (None, int(reset))
+    assert book.snapshot("post").remaining == 2
+    book.give_back("post", slot)
+    book.give_back("post", uncounted)
+    assert book.snapshot("post").remaining == 3
+    later = book.take("post", now=now)
+    book.record("post", _answer(99, reset + 900), now=reset + 1)  # the next window's first answer
+    book.give_back("post", later)  # counted in a window that ended: moot
+    assert book.snapshot("post").remaining == 99
+    book.record("post", _answer(100, reset + 1800), now=reset + 901)  # a window with all 100 left
+    fresh = book.take("post", now=reset + 901)
+    book.give_back("post", fresh)
+    book.give_back("post", fresh)  # given back twice by mistake: never above X's limit
+    assert book.snapshot("post").remaining == 100
+
+
 def test_a_new_window_is_counted_from_its_first_call(redis_client: redis.Redis, settings: Settings) -> None:
     # After the reset, every caller used to get through uncounted until the first answer of
     # the new window came back; that answer then ignored the calls still in flight.

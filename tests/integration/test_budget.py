@@ -12,6 +12,7 @@ import pytest
 
 from roastbot.holds import Holds
 from roastbot.keys import RedisKeys
+from roastbot.quota import QuotaBook
 from roastbot.redis_conn import connect_redis
 from roastbot.roasting import roaster_from_settings
 from roastbot.settings import Settings
@@ -48,7 +49,10 @@ def test_the_budget_stops_posting_at_the_cap_and_a_raised_cap_resumes_it(
     spend = SpendLedger(client, RedisKeys(settings.redis_key_prefix), settings)
     holds = Holds(client, RedisKeys(settings.redis_key_prefix))
     with pipeline(settings, x, spend=spend) as bot:
-        ids = [bot.mention(f"roast me, number {n}", author={"username": f"budget{n}"}) for n in range(3)]
+        # The first reply makes X's post window known to the shared quota book before the others.
+        ids = [bot.mention("roast me, number 0", author={"username": "budget0"})]
+        wait_for(lambda: bot.replies(ids[0]), 20, "the first reply")
+        ids += [bot.mention(f"roast me, number {n}", author={"username": f"budget{n}"}) for n in (1, 2)]
         [hold] = wait_for(holds.active, 30, "the budget hold")
         assert hold.code == "daily_budget" and hold.credential == "DAILY_BUDGET_USD"
         wait_for(lambda: sum(bool(bot.replies(i)) for i in ids) == 2, 20, "two replies")
@@ -57,6 +61,9 @@ def test_the_budget_stops_posting_at_the_cap_and_a_raised_cap_resumes_it(
         assert len(waiting) == 1, "a third reply passed the cap"
         assert bot.state(waiting[0]).get("state") == "posting"  # waits, not skipped or dead-lettered
         assert spend.today().total == 20_000 and spend.today().posts == 2  # the cap, to the cent
+        # The refused third post never reached X: the shared post quota still says what X said.
+        x_post = x.get("/sandbox/limits").json()["counters"]["post:user"]  # X's x-rate-limit-* window
+        assert QuotaBook(client, RedisKeys(settings.redis_key_prefix)).snapshot("post").remaining == x_post["remaining"]
 
         spend.set_cap_for_today(0.03)  # what the console's command does
         assert bot.final_state(waiting[0])["state"] == "posted"
