@@ -38,12 +38,12 @@ if reset <= now and (not assumed or now - tonumber(q[5] or '0') > 60) then
 end
 if remaining <= 0 then
   if reset > now then
-    return {tostring(reset), 0}
+    return {reset, 0}
   end
-  return {tostring(now + 1), 0}
+  return {now + 1, 0}
 end
 redis.call('HINCRBY', KEYS[1], 'remaining', -1)
-return {0, tostring(reset)}
+return {0, reset}
 """
 
 # Give back one unit _RESERVE counted for a call that never reached X (the daily budget refused
