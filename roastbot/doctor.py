@@ -223,11 +223,13 @@ def check_prices(settings: Settings) -> Check:
         "price_x_other_read_per_post_usd",
     ]
     problems = [f"{name.upper()} is 0" for name in x_prices if not getattr(settings, name)]
-    if settings.roaster != "offline":
-        model = settings.roast_model
+    models = {"ROAST_MODEL": settings.roast_model} if settings.roaster != "offline" else {}
+    if settings.guard_model:  # the guard's calls are billed too, at its own model's price
+        models["GUARD_MODEL"] = settings.guard_model
+    for setting, model in models.items():
         price = settings.llm_prices_usd_per_mtok.get(model)
         if price is None:
-            problems.append(f"LLM_PRICES_USD_PER_MTOK has no price for ROAST_MODEL {model}")
+            problems.append(f"LLM_PRICES_USD_PER_MTOK has no price for {setting} {model}")
         elif not all(price):
             problems.append(f"LLM_PRICES_USD_PER_MTOK prices {model} at 0")
     budget = "no cap" if settings.daily_budget_usd is None else f"${settings.daily_budget_usd:g} a day"

@@ -39,7 +39,8 @@ from roastbot.outcomes import Permanent
 from roastbot.settings import Settings
 
 if TYPE_CHECKING:  # the roasting package loads the safety models: not for the producer
-    from roastbot.roasting.base import RoastDraft, Roaster, RoastRequest
+    from roastbot.roasting.base import RoastDraft
+    from roastbot.roasting.llm_client import ChatAnswer
 
 log = logging.getLogger(__name__)
 
@@ -254,11 +255,12 @@ class SpendLedger:
         actual = sum(amount for amount, _count in charges.values())
         self._book(reservation.day, charges, total_delta=actual - reservation.amount)
 
-    def settle_llm(self, reservation: Reservation, draft: RoastDraft) -> None:
-        cost_in, cost_out = self.prices.llm_cost(draft.model, draft.prompt_tokens, draft.completion_tokens)
+    def settle_llm(self, reservation: Reservation, usage: RoastDraft | ChatAnswer) -> None:
+        """Book an LLM call (a roaster's draft or the guard's answer) from the tokens it used."""
+        cost_in, cost_out = self.prices.llm_cost(usage.model, usage.prompt_tokens, usage.completion_tokens)
         self.settle(
             reservation,
-            {LLM_INPUT: (cost_in, draft.prompt_tokens), LLM_OUTPUT: (cost_out, draft.completion_tokens)},
+            {LLM_INPUT: (cost_in, usage.prompt_tokens), LLM_OUTPUT: (cost_out, usage.completion_tokens)},
         )
 
     # --- reads ------------------------------------------------------------------------
@@ -353,35 +355,3 @@ class SpendLedger:
         pipe.delete(self.keys.budget_hold)
         pipe.expire(key, SPEND_DAY_TTL_S)
         pipe.execute()
-
-
-class MeteredRoaster:
-    """A roaster whose every call is reserved against the budget and booked from its usage
-    (refused drafts cost tokens too, so the meter sits on the roaster, not on the roast kept)."""
-
-    def __init__(self, roaster: Roaster, ledger: SpendLedger) -> None:
-        self.inner = roaster
-        self.name = roaster.name
-        self.ledger = ledger
-
-    def roast(self, request: RoastRequest) -> RoastDraft:
-        reservation = self.ledger.reserve_llm(str(getattr(self.inner, "model", "")))
-        try:
-            draft = self.inner.roast(request)
-        except BaseException:
-            self.ledger.refund(reservation)  # a failed request is not billed
-            raise
-        self.ledger.settle_llm(reservation, draft)
-        return draft
-
-
-def metered_roaster(roaster: Roaster, ledger: SpendLedger) -> Roaster:
-    """The roaster behind the budget; the offline roaster costs nothing and stays as it is
-    (the budget hold still stops it: steps wait on every hold that stops generating). A guard
-    the factory put in front stays in front: generate_safe_roast finds it on the outer roaster,
-    and a meter wrapped around it would hide it (drafts posted unclassified)."""
-    from roastbot.roasting.guard import GuardedRoaster  # the console imports this module, not the SDKs
-
-    if isinstance(roaster, GuardedRoaster):
-        return GuardedRoaster(metered_roaster(roaster.inner, ledger), roaster.guard)
-    return roaster if roaster.name == "offline" else MeteredRoaster(roaster, ledger)

@@ -10,7 +10,8 @@ from roastbot.keys import RedisKeys
 from roastbot.quota import QuotaBook
 from roastbot.redis_conn import connect_redis
 from roastbot.roasting import roaster_from_settings, safety
-from roastbot.spend import SpendLedger, metered_roaster
+from roastbot.roasting.metered import metered_roaster
+from roastbot.spend import SpendLedger
 from roastbot.telemetry import Telemetry
 from roastbot.worker import metrics_port_for_process, run_forever, serve_metrics, start_worker
 from roastbot.x_gateway import XGateway

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Protocol
 
 from roastbot.outcomes import Transient
 from roastbot.roasting.base import RoastDraft, Roaster, RoastRequest
-from roastbot.roasting.llm_client import ChatEndpoint
+from roastbot.roasting.llm_client import ChatAnswer, ChatEndpoint
 
 GUARD_REASON_PREFIX = "guard:"
 ROAST_ASK = "Write a short, playful roast of my latest post."
@@ -50,6 +51,14 @@ class GuardVerdict:
         return f"{GUARD_REASON_PREFIX}{self.category or 'unsafe'}"
 
 
+class Guard(Protocol):
+    """What the pipeline asks of a guard: a ``GuardModel``, or one behind the budget (spend.MeteredGuard)."""
+
+    model: str
+
+    def classify(self, text: str) -> GuardVerdict: ...
+
+
 class GuardModel:
     """Classifies drafts with ``model`` on ``endpoint`` (the roaster's, or GUARD_BASE_URL's)."""
 
@@ -69,11 +78,14 @@ class GuardModel:
             {"role": "user", "content": f"<reply>{reply}</reply>"},
         ]
 
-    def classify(self, text: str) -> GuardVerdict:
-        answer = self.endpoint.complete(
+    def ask(self, text: str) -> ChatAnswer:
+        """The model's answer about ``text``, with its token usage (what the call costs)."""
+        return self.endpoint.complete(
             "guard", model=self.model, messages=self.messages(text), max_tokens=self.max_tokens, temperature=0
         )
-        return parse_verdict(answer.content)
+
+    def classify(self, text: str) -> GuardVerdict:
+        return parse_verdict(self.ask(text).content)
 
 
 def parse_verdict(content: str | None) -> GuardVerdict:
@@ -95,7 +107,7 @@ class GuardedRoaster:
     knows which drafts passed the rules); the factory builds it when GUARD_MODEL is set.
     """
 
-    def __init__(self, inner: Roaster, guard: GuardModel) -> None:
+    def __init__(self, inner: Roaster, guard: Guard) -> None:
         self.inner = inner
         self.guard = guard
         self.name = inner.name
@@ -109,6 +121,6 @@ class GuardedRoaster:
         return getattr(self.inner, name)
 
 
-def guard_of(roaster: Roaster) -> GuardModel | None:
+def guard_of(roaster: Roaster) -> Guard | None:
     """The guard the factory put in front of this roaster, if any."""
     return roaster.guard if isinstance(roaster, GuardedRoaster) else None

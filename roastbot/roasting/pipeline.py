@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, replace
 
 from roastbot.roasting.base import RoastDraft, Roaster, RoastRequest
-from roastbot.roasting.guard import GuardModel, guard_of
+from roastbot.roasting.guard import Guard, guard_of
 from roastbot.roasting.normalize import clean
 from roastbot.roasting.safety import check_roast
 
@@ -43,7 +43,7 @@ def generate_safe_roast(
     request: RoastRequest,
     author_username: str,
     max_attempts: int = 3,
-    guard: GuardModel | None = None,
+    guard: Guard | None = None,
 ) -> SafeRoastResult:
     """Up to ``max_attempts`` drafts (attempt, attempt+1, ...); the first that passes every check wins.
 

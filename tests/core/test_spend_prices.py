@@ -40,4 +40,6 @@ def test_the_doctor_warns_about_a_missing_or_zero_price() -> None:
     llm = settings(roaster="together", together_api_key="k", roast_model="someone/unpriced-model")
     missing = check_prices(llm)
     assert "no price for ROAST_MODEL someone/unpriced-model" in missing.warning
+    guarded = check_prices(llm.model_copy(update={"guard_model": "meta-llama/Llama-Guard-4-12B"}))
+    assert "no price for GUARD_MODEL meta-llama/Llama-Guard-4-12B" in guarded.warning
     assert check_prices(settings(daily_budget_usd=3)).detail == "DAILY_BUDGET_USD: $3 a day"

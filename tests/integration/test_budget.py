@@ -15,8 +15,9 @@ from roastbot.keys import RedisKeys
 from roastbot.quota import QuotaBook
 from roastbot.redis_conn import connect_redis
 from roastbot.roasting import roaster_from_settings
+from roastbot.roasting.metered import metered_roaster
 from roastbot.settings import Settings
-from roastbot.spend import X_REPLY, BudgetReached, SpendLedger, metered_roaster, next_utc_midnight, utc_day
+from roastbot.spend import X_REPLY, BudgetReached, SpendLedger, next_utc_midnight, utc_day
 from tests.helpers import wait_for
 from tests.integration.pipeline import pipeline, producer_thread
 

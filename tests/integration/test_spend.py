@@ -14,10 +14,12 @@ from prometheus_client import CollectorRegistry
 
 from roastbot.holds import EVERYTHING, Holds
 from roastbot.keys import RedisKeys
-from roastbot.outcomes import Permanent
+from roastbot.outcomes import Permanent, Transient
 from roastbot.quota import QuotaBook
 from roastbot.roasting import build_roaster, generate_safe_roast
 from roastbot.roasting.base import RoastDraft, RoastRequest
+from roastbot.roasting.llm_client import ChatAnswer
+from roastbot.roasting.metered import MeteredGuard, metered_roaster
 from roastbot.settings import Settings
 from roastbot.spend import (
     LLM_INPUT,
@@ -26,7 +28,6 @@ from roastbot.spend import (
     X_REPLY,
     BudgetReached,
     SpendLedger,
-    metered_roaster,
 )
 from roastbot.x_gateway import XGateway
 from sandbox.llm_fake.model import GUARD_UNSAFE_MARKER
@@ -48,6 +49,9 @@ class Clock:
 
     def set(self, when: str) -> None:
         self.now = datetime.fromisoformat(when).replace(tzinfo=UTC).timestamp()
+
+
+GUARD_MODEL = "meta-llama/Llama-Guard-4-12B"
 
 
 class UsageRoaster:
@@ -156,6 +160,38 @@ def test_a_metered_roaster_keeps_its_guard_in_front(
     result = generate_safe_roast(metered, request, "alice", max_attempts=2)
     assert result.draft is None and result.reasons == ("guard:S10",)
     assert ledger_for(redis_client, sandbox_settings).today().counts[LLM_INPUT] > 0  # and metered
+    assert isinstance(metered.guard, MeteredGuard)  # the guard's calls are metered too
+
+
+class UsageGuard:
+    """A guard model's shape with fixed usage and a scripted answer (or failure)."""
+
+    model = GUARD_MODEL
+
+    def __init__(self, content: str | None = "safe", fails: bool = False) -> None:
+        self.content, self.fails = content, fails
+
+    def ask(self, text: str) -> ChatAnswer:
+        if self.fails:
+            raise Transient("guard request timed out")
+        return ChatAnswer(self.content, self.model, prompt_tokens=400, completion_tokens=2)
+
+
+def test_guard_calls_are_booked_at_the_guard_models_price(
+    sandbox_settings: Settings, redis_client: redis.Redis
+) -> None:
+    settings = sandbox_settings.model_copy(update={"llm_prices_usd_per_mtok": {GUARD_MODEL: (0.2, 0.2)}})
+    spend = ledger_for(redis_client, settings)
+    assert MeteredGuard(UsageGuard("safe"), spend).classify("Your tabs have tabs.").safe  # type: ignore[arg-type]
+    with pytest.raises(Transient, match="neither safe nor unsafe"):  # garbage, but billed all the same
+        MeteredGuard(UsageGuard("maybe?"), spend).classify("Your tabs have tabs.")  # type: ignore[arg-type]
+    with pytest.raises(Transient, match="timed out"):  # a failed request is not billed
+        MeteredGuard(UsageGuard(fails=True), spend).classify("Your tabs have tabs.")  # type: ignore[arg-type]
+    today = spend.today()
+    # 400 x $0.20/M = 80 micro-dollars in, 2 x $0.20/M = 0.4 -> 1 out; two answers billed.
+    assert today.counts == {LLM_INPUT: 800, LLM_OUTPUT: 4}
+    assert today.by_item == {LLM_INPUT: 160, LLM_OUTPUT: 2}
+    assert today.total == 162  # every reservation settled or refunded
 
 
 def test_two_racing_reservations_for_the_last_cent_one_passes(

@@ -1,0 +1,60 @@
+"""The roaster and the guard model behind the daily budget (roastbot.spend): every LLM call is
+reserved before it is made and booked from the usage it reports."""
+
+from __future__ import annotations
+
+from roastbot.roasting.base import RoastDraft, Roaster, RoastRequest
+from roastbot.roasting.guard import GuardedRoaster, GuardModel, GuardVerdict, parse_verdict
+from roastbot.spend import SpendLedger
+
+
+class MeteredRoaster:
+    """A roaster whose every call is reserved against the budget and booked from its usage
+    (refused drafts cost tokens too, so the meter sits on the roaster, not on the roast kept)."""
+
+    def __init__(self, roaster: Roaster, ledger: SpendLedger) -> None:
+        self.inner = roaster
+        self.name = roaster.name
+        self.ledger = ledger
+
+    def roast(self, request: RoastRequest) -> RoastDraft:
+        reservation = self.ledger.reserve_llm(str(getattr(self.inner, "model", "")))
+        try:
+            draft = self.inner.roast(request)
+        except BaseException:
+            self.ledger.refund(reservation)  # a failed request is not billed
+            raise
+        self.ledger.settle_llm(reservation, draft)
+        return draft
+
+
+class MeteredGuard:
+    """The guard model behind the budget: each classification is an LLM call, reserved and
+    booked from its usage like the roaster's (an answer it cannot parse was billed too)."""
+
+    def __init__(self, guard: GuardModel, ledger: SpendLedger) -> None:
+        self.inner = guard
+        self.model = guard.model
+        self.ledger = ledger
+
+    def classify(self, text: str) -> GuardVerdict:
+        reservation = self.ledger.reserve_llm(self.model)
+        try:
+            answer = self.inner.ask(text)
+        except BaseException:
+            self.ledger.refund(reservation)  # a failed request is not billed
+            raise
+        self.ledger.settle_llm(reservation, answer)
+        return parse_verdict(answer.content)
+
+
+def metered_roaster(roaster: Roaster, ledger: SpendLedger) -> Roaster:
+    """The roaster behind the budget; the offline roaster costs nothing and stays as it is
+    (the budget hold still stops it: steps wait on every hold that stops generating). A guard
+    the factory put in front stays in front, metered too: generate_safe_roast finds it on the
+    outer roaster, and a meter wrapped around it would hide it (drafts posted unclassified)."""
+    if isinstance(roaster, GuardedRoaster):
+        guard = roaster.guard
+        metered = MeteredGuard(guard, ledger) if isinstance(guard, GuardModel) else guard
+        return GuardedRoaster(metered_roaster(roaster.inner, ledger), metered)
+    return roaster if roaster.name == "offline" else MeteredRoaster(roaster, ledger)
