@@ -3,9 +3,28 @@ reserved before it is made and booked from the usage it reports."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from roastbot.roasting.base import RoastDraft, Roaster, RoastRequest
 from roastbot.roasting.guard import GuardedRoaster, GuardModel, GuardVerdict, parse_verdict
+from roastbot.roasting.llm_client import ChatAnswer
 from roastbot.spend import SpendLedger
+
+Billed = TypeVar("Billed", RoastDraft, ChatAnswer)
+
+
+def metered_call(ledger: SpendLedger, model: str, call: Callable[[], Billed]) -> Billed:
+    """One LLM call reserved at the model's price, then settled from the usage it reports;
+    a call that fails is refunded (a failed request is not billed)."""
+    reservation = ledger.reserve_llm(model)
+    try:
+        result = call()
+    except BaseException:
+        ledger.refund(reservation)
+        raise
+    ledger.settle_llm(reservation, result)
+    return result
 
 
 class MeteredRoaster:
@@ -18,14 +37,8 @@ class MeteredRoaster:
         self.ledger = ledger
 
     def roast(self, request: RoastRequest) -> RoastDraft:
-        reservation = self.ledger.reserve_llm(str(getattr(self.inner, "model", "")))
-        try:
-            draft = self.inner.roast(request)
-        except BaseException:
-            self.ledger.refund(reservation)  # a failed request is not billed
-            raise
-        self.ledger.settle_llm(reservation, draft)
-        return draft
+        model = str(getattr(self.inner, "model", ""))
+        return metered_call(self.ledger, model, lambda: self.inner.roast(request))
 
 
 class MeteredGuard:
@@ -38,13 +51,7 @@ class MeteredGuard:
         self.ledger = ledger
 
     def classify(self, text: str) -> GuardVerdict:
-        reservation = self.ledger.reserve_llm(self.model)
-        try:
-            answer = self.inner.ask(text)
-        except BaseException:
-            self.ledger.refund(reservation)  # a failed request is not billed
-            raise
-        self.ledger.settle_llm(reservation, answer)
+        answer = metered_call(self.ledger, self.model, lambda: self.inner.ask(text))
         return parse_verdict(answer.content)
 
 
