@@ -51,6 +51,11 @@ def pronouns(lang: str) -> frozenset[str]:
 
 
 @cache
+def time_words(lang: str) -> frozenset[str]:
+    return frozenset(config()["time_words"].get(lang, ()))  # type: ignore[union-attr]
+
+
+@cache
 def infinitive_endings(lang: str) -> tuple[str, ...]:
     return tuple(config()["infinitive_endings"].get(lang, ()))  # type: ignore[union-attr]
 

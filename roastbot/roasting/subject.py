@@ -28,6 +28,7 @@ from roastbot.roasting.language import infinitive_endings as _infinitive_endings
 from roastbot.roasting.language import openers as _openers
 from roastbot.roasting.language import pronouns as _pronouns
 from roastbot.roasting.language import request_words as _request_words
+from roastbot.roasting.language import time_words as _time_words
 from roastbot.roasting.language import stopwords as _stopwords
 from roastbot.roasting.normalize import clean
 from roastbot.roasting.safety import passes_word_rules, safe_words
@@ -244,6 +245,7 @@ def _candidates(text: str, lang: str) -> list[_Candidate]:
                 and len(word) >= 2
                 and not _NON_LATIN.search(word)
                 and (not _is_function_word(word, lang) or _noun_after_article(word, lang, opener_pending))
+                and word not in _time_words(lang)
                 and (lang != "de" or capitalised)
             )
             if lang == "en":

@@ -38,6 +38,10 @@ def subject_of(text: str, **fields: object) -> str:
         ("@roastbot are skinny jeans a crime in my wardrobe", "jeans"),
         # Hashtags only: read in the language the words belong to (no function words to go by).
         ("@roastbot #pizza #mangiare", "pizza"),
+        # A word that says when ends the phrase: "Your half marathon today commitment" was read.
+        ("@roastbot ran my first half marathon today, roast me", "half marathon"),
+        ("@roastbot new job tomorrow and I already hate the commute", "job"),
+        ("@roastbot hoy hice mi primera paella", "paella"),
     ],
 )
 def test_the_subject_is_what_the_mention_is_about(text: str, expected: str) -> None:
