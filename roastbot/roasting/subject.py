@@ -28,8 +28,8 @@ from roastbot.roasting.language import infinitive_endings as _infinitive_endings
 from roastbot.roasting.language import openers as _openers
 from roastbot.roasting.language import pronouns as _pronouns
 from roastbot.roasting.language import request_words as _request_words
-from roastbot.roasting.language import time_words as _time_words
 from roastbot.roasting.language import stopwords as _stopwords
+from roastbot.roasting.language import time_words as _time_words
 from roastbot.roasting.normalize import clean
 from roastbot.roasting.safety import passes_word_rules, safe_words
 from roastbot.roasting.topics import family_of, in_lexicon, lexicon
