@@ -199,6 +199,22 @@ class RedisKeys:
         """Set of post ids already billed as read on one UTC day (X bills each once a day)."""
         return self._key("spend", "read_ids", day)
 
+    # --- engagement (roastbot.engagement) ----------------------------------------------
+    def engagement_post(self, reply_id: str) -> str:
+        """Hash for one posted reply: its roast record (mention, roaster, model, prompt version,
+        skeleton), posted_at, metrics per check, whether the author answered; expires."""
+        return self._key("engagement", "post", reply_id)
+
+    @property
+    def engagement_posts(self) -> str:
+        """Sorted set reply id -> posted time, trimmed to ENGAGEMENT_RETENTION_S (Results page)."""
+        return self._key("engagement", "posts")
+
+    @property
+    def engagement_due(self) -> str:
+        """Sorted set reply id -> when its next metrics read is due (removed after the last)."""
+        return self._key("engagement", "due")
+
     @property
     def budget_hold(self) -> str:
         """JSON hold record while the daily budget is spent; expires at the next UTC midnight."""

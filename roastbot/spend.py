@@ -59,13 +59,14 @@ LLM_OUTPUT = "llm_output"
 POST_ITEMS = (X_REPLY, X_POST, X_POST_WITH_URL)
 
 # KEYS: the day's hash, the budget hold. ARGV: amount, configured cap (-1: none), hold record,
-# hold TTL (ms), day TTL (s). Returns 1 granted, 0 refused, 2 refused and the hold newly raised.
+# hold TTL (ms), day TTL (s), raise the hold (1/0). Returns 1 granted, 0 refused, 2 refused and the hold newly raised.
 _RESERVE = """
 local amount = tonumber(ARGV[1])
 local cap = tonumber(redis.call('HGET', KEYS[1], 'cap') or ARGV[2])
 local total = tonumber(redis.call('HGET', KEYS[1], 'total') or '0')
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 if cap >= 0 and (redis.call('HEXISTS', KEYS[1], 'reached') == 1 or total + amount > cap) then
+  if ARGV[6] == '0' then return 0 end  -- a soft reservation (tracker reads): refused, no hold
   redis.call('HSET', KEYS[1], 'reached', '1')
   if redis.call('SET', KEYS[2], ARGV[3], 'NX', 'PX', ARGV[4]) then
     return 2
@@ -206,8 +207,9 @@ class SpendLedger:
         self._reserve = client.register_script(_RESERVE)
 
     # --- reservations (posts, LLM calls) ----------------------------------------------
-    def reserve(self, item: str, amount: int) -> Reservation:
-        """Add ``amount`` to today's total unless that passes the cap; BudgetReached if it would."""
+    def reserve(self, item: str, amount: int, raise_hold: bool = True) -> Reservation:
+        """Add ``amount`` to today's total unless that passes the cap; BudgetReached if it would
+        (and, unless ``raise_hold`` is False, the budget hold stops posting and generating)."""
         now = self.clock()
         day = utc_day(now)
         cap = self.settings.daily_budget_usd
@@ -223,6 +225,7 @@ class SpendLedger:
                 hold_record(BUDGET_HOLD, detail, BUDGET_SETTING, since=now),
                 max(1, int((next_utc_midnight(now) - now) * 1000)),
                 SPEND_DAY_TTL_S,
+                int(raise_hold),
             ],
         )
         if int(granted) == 1:
