@@ -85,7 +85,11 @@ def group_summary(frame: pd.DataFrame, by: str, label: str) -> pd.DataFrame:
             }
         )
     columns = [by, "n", "likes (mean)", "± 95 %", "replies (mean)", "posts", "conversations"]
-    return pd.DataFrame(rows, columns=columns).sort_values(["n", "posts"], ascending=False, ignore_index=True)
+    summary = pd.DataFrame(rows, columns=columns).sort_values(
+        ["n", "posts"], ascending=False, ignore_index=True
+    )
+    numbers = ["likes (mean)", "± 95 %", "replies (mean)", "conversations"]
+    return summary.astype({name: float for name in numbers})  # None (too few to say) as an empty cell
 
 
 def ranked(frame: pd.DataFrame, label: str, count: int = 5) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -51,28 +51,31 @@ with ui.explained("Results"):
     if series.empty:
         st.info("No check has run yet for these posts.")
     else:
-        chart = (
-            alt.Chart(charts.in_zone(series, "posted", ZONE), title="Mean per post, by hour posted")
-            .mark_line(point=True)
-            .encode(
-                x=charts.time_axis("posted", ZONE),
-                y=alt.Y("per_post:Q", title="per post"),
-                color=alt.Color("check:N", title="check"),
-                strokeDash=alt.StrokeDash("metric:N", title=None),
-                tooltip=[f"{charts.TOOLTIP_COLUMN}:N", "check:N", "metric:N", "per_post:Q", "n:Q"],
+        for column, metric in zip(st.columns(2), ("likes", "replies"), strict=True):
+            chart = (
+                alt.Chart(
+                    charts.in_zone(series[series["metric"] == metric], "posted", ZONE),
+                    title=f"{metric.capitalize()} per post, by hour posted",
+                )
+                .mark_line(point=True)
+                .encode(
+                    x=charts.time_axis("posted", ZONE),
+                    y=alt.Y("per_post:Q", title=f"{metric} per post"),
+                    color=alt.Color("check:N", title="check", sort=labels),
+                    tooltip=[f"{charts.TOOLTIP_COLUMN}:N", "check:N", "per_post:Q", "n:Q"],
+                )
+                .properties(height=220)
             )
-            .properties(height=240)
-        )
-        st.altair_chart(chart, width="stretch")
+            column.altair_chart(chart, width="stretch")
 
     st.subheader("By origin")
     st.caption(
         f"Mean likes at {label} with a 95 % interval (mean ± 1.96 s/√n): two groups whose intervals "
-        "overlap are not shown to differ. n counts the posts measured at that check."
+        "overlap are not shown to differ. n counts the posts measured at that check; conversations "
+        "is the share of a group's posts whose author answered."
     )
-    for column, (group, name) in zip(st.columns(2) * 2, results_view.GROUPS.items(), strict=True):
-        column.markdown(f"**{ui.safe(name)}**")
-        column.dataframe(
+    for tab, group in zip(st.tabs(list(results_view.GROUPS.values())), results_view.GROUPS, strict=True):
+        tab.dataframe(
             results_view.group_summary(posts, group, label),
             hide_index=True,
             width="stretch",
@@ -91,5 +94,10 @@ with ui.explained("Results"):
             ranking[[*ROAST_COLUMNS, f"likes {label}", f"replies {label}", "answered"]],
             hide_index=True,
             width="stretch",
-            column_config={"posted_at": st.column_config.DatetimeColumn("posted", format="YYYY-MM-DD HH:mm")},
+            column_config={
+                "posted_at": st.column_config.DatetimeColumn("posted", format="YYYY-MM-DD HH:mm"),
+                "mention": st.column_config.TextColumn(width="medium"),
+                "roast": st.column_config.TextColumn(width="large"),
+                "answered": st.column_config.CheckboxColumn("author answered"),
+            },
         )
