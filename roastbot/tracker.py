@@ -21,11 +21,14 @@ token) unless ``ENGAGEMENT_READ_PRICE=other`` prices them as other post reads ($
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+import redis
 
 from roastbot.engagement import LOOKUP_MAX_IDS, EngagementBook
 from roastbot.outcomes import Permanent, RateLimited, Transient
@@ -78,7 +81,11 @@ class EngagementTracker:
         """The reset to wait for when the tracker may not call now (rule 2), else None."""
         known = self.quota.snapshot(LOOKUP_ENDPOINT)
         in_window = known.remaining is not None and known.reset is not None and known.reset > now
-        if in_window and known.remaining is not None and known.remaining <= self.settings.engagement_read_floor:
+        if (
+            in_window
+            and known.remaining is not None
+            and known.remaining <= self.settings.engagement_read_floor
+        ):
             return known.reset
         return self.quota.reserve(LOOKUP_ENDPOINT, now)
 
@@ -114,17 +121,32 @@ class EngagementTracker:
 
     def run(self, stop_event: threading.Event) -> None:
         """Passes until stopped, with a heartbeat (status, due, last read) every pass."""
+        outage_since: float | None = None
         while not stop_event.is_set():
-            self.last = self.run_pass()
-            self.telemetry.heartbeat(
-                self.settings.heartbeat_ttl_s,
-                status=self.last.status,
-                due=self.book.due_count(),
-                read_last_pass=self.last.read,
-            )
+            try:
+                self.last = self.run_pass()
+                self.telemetry.heartbeat(
+                    self.settings.heartbeat_ttl_s,
+                    status=self.last.status,
+                    due=self.book.due_count(),
+                    read_last_pass=self.last.read,
+                )
+            except redis.RedisError as error:
+                # Redis is down: nothing to track without it, so wait and try again (one line
+                # when it starts, one when it ends); the process stays up.
+                self.failures += 1
+                if outage_since is None:
+                    outage_since = self.clock()
+                    log.warning("tracker: Redis unavailable (%s); retrying", error)
+                stop_event.wait(full_jitter(self.failures, 30.0, 0.5))
+                continue
+            if outage_since is not None:
+                log.info("tracker: Redis is back after %.0f s", self.clock() - outage_since)
+                outage_since, self.failures = None, 0
             beat_s = self.settings.heartbeat_ttl_s / 3  # wake in time to renew the heartbeat
             pause = min(max(0.0, self.last.wait_until - self.clock()), beat_s)
             if self.last.status == "read":
                 pause = min(pause, self.settings.engagement_interval_s)
             stop_event.wait(pause)
-        self.telemetry.clear_heartbeat()
+        with contextlib.suppress(redis.RedisError):  # stopping during an outage: the beat expires
+            self.telemetry.clear_heartbeat()

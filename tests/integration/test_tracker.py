@@ -3,6 +3,7 @@ at most 100 ids a call, above its quota floor, within the budget, beside a runni
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -64,8 +65,10 @@ def tracker_running(settings: Settings) -> Iterator[EngagementTracker]:
     try:
         yield tracker
     finally:
+        alive = thread.is_alive()
         stop.set()
         thread.join(timeout=30)
+        assert alive, "the tracker's loop ended before it was asked to stop"
         assert not thread.is_alive(), "tracker did not stop on request"
 
 
@@ -152,3 +155,20 @@ def test_the_budget_stops_tracker_reads_at_the_cap_without_stopping_posts(
     assert lookups(x) == 1
     assert client.get(keys.budget_hold) is None  # posting and generating go on
     assert len(EngagementBook(client, keys, settings).due()) == 50
+
+
+def test_a_redis_outage_keeps_the_tracker_up_and_backing_off(sandbox_settings: Settings) -> None:
+    with free_port_redis_url() as unreachable:
+        settings = sandbox_settings.model_copy(
+            update={"redis_url": unreachable, "engagement_interval_s": 0.05}
+        )
+        with tracker_running(settings) as tracker:
+            wait_for(lambda: tracker.failures >= 3, 30, "three failed passes in a row")
+
+
+@contextmanager
+def free_port_redis_url() -> Iterator[str]:
+    """A Redis URL where nothing listens (a port of our own, bound and not accepting)."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        yield f"redis://127.0.0.1:{holder.getsockname()[1]}/0"
