@@ -58,7 +58,9 @@ class Sandbox:
 
     def _new_store(self) -> Store:
         store = Store(bot=_bot_user(self.config))
-        store.grown_metrics = lambda tweet: self.engagement.metrics(tweet, time.time(), self.limiter.time_scale)
+        store.grown_metrics = lambda tweet: self.engagement.metrics(
+            tweet, time.time(), self.limiter.time_scale
+        )
         return store
 
     # Synthetic users' side (control API, traffic generator)

@@ -41,6 +41,12 @@ def test_a_reply_gains_engagement_with_simulated_time_in_xs_shape(
     assert later["like_count"] <= Growth.of(7, reply.data["text"], "roast my sourdough starter").likes
     # A mention (not the bot's reply) keeps its own counts: nothing grows on it.
     assert _metrics(x, [mention_id])[mention_id]["impression_count"] == 0
+    # Impressions are the owner's to see: app-only auth gets the likes, not the impressions.
+    public = control.get(
+        "/2/tweets", params={"ids": reply_id, "tweet.fields": "public_metrics"}, headers=BEARER
+    )
+    assert public.json()["data"][0]["public_metrics"]["impression_count"] == 0
+    assert public.json()["data"][0]["public_metrics"]["like_count"] >= first["like_count"]
 
 
 def test_growth_is_fixed_by_seed_and_roast_and_rewards_naming_the_subject() -> None:
