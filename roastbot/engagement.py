@@ -19,7 +19,7 @@ from typing import Any
 
 import redis
 
-from roastbot.keys import RedisKeys
+from roastbot.keys import ENGAGEMENT_POSTS_CAP, RedisKeys
 from roastbot.models import Mention
 from roastbot.settings import Settings
 
@@ -37,6 +37,7 @@ ROAST_FIELDS = (
     "skeleton",
 )
 LOOKUP_MAX_IDS = 100  # X's GET /2/tweets takes at most 100 ids
+RESULTS_SHOWN = 5000  # the newest tracked replies the console reads at once
 
 
 def check_label(seconds: float) -> str:
@@ -75,6 +76,7 @@ class EngagementBook:
         pipe.zadd(self.keys.engagement_due, {reply_id: posted_at + self.checks_s[0]})
         for index in (self.keys.engagement_posts, self.keys.engagement_due):
             pipe.zremrangebyscore(index, "-inf", posted_at - self.retention_s)
+            pipe.zremrangebyrank(index, 0, -ENGAGEMENT_POSTS_CAP - 1)  # the oldest beyond the cap
         pipe.execute()
 
     def note_answer(self, mention: Mention) -> bool:
@@ -134,7 +136,7 @@ class EngagementBook:
         pipe.execute()
 
     # --- the console's side -----------------------------------------------------------
-    def posts(self, since: float, limit: int = 5000) -> list[dict[str, Any]]:
+    def posts(self, since: float, limit: int = RESULTS_SHOWN) -> list[dict[str, Any]]:
         """Tracked replies posted since ``since``, newest first, each with its checks decoded."""
         ids = self.client.zrevrangebyscore(self.keys.engagement_posts, "+inf", since, start=0, num=limit)
         pipe = self.client.pipeline(transaction=False)

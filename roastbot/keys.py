@@ -18,6 +18,7 @@ AUTHOR_MEMORY_CAP = 50  # roasts kept per author: more than anyone gets in the w
 AUDIT_STREAM_CAP = 10_000
 SPEND_DAY_TTL_S = 62 * 24 * 3600  # this month and the last, for the month's projection
 SPEND_READ_IDS_TTL_S = 26 * 3600  # X de-duplicates reads within a UTC day
+ENGAGEMENT_POSTS_CAP = 50_000  # tracked replies indexed at most (5 days at X's 100 posts per 15 min)
 
 
 @dataclass(frozen=True)

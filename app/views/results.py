@@ -7,6 +7,7 @@ import altair as alt
 import streamlit as st
 
 from app import charts, results_view, ui
+from roastbot.engagement import RESULTS_SHOWN
 
 settings = ui.page_settings()
 PERIODS = {"24 h": 24 * 3600, "7 days": 7 * 24 * 3600, "all kept": 365 * 24 * 3600}
@@ -29,6 +30,8 @@ with ui.explained("Results"):
         )
         st.stop()
 
+    if len(posts) >= RESULTS_SHOWN:
+        st.caption(f"The newest {RESULTS_SHOWN:,} roasts of the period are shown.")
     measured = int(posts[f"likes {label}"].notna().sum())
     answered, total, share = results_view.conversation_share(posts)
     cells = st.columns(4)
