@@ -94,13 +94,14 @@ with ui.explained("Results"):
     for title, ranking in (("Top roasts", best), ("Bottom roasts", worst)):
         st.subheader(ui.safe(title))
         st.dataframe(
-            ranking[[*ROAST_COLUMNS, f"likes {label}", f"replies {label}", "answered"]],
+            ranking[["posted_at", f"likes {label}", f"replies {label}", "answered", *ROAST_COLUMNS[1:]]],
             hide_index=True,
             width="stretch",
             column_config={
                 "posted_at": st.column_config.DatetimeColumn("posted", format="YYYY-MM-DD HH:mm"),
                 "mention": st.column_config.TextColumn(width="medium"),
                 "roast": st.column_config.TextColumn(width="large"),
+                "skeleton": st.column_config.TextColumn(width="small"),
                 "answered": st.column_config.CheckboxColumn("author answered"),
             },
         )

@@ -337,6 +337,6 @@ def test_results_show_a_posted_roast_read_by_the_tracker(stack: RunningStack, pa
     expect(posted).to_have_text(re.compile(r"^(2[5-9]|[3-9]\d)$"))  # the 24 seeded and at least ours
     expect(visible_text(page, "By origin")).to_be_visible()
     expect(page.locator('a[href*="127.0.0.1:9"]')).to_have_count(0)  # type: ignore[attr-defined]
-    page.set_viewport_size({"width": 1500, "height": 2300})  # type: ignore[attr-defined]  # the whole page
+    page.set_viewport_size({"width": 1500, "height": 1900})  # type: ignore[attr-defined]  # the whole page
     wait_until_idle(page)
     screenshot(page, "results")
