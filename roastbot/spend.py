@@ -4,8 +4,9 @@ Every post and LLM call is priced from the settings and *reserved* before it is 
 Lua script adds its price to the day's total unless that would pass the cap, so however
 many consumers race for the last cent, the day never spends past it. A call that fails
 gives its reservation back; an LLM call is settled to what its ``usage`` says. Reads are
-recorded after the answer (their price depends on how many posts came back) and never
-stopped: the producer only slows down while the budget is spent.
+recorded after the answer (their price depends on how many posts came back): the producer
+only slows down while the budget is spent; the engagement tracker, the lowest priority,
+reserves each read softly first (``raise_hold=False``) and stops at the cap.
 
 Amounts are integer micro-dollars in Redis (exact sums; an LLM call's fraction of a
 micro-dollar is rounded up). Day hashes expire after two months, minute hashes after 25 h.
