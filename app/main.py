@@ -18,6 +18,7 @@ settings = ui.load_settings_or_stop()
 PAGES = [
     st.Page("views/overview.py", title="Overview", icon=":material/monitoring:", url_path="overview"),
     st.Page("views/roasts.py", title="Roasts", icon=":material/local_fire_department:", url_path="roasts"),
+    st.Page("views/results.py", title="Results", icon=":material/thumb_up:", url_path="results"),
     st.Page(
         "views/dead_letters.py",
         title="Dead letters",

@@ -26,7 +26,7 @@ class Heartbeat:
     alive: bool  # the heartbeat hash still exists (renewed within its TTL)
 
 
-WORKER_PROGRAMS = ("producer", "consumer")
+WORKER_PROGRAMS = ("producer", "tracker", "consumer")
 
 
 def worker_board(beats: Sequence[Heartbeat], programs: Sequence[Program] | None) -> pd.DataFrame:

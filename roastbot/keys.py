@@ -18,6 +18,7 @@ AUTHOR_MEMORY_CAP = 50  # roasts kept per author: more than anyone gets in the w
 AUDIT_STREAM_CAP = 10_000
 SPEND_DAY_TTL_S = 62 * 24 * 3600  # this month and the last, for the month's projection
 SPEND_READ_IDS_TTL_S = 26 * 3600  # X de-duplicates reads within a UTC day
+ENGAGEMENT_POSTS_CAP = 50_000  # tracked replies indexed at most (5 days at X's 100 posts per 15 min)
 
 
 @dataclass(frozen=True)
@@ -198,6 +199,22 @@ class RedisKeys:
     def spend_read_ids(self, day: str) -> str:
         """Set of post ids already billed as read on one UTC day (X bills each once a day)."""
         return self._key("spend", "read_ids", day)
+
+    # --- engagement (roastbot.engagement) ----------------------------------------------
+    def engagement_post(self, reply_id: str) -> str:
+        """Hash for one posted reply: its roast record (mention, roaster, model, prompt version,
+        skeleton), posted_at, metrics per check, whether the author answered; expires."""
+        return self._key("engagement", "post", reply_id)
+
+    @property
+    def engagement_posts(self) -> str:
+        """Sorted set reply id -> posted time, trimmed to ENGAGEMENT_RETENTION_S (Results page)."""
+        return self._key("engagement", "posts")
+
+    @property
+    def engagement_due(self) -> str:
+        """Sorted set reply id -> when its next metrics read is due (removed after the last)."""
+        return self._key("engagement", "due")
 
     @property
     def budget_hold(self) -> str:

@@ -67,6 +67,8 @@ class MentionRunner(MentionSteps):
             self._dead_letter(source, DeadLetter("invalid_message", str(error), 1, time.time()))
             return
         self.telemetry.count("consumed")
+        if self.engagement.note_answer(mention):  # the author answered one of our replies
+            self.telemetry.count("conversation_started")
         reopen = State.DEAD_LETTERED if mention.replay_of is not None else None
         with _about(mention.id):
             claim = self._claim(mention.id, reopen)
@@ -218,6 +220,7 @@ class MentionRunner(MentionSteps):
             self.telemetry.count("posted")
             self.telemetry.observe_latency(latency)
             self._record(run, "posted", reply_id=reply_id, latency_s=round(latency, 3), **run.draft_info)
+            self.engagement.track(reply_id, self._roast_fields(run))
             return
         if state == State.SKIPPED:
             self.telemetry.count(f"skipped:{reason.split(':')[0]}")
@@ -226,6 +229,17 @@ class MentionRunner(MentionSteps):
         self._record(run, "dead_lettered", reason=reason)
 
     # --- bookkeeping -----------------------------------------------------------------------
+    def _roast_fields(self, run: Run) -> dict[str, object]:
+        mention = run.mention
+        return {
+            "mention_id": mention.id,
+            "author_id": mention.author_id,
+            "author": mention.author.username if mention.author else "",
+            "mention": mention.text,
+            "roast": run.record.get("roast", ""),
+            **run.draft_info,
+        }
+
     def _record(self, run: Run, status: str, **extra: object) -> None:
         mention = run.mention
         self.telemetry.record_roast(

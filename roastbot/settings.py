@@ -178,6 +178,15 @@ class Settings(BaseSettings):
     # While the day's budget is spent, the producer polls at most this often (reads go on, slower).
     budget_poll_interval_s: float = Field(default=300.0, ge=0.2, le=3600)
 
+    # Engagement tracker: re-reads each posted reply's public_metrics this long after posting;
+    # leaves ENGAGEMENT_READ_FLOOR calls of GET /2/tweets' window unused; bills the reads as
+    # owned ($0.001, the bot's own posts read with its own token) or other ($0.005) post reads.
+    engagement_checks_s: list[float] = Field(default_factory=lambda: [3600.0, 86400.0], min_length=1)
+    engagement_interval_s: float = Field(default=30.0, ge=0.05, le=3600)
+    engagement_read_floor: int = Field(default=2, ge=0, le=10_000)
+    engagement_read_price: Literal["owned", "other"] = "owned"
+    engagement_retention_s: float = Field(default=8 * 24 * 3600.0, ge=60)
+
     # Supervisor's XML-RPC (the console's Processes page) and the console itself
     supervisor_url: str = "http://127.0.0.1:9001/RPC2"
     supervisor_user: str = "roastbot"

@@ -4,8 +4,9 @@ Every post and LLM call is priced from the settings and *reserved* before it is 
 Lua script adds its price to the day's total unless that would pass the cap, so however
 many consumers race for the last cent, the day never spends past it. A call that fails
 gives its reservation back; an LLM call is settled to what its ``usage`` says. Reads are
-recorded after the answer (their price depends on how many posts came back) and never
-stopped: the producer only slows down while the budget is spent.
+recorded after the answer (their price depends on how many posts came back): the producer
+only slows down while the budget is spent; the engagement tracker, the lowest priority,
+reserves each read softly first (``raise_hold=False``) and stops at the cap.
 
 Amounts are integer micro-dollars in Redis (exact sums; an LLM call's fraction of a
 micro-dollar is rounded up). Day hashes expire after two months, minute hashes after 25 h.
@@ -60,13 +61,14 @@ LLM_OUTPUT = "llm_output"
 POST_ITEMS = (X_REPLY, X_POST, X_POST_WITH_URL)
 
 # KEYS: the day's hash, the budget hold. ARGV: amount, configured cap (-1: none), hold record,
-# hold TTL (ms), day TTL (s). Returns 1 granted, 0 refused, 2 refused and the hold newly raised.
+# hold TTL (ms), day TTL (s), raise the hold (1/0). Returns 1 granted, 0 refused, 2 refused and the hold newly raised.
 _RESERVE = """
 local amount = tonumber(ARGV[1])
 local cap = tonumber(redis.call('HGET', KEYS[1], 'cap') or ARGV[2])
 local total = tonumber(redis.call('HGET', KEYS[1], 'total') or '0')
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 if cap >= 0 and (redis.call('HEXISTS', KEYS[1], 'reached') == 1 or total + amount > cap) then
+  if ARGV[6] == '0' then return 0 end  -- a soft reservation (tracker reads): refused, no hold
   redis.call('HSET', KEYS[1], 'reached', '1')
   if redis.call('SET', KEYS[2], ARGV[3], 'NX', 'PX', ARGV[4]) then
     return 2
@@ -207,8 +209,9 @@ class SpendLedger:
         self._reserve = client.register_script(_RESERVE)
 
     # --- reservations (posts, LLM calls) ----------------------------------------------
-    def reserve(self, item: str, amount: int) -> Reservation:
-        """Add ``amount`` to today's total unless that passes the cap; BudgetReached if it would."""
+    def reserve(self, item: str, amount: int, raise_hold: bool = True) -> Reservation:
+        """Add ``amount`` to today's total unless that passes the cap; BudgetReached if it would
+        (and, unless ``raise_hold`` is False, the budget hold stops posting and generating)."""
         now = self.clock()
         day = utc_day(now)
         cap = self.settings.daily_budget_usd
@@ -224,6 +227,7 @@ class SpendLedger:
                 hold_record(BUDGET_HOLD, detail, BUDGET_SETTING, since=now),
                 max(1, int((next_utc_midnight(now) - now) * 1000)),
                 SPEND_DAY_TTL_S,
+                int(raise_hold),
             ],
         )
         if int(granted) == 1:

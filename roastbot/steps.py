@@ -22,6 +22,7 @@ from roastbot.approvals import ApprovalDecision, Decision
 from roastbot.author_memory import AuthorHistory, AuthorMemory
 from roastbot.control import Control
 from roastbot.dead_letters import LetterSource
+from roastbot.engagement import EngagementBook
 from roastbot.holds import CAUSES, GENERATING, POSTING, Holds, credential_for
 from roastbot.lifecycle import Fact, State
 from roastbot.mention_store import MentionStore
@@ -100,6 +101,7 @@ class MentionSteps:
         self.holds = Holds(client, keys)
         self.quota = QuotaBook(client, keys)
         self.memory = AuthorMemory(client, keys)
+        self.engagement = EngagementBook(client, keys, settings)  # posted replies, for the tracker
         self.triage = QuotaTriage(
             client,
             keys,

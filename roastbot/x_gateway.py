@@ -164,6 +164,7 @@ class XGateway:
         self._json_client.session = self._client.session
         self._bot: Author | None = None
         self._bot_lock = threading.Lock()
+        self._read_item = threading.local()  # a call's own billing item (post_metrics)
 
     def _record_quota(self, response: requests.Response) -> None:
         if self._quota is None:
@@ -182,8 +183,9 @@ class XGateway:
         resources = data if isinstance(data, list) else [data] if isinstance(data, dict) else []
         ids = [str(item["id"]) for item in resources if isinstance(item, dict) and "id" in item]
         endpoint = endpoint_name("GET", response.request.path_url)
+        item = getattr(self._read_item, "item", None) or (X_READ if endpoint in OWNED_READS else X_OTHER_READ)
         try:
-            self._spend.record_reads(X_READ if endpoint in OWNED_READS else X_OTHER_READ, ids)
+            self._spend.record_reads(item, ids)
         except Exception:  # spend bookkeeping must never break the call itself
             log.warning("could not record the spend of a %s read", endpoint, exc_info=True)
 
@@ -247,6 +249,21 @@ class XGateway:
             return parse_mentions_page(answer, utc_now())
         except MalformedAnswer as error:
             raise Transient(f"mentions: malformed answer: {error}") from None
+
+    def post_metrics(self, post_ids: list[str], read_item: str = X_READ) -> dict[str, dict[str, int]]:
+        """``public_metrics`` of up to 100 of the bot's posts (user context: X shows impressions
+        only to the owner), billed as ``read_item``; a deleted post is simply absent."""
+        if not 1 <= len(post_ids) <= PAGE_MAX:
+            raise ValueError(f"post_metrics takes 1..{PAGE_MAX} ids, not {len(post_ids)}")
+        self._read_item.item = read_item
+        try:
+            response = self._call(
+                "tweets_lookup",
+                lambda: self._client.get_tweets(post_ids, tweet_fields=["public_metrics"], user_auth=True),
+            )
+        finally:
+            self._read_item.item = None
+        return {str(tweet.id): dict(tweet.public_metrics or {}) for tweet in response.data or []}
 
     def post_reply(self, text: str, in_reply_to_tweet_id: str) -> str:
         """Post a reply; returns the new tweet's id. Its price is reserved against the daily

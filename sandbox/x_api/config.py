@@ -34,10 +34,13 @@ class SandboxConfig:
     bot_id: str = BOT_USER_ID
     credentials: Credentials = field(default_factory=Credentials)
     seed: int | None = None  # seeds fault dice; None draws from the OS
+    author_reply_rate: float = 0.0  # share of roasted authors who answer the bot's reply
 
     def __post_init__(self) -> None:
         if self.tier not in TIERS:
             raise ValueError(f"tier must be one of {', '.join(TIERS)}, not {self.tier!r}")
+        if not 0 <= self.author_reply_rate <= 1:
+            raise ValueError(f"author_reply_rate must be within 0..1, not {self.author_reply_rate!r}")
         if not self.time_scale > 0:
             raise ValueError(f"time_scale must be > 0, not {self.time_scale!r}")
 
@@ -59,6 +62,7 @@ class SandboxConfig:
             "tier": env.get("X_SANDBOX_TIER") or cls.tier,
             "time_scale": float(env.get("X_SANDBOX_TIME_SCALE") or cls.time_scale),
             "bot_username": env.get("X_SANDBOX_BOT_USERNAME") or cls.bot_username,
+            "author_reply_rate": float(env.get("X_SANDBOX_AUTHOR_REPLY_RATE") or cls.author_reply_rate),
             "credentials": credentials,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})

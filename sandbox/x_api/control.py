@@ -79,6 +79,10 @@ class LimitsIn(Strict):
     time_scale: float | None = Field(default=None, gt=0, le=1_000_000)
 
 
+class EngagementIn(Strict):
+    author_reply_rate: float = Field(ge=0, le=1)
+
+
 MAX_TRAFFIC_MENTIONS = 1_000_000  # all of it lives in memory
 
 
@@ -300,6 +304,13 @@ async def set_limits(request: Request, body: LimitsIn) -> dict[str, Any]:
     sandbox.configure_limits(body.tier, body.time_scale)
     with sandbox.lock:
         return sandbox.limiter.snapshot()
+
+
+@router.post("/engagement")
+async def set_engagement(request: Request, body: EngagementIn) -> dict[str, float]:
+    """The share of roasted authors who answer the bot (from replies posted from now on)."""
+    _sandbox(request).configure_engagement(body.author_reply_rate)
+    return {"author_reply_rate": body.author_reply_rate}
 
 
 @router.post("/traffic")

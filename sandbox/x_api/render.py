@@ -96,6 +96,7 @@ def tweet_json(store: Store, tweet: Tweet, fields: frozenset[str]) -> dict[str, 
             "quote_count": 0,
             "bookmark_count": 0,
             "impression_count": 0,
+            **(store.grown_metrics(tweet) or {}),
         }
     return out
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +13,7 @@ from twitter_text import parse_tweet
 
 from sandbox.x_api import entities, problems
 from sandbox.x_api.config import SandboxConfig
+from sandbox.x_api.engagement import Engagement
 from sandbox.x_api.faults import Faults
 from sandbox.x_api.ratelimit import PRESETS, RateLimiter
 from sandbox.x_api.stats import Stats
@@ -47,11 +49,19 @@ class Sandbox:
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
         self.lock = threading.RLock()
-        self.store = Store(bot=_bot_user(config))
         self.limiter = RateLimiter(PRESETS[config.tier], config.time_scale)
+        self.engagement = Engagement(seed=config.seed or 0, author_reply_rate=config.author_reply_rate)
+        self.store = self._new_store()
         self.faults = Faults(random.Random(config.seed))
         self.stats = Stats()
         self.user_token_revoked = False  # as when the account owner revokes the app's access
+
+    def _new_store(self) -> Store:
+        store = Store(bot=_bot_user(self.config))
+        store.grown_metrics = lambda tweet: self.engagement.metrics(
+            tweet, time.time(), self.limiter.time_scale
+        )
+        return store
 
     # Synthetic users' side (control API, traffic generator)
 
@@ -137,7 +147,29 @@ class Sandbox:
             self.stats.posts_created += 1
             if parent is not None:
                 self.stats.replies_posted += 1
+                if parent.author_id != author_id:
+                    self.engagement.on_reply(tweet, parent, time.time(), self.limiter.time_scale)
             return tweet
+
+    def advance_engagement(self, now: float) -> int:
+        """Post the authors' answers to the bot whose (simulated) time has come; how many."""
+        with self.lock:
+            posted = 0
+            for reply_id, text in self.engagement.due_answers(now):
+                reply = self.store.visible(reply_id)
+                mention = self.store.visible(reply.in_reply_to_tweet_id or "") if reply else None
+                if reply is None or mention is None:
+                    continue  # deleted since: nobody answers a post that is gone
+                author = self.store.users[mention.author_id]
+                self.store.add_tweet(author, f"@{self.store.bot.username} {text}", reply)
+                self.stats.mentions_created += 1
+                self.stats.author_answers += 1
+                posted += 1
+            return posted
+
+    def configure_engagement(self, author_reply_rate: float) -> None:
+        with self.lock:
+            self.engagement.author_reply_rate = author_reply_rate
 
     def _refusal(self, author_id: str, text: str, in_reply_to_tweet_id: str | None) -> Refusal | None:
         injected = self.faults.take_post_refusal()
@@ -167,7 +199,8 @@ class Sandbox:
     def reset(self) -> None:
         """Back to a fresh start: only the bot remains; tier and time scale stay."""
         with self.lock:
-            self.store = Store(bot=_bot_user(self.config))
+            self.engagement.clear()
+            self.store = self._new_store()
             self.stats = Stats()
             self.faults.clear()
             self.limiter.reset()

@@ -19,6 +19,7 @@ class Stats:
     server_errors_served: int = 0
     dropped_connections: int = 0
     malformed_responses: int = 0
+    author_answers: int = 0  # authors who answered the bot's reply (sandbox.x_api.engagement)
     requests_per_endpoint: Counter[str] = field(default_factory=Counter)
     posts_refused_by_reason: Counter[str] = field(default_factory=Counter)
 
@@ -37,6 +38,7 @@ class Stats:
             "replies_posted": self.replies_posted,
             "tweets_with_multiple_bot_replies": len(multiple),
             "tweets_with_multiple_bot_replies_ids": multiple,
+            "author_answers": self.author_answers,
             "rate_limited_responses": self.rate_limited_responses,
             "server_errors_served": self.server_errors_served,
             "dropped_connections": self.dropped_connections,

@@ -134,6 +134,8 @@ class Store:
     _mentions: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     _replies: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     _texts: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    # The grown public_metrics of a bot reply (sandbox.x_api.engagement), None for other tweets.
+    grown_metrics: Callable[[Tweet], dict[str, int] | None] = lambda _tweet: None
 
     def __post_init__(self) -> None:
         self._add_user(self.bot)

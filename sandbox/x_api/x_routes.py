@@ -110,6 +110,19 @@ def _timeline(request: Request, user_id: str, mentions: bool) -> Response:
         return x_json(_timeline_answer(sandbox, page, selection))
 
 
+def _owner_view(request: Request, answer: dict[str, Any]) -> dict[str, Any]:
+    """X shows a post's impression_count only to its owner, asking with user context.
+    Callers hold the sandbox lock."""
+    principal, tweets = request.state.principal, _sandbox(request).store.tweets
+    data = answer.get("data")
+    for tweet in data if isinstance(data, list) else [data] if isinstance(data, dict) else []:
+        metrics = tweet.get("public_metrics") if isinstance(tweet, dict) else None
+        stored = tweets.get(str(tweet.get("id"))) if isinstance(metrics, dict) else None
+        if stored is not None and not (principal.kind == "user" and stored.author_id == principal.user_id):
+            metrics["impression_count"] = 0  # type: ignore[index]
+    return answer
+
+
 @router.get("/2/tweets")
 async def tweets_lookup(request: Request) -> Response:
     reader = QueryReader(request.query_params, {"ids", "expansions", *FIELD_NAMES})
@@ -119,7 +132,7 @@ async def tweets_lookup(request: Request) -> Response:
     sandbox = _sandbox(request)
     with sandbox.lock:
         found = [t for t in (sandbox.store.visible(i) for i in ids) if t is not None]
-        answer = render.tweets_answer(sandbox.store, found, selection)
+        answer = _owner_view(request, render.tweets_answer(sandbox.store, found, selection))
         missing = [problems.not_found("tweet", "ids", i) for i in ids if sandbox.store.visible(i) is None]
     if missing:
         answer["errors"] = missing + answer.get("errors", [])
@@ -137,7 +150,9 @@ async def tweet_by_id(request: Request, tweet_id: str) -> Response:
         tweet = sandbox.store.visible(tweet_id)
         if tweet is None:
             return x_json({"errors": [problems.not_found("tweet", "id", tweet_id)]})
-        return x_json(render.tweets_answer(sandbox.store, [tweet], selection, single=True))
+        return x_json(
+            _owner_view(request, render.tweets_answer(sandbox.store, [tweet], selection, single=True))
+        )
 
 
 def _body_error(message: str, name: str, value: object) -> Response:

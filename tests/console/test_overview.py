@@ -6,10 +6,12 @@ import time
 
 import redis
 
+from app.view_models import worker_board
 from roastbot.holds import Holds
 from roastbot.kafka_wiring import make_producer
 from roastbot.quota import QuotaBook
 from roastbot.settings import Settings
+from roastbot.supervisor_rpc import Program
 from roastbot.telemetry import Telemetry
 from tests.console.conftest import keys_of, metrics, open_page, rerun, shown, texts
 from tests.helpers import wait_for
@@ -178,3 +180,22 @@ def test_overview_shows_the_quota_triage_queue(console: Settings, redis_client: 
     assert "Quota triage (newest first): 2 waiting for a post slot, oldest 20 min old" in page
     assert "next slot: mention 502 (3 min old)" in page
     assert "arriving now would be skipped (quota_triage): its slot comes in 120 min" in page
+
+
+def test_overview_lists_the_engagement_tracker(console: Settings, redis_client: redis.Redis) -> None:
+    keys = keys_of(console)
+    Telemetry(redis_client, keys, "tracker", worker_id="tracker-live").heartbeat(
+        30, status="quota_floor", due=150
+    )
+    board = open_page().dataframe[0].value.set_index("worker")
+    assert board.loc["tracker-live", ["role", "state", "status"]].tolist() == [
+        "tracker",
+        "running",
+        "quota_floor",
+    ]
+
+
+def test_a_running_tracker_without_a_heartbeat_is_stale() -> None:
+    silent = Program("tracker", "tracker", "RUNNING", 4242, "pid 4242", 0.0, 0.0, 0, "")
+    board = worker_board([], [silent]).set_index("worker")
+    assert board.loc["tracker:tracker", "state"] == "stale"

@@ -21,7 +21,7 @@ from roastbot.lifecycle import State
 from roastbot.mention_store import ClaimVerdict, MentionStore
 from roastbot.models import Mention
 from roastbot.redis_conn import connect_redis
-from tests.console.seeding import read_topic, source
+from tests.console.seeding import read_topic, seed_results, source
 from tests.helpers import wait_for
 from tests.stack_fixture import RunningStack, running_stack
 
@@ -34,6 +34,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PAGES = {
     "overview": "overview",
     "roasts": "roasts",
+    "results": "results",
     "dead_letters": "dead-letters",
     "approvals": "approvals",
     "controls": "controls",
@@ -54,9 +55,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     missing = [part for part in STACK_PARTS if not (HOME / part).exists()]
     if missing:
         pytest.skip(f"the sandbox stack is not complete yet (missing {', '.join(missing)})")
-    # No per-author limit: every sandbox mention comes from the same author.
+    # No per-author limit: every sandbox mention comes from the same author. The tracker reads
+    # each reply 1 s and 3 s after posting (its +1 h and +24 h, scaled for the test).
     with running_stack(
-        tmp_path_factory.mktemp("console-e2e"), console=True, PER_AUTHOR_LIMIT_PER_HOUR="0"
+        tmp_path_factory.mktemp("console-e2e"),
+        console=True,
+        PER_AUTHOR_LIMIT_PER_HOUR="0",
+        ENGAGEMENT_CHECKS_S="[1, 3]",
+        ENGAGEMENT_INTERVAL_S="0.5",
     ) as running:
         # RUNNING in Supervisor's eyes precedes listening: wait until both servers answer.
         wait_for(lambda: answers(running.x, "/sandbox/health"), 30, "the X sandbox to answer")
@@ -88,6 +94,7 @@ def page(browser: object) -> Iterator[object]:
 HEADINGS = {
     "overview": "Overview",
     "roasts": "Roasts",
+    "results": "Results",
     "dead_letters": "Dead letters",
     "approvals": "Approvals",
     "controls": "Controls",
@@ -311,4 +318,25 @@ def test_screenshots_of_the_remaining_pages(stack: RunningStack, page: object) -
         screenshot(page, name)
     program = page.locator("code", has_text="consumer:consumer_00")  # type: ignore[attr-defined]
     expect(program).to_be_visible()
-    expect(page.get_by_role("button", name="Restart", exact=True)).to_have_count(6)  # type: ignore[attr-defined]
+    expect(page.get_by_role("button", name="Restart", exact=True)).to_have_count(7)  # type: ignore[attr-defined]
+
+
+def test_results_show_a_posted_roast_read_by_the_tracker(stack: RunningStack, page: object) -> None:
+    """The whole path: a reply posted by a consumer, read twice by the tracker program through
+    the sandbox, then on the Results page beside seeded history (forged text shown as text)."""
+    client = connect_redis(stack.settings)
+    keys = RedisKeys(stack.settings.redis_key_prefix)
+    mention_id = new_mention(stack, f"roast my houseplant collection {uuid.uuid4().hex[:6]}")
+    Control(client, keys).request_fetch_now()
+    reply = wait_for(lambda: replies_to(stack, mention_id), 60, "the bot's reply")[0]
+    tracked = keys.engagement_post(str(reply["id"]))
+    wait_for(lambda: client.hget(tracked, "checks_done") == "2", 60, "the tracker's two reads of the reply")
+    seed_results(client, stack.settings)
+    open_console(page, stack, "results")
+    posted = page.get_by_test_id("stMetric").filter(has_text="Posted roasts").get_by_test_id("stMetricValue")  # type: ignore[attr-defined]
+    expect(posted).to_have_text(re.compile(r"^(2[5-9]|[3-9]\d)$"))  # the 24 seeded and at least ours
+    expect(visible_text(page, "By origin")).to_be_visible()
+    expect(page.locator('a[href*="127.0.0.1:9"]')).to_have_count(0)  # type: ignore[attr-defined]
+    page.set_viewport_size({"width": 1500, "height": 1900})  # type: ignore[attr-defined]  # the whole page
+    wait_until_idle(page)
+    screenshot(page, "results")

@@ -28,6 +28,7 @@ def test_a_sandbox_mention_gets_exactly_one_reply_and_down_leaves_nothing(tmp_pa
         states = stack.program_states()
         assert set(states) >= {
             "producer:producer",
+            "tracker:tracker",
             "consumer:consumer_00",
             "consumer:consumer_01",
             "x_sandbox:x_sandbox",
