@@ -23,18 +23,60 @@ HOME = Path(__file__).resolve().parent.parent
 os.environ["ROASTBOT_STACK_ENV"] = os.devnull
 
 
+# The chaos files that load the machine: they run together on one worker, one after another.
+# tests/chaos/test_audit.py (pure logic) and test_regressions.py (one in-process pipeline) load
+# nothing and go to any worker like other files.
+CHAOS_RUNS = "tests/chaos"
+_LIGHT_CHAOS_FILES = ("tests/chaos/test_audit.py", "tests/chaos/test_regressions.py")
+# The order in which whole files are handed out: the chaos runs first (the longest unit), then
+# the folders whose files start stacks, brokers and browsers, the quick unit files last, so the
+# last minutes of a run are spread over every worker instead of one worker finishing a long
+# end-to-end file alone (xdist's own order, by test count, put the slowest files last).
+_FOLDER_ORDER = (CHAOS_RUNS, "tests/e2e", "tests/infra", "tests/integration", "tests/console")
+
+
+def scope_of(nodeid: str) -> str:
+    module = nodeid.split("::", 1)[0]
+    if module.startswith(CHAOS_RUNS + "/") and module not in _LIGHT_CHAOS_FILES:
+        return CHAOS_RUNS
+    return module
+
+
+def scope_rank(scope: str) -> int:
+    if scope == CHAOS_RUNS:
+        return 0
+    for rank, folder in enumerate(_FOLDER_ORDER[1:], start=1):
+        if scope == folder or scope.startswith(folder + "/"):
+            return rank
+    return len(_FOLDER_ORDER)
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
-    """How ``make test`` splits the suite over its pytest-xdist workers: tests/chaos runs
-    whole on one worker, one test after another (each loads the machine on its own and judges
-    recovery by deadlines); every other file goes whole to a free worker, so a module-scoped
-    stack (the console in Chromium) starts once. (``--dist loadgroup`` would say this with
-    markers, but xdist 3.8 cannot rename node ids under pytest 9.)"""
+    """How ``make test`` splits the suite over its pytest-xdist workers: the chaos runs go
+    whole to one worker, one test after another (each loads the machine on its own and judges
+    recovery by deadlines), and that worker takes no other file until they are done; every
+    other file goes whole to a free worker, so a module-scoped stack (the console in Chromium)
+    starts once. (``--dist loadgroup`` would say this with markers, but xdist 3.8 cannot
+    rename node ids under pytest 9.)"""
     from xdist.scheduler import LoadScopeScheduling
 
     class ChaosApart(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            module = nodeid.split("::", 1)[0]
-            return "tests/chaos" if module.startswith("tests/chaos/") else module
+            return scope_of(nodeid)
+
+        def _assign_work_unit(self, node: object) -> None:
+            # min() keeps xdist's order (most tests first) among scopes of the same rank.
+            first = min(self.workqueue, key=scope_rank)
+            self.workqueue.move_to_end(first, last=False)
+            super()._assign_work_unit(node)
+
+        def _reschedule(self, node: object) -> None:
+            # xdist queues the next file once two tests are left; behind two chaos runs it
+            # would wait minutes while other workers idle.
+            chaos = self.assigned_work.get(node, {}).get(CHAOS_RUNS)
+            if self.workqueue and chaos and not all(chaos.values()):
+                return
+            super()._reschedule(node)
 
     return ChaosApart(config, log)
 

@@ -1,5 +1,5 @@
-"""The Kafka broker and Redis restarted under a run of 2,000 mentions (private instances:
-the dev ones on 9092 and 6379 are everyone's)."""
+"""The Kafka broker and Redis restarted under a run of mentions (private instances: the dev
+ones on 9092 and 6379 are everyone's)."""
 
 from __future__ import annotations
 
@@ -63,15 +63,20 @@ def test_kafka_broker_restart(tmp_path: Path, chaos_seed: int, private_kafka: se
 
 def test_redis_restart(tmp_path: Path, chaos_seed: int, private_redis: services.Config) -> None:
     rng = random.Random(chaos_seed)
+    # 1,400 by default (35 s at 40/s): the two restarts are over within 20 s of pacing plus
+    # their stops and starts, while mentions still arrive (asserted); more mentions after the
+    # second restart add drain time, not evidence.
+    mentions = CHAOS_MENTIONS * 7 // 10
     with isolated_stack(2, var_root=tmp_path, quiet=True, redis_url=private_redis.redis_url) as stack:
         # 40/s: a producer that needs twenty seconds to recover from an outage on a loaded
         # machine still finds every mention inside the 800 most recent that X serves.
-        load = BackgroundLoad(stack, CHAOS_MENTIONS, rate_per_s=40, seed=chaos_seed).start()
+        load = BackgroundLoad(stack, mentions, rate_per_s=40, seed=chaos_seed).start()
         for _ in range(2):
             time.sleep(rng.uniform(3, 6))  # pacing: restarts at random points of the run
             assert services.down("redis", private_redis)
             time.sleep(rng.uniform(2, 4))  # the outage: longer than the Redis client's own retries
             services.up("redis", private_redis)
+        assert load.running, "the restarts should land while mentions still arrive"
         ids = load.wait()
         wait_all_final(stack, ids, timeout_s=240)
         wait_until_recovered(stack)
@@ -79,6 +84,6 @@ def test_redis_restart(tmp_path: Path, chaos_seed: int, private_redis: services.
         logs = " ".join(
             path.read_text(errors="replace") for path in (stack.config.var_dir / "log").glob("*.log")
         )
-    assert ledger.by_final_label()["posted"] > CHAOS_MENTIONS * 0.9, dict(ledger.by_final_label())
+    assert ledger.by_final_label()["posted"] > mentions * 0.9, dict(ledger.by_final_label())
     # The workers met the outage (or the test proved nothing).
     assert "Connection refused" in logs

@@ -1,6 +1,7 @@
 """What an operator types at a shell after `make up`, from the project root, with nothing but
 the var dir to say which stack: the doctor, plain supervisorctl, the installed `roastbot`
-command and plain `streamlit run app/main.py` all see the stack that runs.
+command and plain `streamlit run app/main.py` all see the stack that runs. The doctor also
+names each failure and its fix (with the stack's own settings, then broken ones).
 
 The stack is a private one (its own var dir, ports, key prefix, topics); ROASTBOT_VAR_DIR points
 at its var dir the way the default `var/` is found from the project root."""
@@ -57,6 +58,41 @@ def test_the_doctor_sees_the_sandbox_stack_that_runs(stack: RunningStack) -> Non
     for check in ("redis", "kafka", "x", "roaster", "supervisor"):
         assert f"PASS {check}" in result.stdout, result.stdout
     assert stack.config.supervisor_password() not in result.stdout + result.stderr
+
+
+def run_doctor(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return run([sys.executable, "-m", "roastbot", "doctor"], env)
+
+
+def test_doctor_passes_then_names_each_failure_and_its_fix(stack: RunningStack) -> None:
+    # Only credentials and the base URL point at the sandbox: the real-mode configuration.
+    env = dict(stack.env)
+    healthy = run_doctor(env)
+    assert healthy.returncode == 0, healthy.stdout + healthy.stderr
+    for check in ("config", "redis", "kafka", "x", "roaster", "supervisor"):
+        assert f"PASS {check}" in healthy.stdout, healthy.stdout
+    assert "authenticated as @roastbot (id 1000000000000000001)" in healthy.stdout
+
+    broken = run_doctor({**env, "X_API_SECRET": "wrong-secret", "KAFKA_TOPIC_MENTIONS": "no-such-topic"})
+    assert broken.returncode == 1
+    assert "FAIL x" in broken.stdout and "fix: check the four OAuth 1.0a values" in broken.stdout
+    assert "FAIL kafka" in broken.stdout and "topics missing: no-such-topic" in broken.stdout
+    assert "wrong-secret" not in broken.stdout + broken.stderr
+
+
+def test_doctor_names_a_supervisord_that_does_not_answer(stack: RunningStack) -> None:
+    # A port nothing listens on: what the doctor meets once the stack is down (connection
+    # refused), without stopping the stack the other tests of this module share.
+    down = run_doctor({**stack.env, "SUPERVISOR_URL": f"http://127.0.0.1:{free_port()}/RPC2"})
+    assert down.returncode == 1
+    assert "FAIL supervisor" in down.stdout and "make up" in down.stdout
+
+
+def test_doctor_rejects_bad_configuration_by_name() -> None:
+    result = run_doctor({**os.environ, "POLL_INTERVAL_S": "soon"})
+    assert result.returncode == 1
+    assert "POLL_INTERVAL_S" in result.stderr
+    assert "FAIL config" in result.stdout
 
 
 def test_plain_supervisorctl_lists_every_program_running(stack: RunningStack) -> None:
