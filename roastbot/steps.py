@@ -54,6 +54,7 @@ class Outcome:
     fields: dict[str, object] = field(default_factory=dict)
     error: str = ""  # for a dead letter
     attempts: int = 1
+    counts: tuple[str, ...] = ()  # counted with the move this outcome leads to
 
 
 @dataclass
@@ -177,10 +178,9 @@ class MentionSteps:
                 self.rules.give_back(mention)
                 return Outcome(Fact.UNSAFE, "safety:" + ",".join(result.reasons))
             if self.store.claim_text(result.draft.text):
-                self.telemetry.count("roasted")
                 run.draft_info = result.draft.provenance()
                 self.memory.remember(mention.author_id, result.draft.text, result.draft.skeleton)
-                return Outcome(Fact.ROAST_READY, fields={"roast": result.draft.text})
+                return Outcome(Fact.ROAST_READY, fields={"roast": result.draft.text}, counts=("roasted",))
             avoid.append(result.draft.text)
         return Outcome(Fact.NO_FRESH_TEXT)
 
