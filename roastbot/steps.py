@@ -44,6 +44,7 @@ FRESH_TEXT_ROUNDS = 10
 REFUSALS_TO_SKIP = {"deleted", "reply_restricted", "too_long"}
 CONFIRMATION = "opt_out_confirmation"  # the kind of a text that answers an opt-out
 HOLD_POLL_S = 1.0
+SWITCHES_CACHE_S = 0.25  # how stale an operator's switch may be when a handler reads it
 TURN_POLL_S = 0.25  # a mention waiting its turn looks again: better ones may have come or gone
 
 
@@ -95,7 +96,9 @@ class MentionSteps:
         self.policy = policy
         client, keys = store.client, store.keys
         self.rules = AuthorRules(client, keys)
-        self.control = Control(client, keys)
+        # The operators' switches, read at most every SWITCHES_CACHE_S by a handler (holds are
+        # read fresh: a hold raised must stop the very next POST).
+        self.control = Control(client, keys, cache_s=SWITCHES_CACHE_S)
         self.holds = Holds(client, keys)
         self.quota = QuotaBook(client, keys)
         self.memory = AuthorMemory(client, keys)
@@ -118,7 +121,9 @@ class MentionSteps:
             return Outcome(Fact.RULE_SKIP, "loop_guard:known_bot")
         if mention.age_s() > settings.max_mention_age_s:
             return Outcome(Fact.RULE_SKIP, "too_old")
-        if self.rules.is_blocked(mention.author_id, author):
+        window = settings.conversation_window_s
+        standing = self.rules.standing(mention.author_id, author, mention.conversation_id, window)
+        if standing.blocked:
             return Outcome(Fact.RULE_SKIP, "blocked")
         if wants_opt_out(mention, bot.username):
             if self.rules.opt_out(mention.author_id):
@@ -126,21 +131,16 @@ class MentionSteps:
                 text = f"@{author} {OPT_OUT_CONFIRMATION}" if author else OPT_OUT_CONFIRMATION
                 return Outcome(Fact.OPT_OUT_REQUESTED, fields={"roast": text, "kind": CONFIRMATION})
             return Outcome(Fact.RULE_SKIP, "opted_out")
-        if self.rules.is_opted_out(mention.author_id):
+        if standing.opted_out:
             return Outcome(Fact.RULE_SKIP, "opted_out")
-        window = settings.conversation_window_s
         # Replies actually posted, whatever the per-conversation limit (0 turns that one off).
-        if self.store.conversation_replies(mention.conversation_id, window) >= settings.loop_guard_replies:
+        if standing.conversation_replies >= settings.loop_guard_replies:
             return Outcome(Fact.RULE_SKIP, "loop_guard:conversation")
-        if not self.rules.reserve_conversation(
-            mention.conversation_id, mention.id, settings.per_conversation_limit, window
-        ):
-            return Outcome(Fact.RULE_SKIP, "conversation_limit")
         limit = self.control.switches().per_author_limit_per_hour
         limit = settings.per_author_limit_per_hour if limit is None else limit
-        if not self.rules.reserve_roast(mention.author_id, mention.id, limit):
-            self.rules.give_back(mention)
-            return Outcome(Fact.RULE_SKIP, "author_limit")
+        refused = self.rules.reserve(mention, settings.per_conversation_limit, window, limit)
+        if refused:
+            return Outcome(Fact.RULE_SKIP, refused)
         return self.admit(run)
 
     def admit(self, run: Run) -> Outcome:
