@@ -28,7 +28,7 @@ from pathlib import Path
 import redis
 
 from roastbot.approvals import ApprovalQueue
-from roastbot.keys import MENTION_STATE_TTL_S, RedisKeys
+from roastbot.keys import MENTION_STATE_TTL_S, MINUTE_BUCKET_TTL_S, RedisKeys
 from roastbot.lifecycle import (
     FINAL_STATES,
     LEGACY_NAMES,
@@ -98,16 +98,21 @@ class MentionStore:
         return f"{self.worker_id}/{threading.get_ident()}"
 
     # --- claims ------------------------------------------------------------------------
-    def claim(self, mention_id: str, reopen: State | None = None, create: bool = True) -> Claim:
+    def claim(
+        self, mention_id: str, reopen: State | None = None, create: bool = True, count: str = ""
+    ) -> Claim:
         """Hold the mention unless it is final or parked; ``reopen`` opens one of those
         states to this claim (a replayed dead letter, a decided approval). Without
-        ``create`` a mention with no record is closed to the claim."""
+        ``create`` a mention with no record is closed to the claim. ``count`` names an event
+        counted in the same round trip, whatever the verdict."""
         closed = " ".join(sorted(closed_to(reopen)))
         first_state = State.CLAIMED.value if create else ""
-        verdict, state, since_ms, flat = self._claim(
-            keys=[self.keys.mention_state(mention_id)],
-            args=[self.owner, self.lease_ms, MENTION_STATE_TTL_S, first_state, closed],
-        )
+        keys = [self.keys.mention_state(mention_id)]
+        args: list[object] = [self.owner, self.lease_ms, MENTION_STATE_TTL_S, first_state, closed]
+        if count:
+            keys.extend(Bookkeeping().keys(self.keys)[:2])  # the totals and this minute's counters
+            args.extend([count, MINUTE_BUCKET_TTL_S])
+        verdict, state, since_ms, flat = self._claim(keys=keys, args=args)
         record = dict(zip(flat[::2], flat[1::2], strict=True))
         if verdict == ClaimVerdict.CLAIMED and state in LEGACY_NAMES:
             self._rename(mention_id, state, LEGACY_NAMES[state])

@@ -65,10 +65,9 @@ class MentionRunner(MentionSteps):
         except InvalidMessage as error:
             self._dead_letter(source, DeadLetter("invalid_message", str(error), 1, time.time()))
             return
-        self.telemetry.count("consumed")
         reopen = State.DEAD_LETTERED if mention.replay_of is not None else None
         with _about(mention.id):
-            claim = self._claim(mention.id, reopen)
+            claim = self._claim(mention.id, reopen, count="consumed")
             if claim.verdict == ClaimVerdict.CLOSED:
                 self.telemetry.count("duplicate_delivery")
                 return
@@ -136,9 +135,13 @@ class MentionRunner(MentionSteps):
         self._enter(run, edge_for(run.state, Fact.BUG), outcome)
 
     # --- the drive -------------------------------------------------------------------------
-    def _claim(self, mention_id: str, reopen: State | None, create: bool = True) -> Claim:
+    def _claim(self, mention_id: str, reopen: State | None, create: bool = True, count: str = "") -> Claim:
+        """``count``: the trigger's event, counted with the first claim (not on every retry)."""
         while True:
-            claim = self.store.claim(mention_id, reopen, create=create)
+            claim = self.store.claim(mention_id, reopen, create=create, count=count)
+            if count:
+                self.telemetry.mirror(Bookkeeping((count,)))
+                count = ""
             if claim.verdict != ClaimVerdict.BUSY:
                 return claim
             # Another worker holds it; it finishes, or its lease runs out (it died).
