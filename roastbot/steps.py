@@ -113,7 +113,8 @@ class MentionSteps:
     # --- claimed: who gets roasted -------------------------------------------------------
     def check_rules(self, run: Run) -> Outcome:
         mention, settings = run.mention, self.settings
-        bot = self.call("bot_user", self.gateway.bot_user)
+        # Read once per process: later mentions skip the retry policy's per-call cost.
+        bot = self.gateway.known_bot_user or self.call("bot_user", self.gateway.bot_user)
         author = mention.author.username if mention.author else ""
         if mention.author_id == bot.id:
             return Outcome(Fact.RULE_SKIP, "own_tweet")
