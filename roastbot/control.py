@@ -31,24 +31,12 @@ def _flag(value: str | None) -> bool | None:
 
 
 class Control:
-    def __init__(self, client: redis.Redis, keys: RedisKeys, cache_s: float = 0.0) -> None:
-        """``cache_s``: the switches read are reused for that long (a handler reads them
-        twice per mention; an operator's change may take that long to reach it)."""
+    def __init__(self, client: redis.Redis, keys: RedisKeys) -> None:
         self.client = client
         self.keys = keys
-        self.cache_s = cache_s
-        self._read: tuple[float, dict[str, str]] = (-1.0, {})
-
-    def _runtime(self) -> dict[str, str]:
-        read_at, raw = self._read
-        now = time.monotonic()
-        if self.cache_s <= 0 or now - read_at > self.cache_s:
-            raw = self.client.hgetall(self.keys.runtime)
-            self._read = (now, raw)
-        return raw
 
     def switches(self) -> RuntimeSwitches:
-        raw = self._runtime()
+        raw = self.client.hgetall(self.keys.runtime)
         interval = raw.get("poll_interval_s")
         limit = raw.get("per_author_limit_per_hour")
         return RuntimeSwitches(
@@ -65,7 +53,6 @@ class Control:
         else:
             encoded = ("1" if value else "0") if isinstance(value, bool) else str(value)
             self.client.hset(self.keys.runtime, name, encoded)
-        self._read = (-1.0, {})
 
     def request_fetch_now(self) -> None:
         """Wake the producer for an immediate poll (it blocks on this list)."""

@@ -44,7 +44,6 @@ FRESH_TEXT_ROUNDS = 10
 REFUSALS_TO_SKIP = {"deleted", "reply_restricted", "too_long"}
 CONFIRMATION = "opt_out_confirmation"  # the kind of a text that answers an opt-out
 HOLD_POLL_S = 1.0
-SWITCHES_CACHE_S = 0.25  # how stale an operator's switch may be when a handler reads it
 TURN_POLL_S = 0.25  # a mention waiting its turn looks again: better ones may have come or gone
 
 
@@ -96,9 +95,8 @@ class MentionSteps:
         self.policy = policy
         client, keys = store.client, store.keys
         self.rules = AuthorRules(client, keys)
-        # The operators' switches, read at most every SWITCHES_CACHE_S by a handler (holds are
-        # read fresh: a hold raised must stop the very next POST).
-        self.control = Control(client, keys, cache_s=SWITCHES_CACHE_S)
+        # Switches and holds are read fresh: an operator's change applies to the next mention.
+        self.control = Control(client, keys)
         self.holds = Holds(client, keys)
         self.quota = QuotaBook(client, keys)
         self.memory = AuthorMemory(client, keys)
