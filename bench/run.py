@@ -1,6 +1,7 @@
 """Roastbot under load: the whole stack in sandbox mode, driven through the sandbox's control API.
 
     .venv/bin/python bench/run.py [--scenario NAME ...] [--quick] [--use-running [VAR_DIR]]
+                                  [--private-redis [PORT]]
 
 Each scenario starts an isolated stack (scripts/stack.py on free ports, a private Redis
 key prefix and private topics on the dev Kafka and Redis), injects mentions, waits until
@@ -14,7 +15,14 @@ every one has a final state, and measures:
   the bot's reply (X's millisecond timestamps);
 - CPU seconds per 1,000 mentions and peak RSS of each supervisord program (psutil);
 - Redis memory: MEMORY USAGE summed over the stack's key prefix (exact), and the change of
-  INFO used_memory (the dev Redis is shared, so that one is noisy).
+  INFO used_memory (the dev Redis is shared, so that one is noisy);
+- ``cpu_ms_per_mention`` per program, for the consumers together and in total, the load
+  average at the start and the end, and ``redis_round_trips_per_mention``: the round trips
+  the consumers' Redis clients made (one per command, pipeline or script call; counted in the
+  consumers, bench/redis_counts.py), with ``redis_commands_per_mention`` from INFO
+  commandstats (commands, not round trips; server-wide, so pass ``--private-redis`` to run
+  the stack on a redis-server of its own, port 18201 by default; the bench's own polling
+  of the state hashes is in it, as HGET).
 
 It prints a table and one JSON object per scenario, and writes bench/results/<scenario>.json.
 Scenarios:
