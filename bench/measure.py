@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bench import ledger as ledgers
+from bench import redis_counts
 from bench.load import Injection
 from bench.sampling import ProcessSampler
 from bench.stacks import StackHandle
@@ -103,15 +104,21 @@ class Run:
     memory_before: int
     prefix_before: int
     started: float = field(default_factory=time.time)
+    load_at_start: float = field(default_factory=lambda: round(os.getloadavg()[0], 2))
     injection: Injection | None = None
     finished: float = 0.0
     all_final: bool = False
+    round_trips_before: dict[str, int] = field(default_factory=dict)
+    commands_before: dict[str, int] = field(default_factory=dict)
 
 
 @contextmanager
 def measured(handle: StackHandle) -> Iterator[Run]:
     sampler = ProcessSampler(program_pids(handle)).start()
     run = Run(handle, sampler, used_memory(handle), prefix_memory(handle)[0])
+    client = handle.redis()
+    run.round_trips_before = redis_counts.consumer_round_trips(client, handle.keys)
+    run.commands_before = redis_counts.command_stats(client)
     try:
         yield run
     finally:
@@ -129,6 +136,12 @@ def summarize(
     ledger = ledgers.collect(handle.redis(), handle.keys, handle.config.x_sandbox_url, ids)
     latencies = ledger.latencies_s()
     usage = run.sampler.usage()
+    client = handle.redis()
+    commands = redis_counts.command_delta(run.commands_before, redis_counts.command_stats(client))
+    time.sleep(redis_counts.HEARTBEAT_EVERY_S + 0.5)  # every consumer has reported its count since
+    trips = redis_counts.round_trip_delta(
+        run.round_trips_before, redis_counts.consumer_round_trips(client, handle.keys)
+    )
     prefix_bytes, prefix_keys, by_kind = prefix_memory(handle)
     with handle.x() as x:
         stats = x.get("/sandbox/stats").json()
@@ -137,7 +150,12 @@ def summarize(
     result: dict[str, Any] = {
         "scenario": name,
         "parameters": parameters,
-        "machine": {"nproc": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2)},
+        "machine": {
+            "nproc": os.cpu_count(),
+            "load_avg_1m": round(os.getloadavg()[0], 2),
+            "load_avg_5m": round(os.getloadavg()[1], 2),
+            "load_avg_at_start_1m": run.load_at_start,
+        },
         "stack": "isolated" if handle.isolated else "running (its own settings)",
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "injected": len(ids),
@@ -160,6 +178,7 @@ def summarize(
             "samples": len(latencies),
         },
         "cpu_s_per_1000_mentions": {p: round(u.cpu_s * per_thousand, 2) for p, u in sorted(usage.items())},
+        "cpu_ms_per_mention": cpu_ms_per_mention(usage, len(ids)),
         "cpu_percent_of_a_core": {p: round(100 * u.cpu_s / elapsed, 1) for p, u in sorted(usage.items())},
         "peak_rss_mb": {p: round(u.peak_rss / 2**20, 1) for p, u in sorted(usage.items())},
         "restarts": {p: len(u.pids) - 1 for p, u in sorted(usage.items()) if len(u.pids) > 1},
@@ -171,6 +190,7 @@ def summarize(
             "bytes_by_key_kind": by_kind,
             "info_used_memory_delta": used_memory(handle) - run.memory_before,
         },
+        **redis_counts.redis_report(trips, commands, len(ids), len(ledger.replied), handle.private_redis),
         "sandbox": {
             k: stats[k]
             for k in (
@@ -186,6 +206,16 @@ def summarize(
     if ledger.problems():
         say("  problems:\n    " + ledger.describe_problems().replace("\n", "\n    "))
     return result, ledger
+
+
+def cpu_ms_per_mention(usage: dict[str, Any], mentions: int) -> dict[str, float]:
+    """CPU milliseconds per injected mention of each program, of the consumers together and
+    of the whole stack."""
+    per = {p: 1000 * u.cpu_s / max(mentions, 1) for p, u in sorted(usage.items())}
+    figures = {p: round(ms, 2) for p, ms in per.items()}
+    figures["consumers"] = round(sum(ms for p, ms in per.items() if p.startswith("consumer")), 2)
+    figures["total"] = round(sum(per.values()), 2)
+    return figures
 
 
 def _round(value: float | None, digits: int = 1) -> float | None:

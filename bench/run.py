@@ -1,6 +1,7 @@
 """Roastbot under load: the whole stack in sandbox mode, driven through the sandbox's control API.
 
     .venv/bin/python bench/run.py [--scenario NAME ...] [--quick] [--use-running [VAR_DIR]]
+                                  [--private-redis [PORT]]
 
 Each scenario starts an isolated stack (scripts/stack.py on free ports, a private Redis
 key prefix and private topics on the dev Kafka and Redis), injects mentions, waits until
@@ -14,7 +15,14 @@ every one has a final state, and measures:
   the bot's reply (X's millisecond timestamps);
 - CPU seconds per 1,000 mentions and peak RSS of each supervisord program (psutil);
 - Redis memory: MEMORY USAGE summed over the stack's key prefix (exact), and the change of
-  INFO used_memory (the dev Redis is shared, so that one is noisy).
+  INFO used_memory (the dev Redis is shared, so that one is noisy);
+- ``cpu_ms_per_mention`` per program, for the consumers together and in total, the load
+  average at the start and the end, and ``redis_round_trips_per_mention``: the round trips
+  the consumers' Redis clients made (one per command, pipeline or script call; counted in the
+  consumers, bench/redis_counts.py), with ``redis_commands_per_mention`` from INFO
+  commandstats (commands, not round trips; server-wide, so pass ``--private-redis`` to run
+  the stack on a redis-server of its own, port 18201 by default; the bench's own polling
+  of the state hashes is in it, as HGET).
 
 It prints a table and one JSON object per scenario, and writes bench/results/<scenario>.json.
 Scenarios:
@@ -61,7 +69,7 @@ def table(results: list[dict[str, Any]]) -> str:
     head = (
         f"{'scenario':<14}{'injected':>9}{'replied':>8}{'skipped':>8}{'DLQ':>5}{'lost':>5}{'dup':>4}"
         f"{'thr/s':>7}{'p50 s':>8}{'p95 s':>8}{'p99 s':>8}{'cons CPU s/1k':>14}{'prod CPU s/1k':>14}"
-        f"{'peak RSS MB':>12}{'Redis B/m':>10}"
+        f"{'peak RSS MB':>12}{'Redis B/m':>10}{'cons CPU ms/m':>14}{'RT/m':>6}{'load':>6}"
     )
     lines = [head, "-" * len(head)]
     for r in results:
@@ -79,6 +87,8 @@ def table(results: list[dict[str, Any]]) -> str:
             f"{r['duplicated']:>4}{_cell(r['throughput_mentions_per_s']):>7}{_cell(latency['p50']):>8}"
             f"{_cell(latency['p95']):>8}{_cell(latency['p99']):>8}{consumers_cpu:>14.1f}"
             f"{cpu.get('producer', 0):>14.1f}{rss:>12.0f}{r['redis']['bytes_per_mention']:>10}"
+            f"{r['cpu_ms_per_mention']['consumers']:>14.2f}{r['redis_round_trips_per_mention']:>6.1f}"
+            f"{r['machine']['load_avg_1m']:>6.1f}"
         )
     return "\n".join(lines)
 
@@ -103,9 +113,20 @@ def main(argv: list[str] | None = None) -> int:
         metavar="VAR_DIR",
         help="drive the already running stack (default var dir: var/)",
     )
+    parser.add_argument(
+        "--private-redis",
+        nargs="?",
+        const=18201,
+        type=int,
+        metavar="PORT",
+        help="run each isolated stack on a redis-server of its own (default port 18201), so "
+        "INFO commandstats counts only the stack's commands",
+    )
     parser.add_argument("--seed", type=int, default=20261102, help="mention texts and authors")
     args = parser.parse_args(argv)
-    bench = Bench(quick=args.quick, use_running=args.use_running, seed=args.seed)
+    bench = Bench(
+        quick=args.quick, use_running=args.use_running, seed=args.seed, private_redis_port=args.private_redis
+    )
     RESULTS.mkdir(parents=True, exist_ok=True)
     results: list[dict[str, Any]] = []
     for name in args.scenario or list(SCENARIOS):
@@ -117,7 +138,10 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(result), flush=True)
     print()
     print(table(results))
-    print(f"(nproc {os.cpu_count()}; JSON in {RESULTS.relative_to(HOME)}/)")
+    print(
+        f"(nproc {os.cpu_count()}; cons CPU ms/m: all consumers' CPU per mention; RT/m: their Redis "
+        f"round trips per mention; load: 1-min load average at the end; JSON in {RESULTS.relative_to(HOME)}/)"
+    )
     return 0
 
 

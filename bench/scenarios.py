@@ -13,6 +13,7 @@ from typing import Any
 from bench import ledger as ledgers
 from bench.load import Injector
 from bench.measure import STALL_S, measured, program_pids, summarize, wait_until_final
+from bench.redis_counts import private_redis
 from bench.sampling import ProcessSampler, Timeline
 from bench.stacks import StackHandle, isolated_stack, running_stack
 
@@ -22,6 +23,7 @@ class Bench:
     quick: bool
     use_running: Path | None
     seed: int
+    private_redis_port: int | None = None  # run each stack on a redis-server of its own there
     say: Callable[[str], None] = print
 
     @contextmanager
@@ -30,7 +32,14 @@ class Bench:
             yield running_stack(self.use_running)
             return
         self.say(f"  starting an isolated stack: {consumers} consumer(s) {env or ''}")
-        with isolated_stack(consumers, quiet=True, **env) as handle:
+        if self.private_redis_port is None:
+            with isolated_stack(consumers, quiet=True, **env) as handle:
+                yield handle
+            return
+        with (
+            private_redis(self.private_redis_port) as url,
+            isolated_stack(consumers, quiet=True, redis_url=url, private_redis=True, **env) as handle,
+        ):
             yield handle
 
     def injector(self, handle: StackHandle, tag: str) -> Injector:

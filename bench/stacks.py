@@ -50,6 +50,7 @@ class StackHandle:
     config: stack.StackConfig
     settings: Settings
     isolated: bool
+    private_redis: bool = False  # the stack's Redis serves nobody else (INFO commandstats is its own)
 
     @property
     def keys(self) -> RedisKeys:
@@ -134,6 +135,7 @@ def isolated_stack(
     kafka_bootstrap: str | None = None,
     partitions: int = 6,
     quiet: bool = False,
+    private_redis: bool = False,
     **env: str,
 ) -> Iterator[StackHandle]:
     """A whole sandbox-mode stack under its own supervisord; torn down and cleaned up after.
@@ -176,7 +178,7 @@ def isolated_stack(
     try:
         with _quietly(quiet):
             stack.up(config)
-        handle = StackHandle(config, settings, isolated=True)
+        handle = StackHandle(config, settings, isolated=True, private_redis=private_redis)
         handle.wait_ready()
         yield handle
     finally:

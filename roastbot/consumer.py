@@ -34,6 +34,7 @@ from roastbot.control import Control
 from roastbot.dead_letters import LetterSource
 from roastbot.kafka_wiring import ensure_topics, librdkafka_log, make_consumer
 from roastbot.offsets import OffsetTracker
+from roastbot.redis_conn import redis_round_trips
 from roastbot.retry import Interrupted, Outage, is_infrastructure
 from roastbot.roasting import Roaster
 from roastbot.runner import MentionRunner, build_runner
@@ -308,6 +309,7 @@ class MentionConsumer:
                 in_flight=self._running_on(),
                 buffered=len(self.buffered),
                 last_error=self.last_error,
+                redis_round_trips=redis_round_trips(),  # the bench divides it by mentions
             )
         except redis.RedisError as error:
             self.last_error = f"redis: {error}"

@@ -28,7 +28,7 @@ from pathlib import Path
 import redis
 
 from roastbot.approvals import ApprovalQueue
-from roastbot.keys import MENTION_STATE_TTL_S, RedisKeys
+from roastbot.keys import MENTION_STATE_TTL_S, MINUTE_BUCKET_TTL_S, RedisKeys
 from roastbot.lifecycle import (
     FINAL_STATES,
     LEGACY_NAMES,
@@ -40,6 +40,7 @@ from roastbot.lifecycle import (
     is_move,
     parse_state,
 )
+from roastbot.telemetry import Bookkeeping
 
 log = logging.getLogger(__name__)
 
@@ -97,16 +98,21 @@ class MentionStore:
         return f"{self.worker_id}/{threading.get_ident()}"
 
     # --- claims ------------------------------------------------------------------------
-    def claim(self, mention_id: str, reopen: State | None = None, create: bool = True) -> Claim:
+    def claim(
+        self, mention_id: str, reopen: State | None = None, create: bool = True, count: str = ""
+    ) -> Claim:
         """Hold the mention unless it is final or parked; ``reopen`` opens one of those
         states to this claim (a replayed dead letter, a decided approval). Without
-        ``create`` a mention with no record is closed to the claim."""
+        ``create`` a mention with no record is closed to the claim. ``count`` names an event
+        counted in the same round trip, whatever the verdict."""
         closed = " ".join(sorted(closed_to(reopen)))
         first_state = State.CLAIMED.value if create else ""
-        verdict, state, since_ms, flat = self._claim(
-            keys=[self.keys.mention_state(mention_id)],
-            args=[self.owner, self.lease_ms, MENTION_STATE_TTL_S, first_state, closed],
-        )
+        keys = [self.keys.mention_state(mention_id)]
+        args: list[object] = [self.owner, self.lease_ms, MENTION_STATE_TTL_S, first_state, closed]
+        if count:
+            keys.extend(Bookkeeping().keys(self.keys)[:2])  # the totals and this minute's counters
+            args.extend([count, MINUTE_BUCKET_TTL_S])
+        verdict, state, since_ms, flat = self._claim(keys=keys, args=args)
         record = dict(zip(flat[::2], flat[1::2], strict=True))
         if verdict == ClaimVerdict.CLAIMED and state in LEGACY_NAMES:
             self._rename(mention_id, state, LEGACY_NAMES[state])
@@ -115,7 +121,7 @@ class MentionStore:
 
     def _rename(self, mention_id: str, old: str, state: State) -> None:
         """A record written before a state was renamed gets the new name (under our claim)."""
-        args = [self.owner, old, state.value, self.lease_ms, 0, 0, "", mention_id, "", 0, "", 0]
+        args = [self.owner, old, state.value, self.lease_ms, 0, 0, "", mention_id, "", 0, "", "", 0]
         self._transition(keys=self._transition_keys(mention_id), args=args)
 
     def move(
@@ -128,11 +134,13 @@ class MentionStore:
         log_reply: str = "",
         reply_window_s: float = 3600.0,
         stamp: tuple[str, ...] = (),
+        book: Bookkeeping | None = None,
         **fields: object,
     ) -> None:
         """Move a mention we hold along one edge of the table, setting ``fields``;
         ``stamp`` names fields set to Redis's time where absent, ``log_reply`` records a
-        reply in the conversation's log (the loop guard). LostClaim if we no longer hold it."""
+        reply in the conversation's log (the loop guard), ``book`` the counters of the state
+        entered (written with the move, in its round trip). LostClaim if we no longer hold it."""
         if not is_move(source, target):
             raise IllegalTransition(f"{source} -> {target} is not an edge of the mention's life")
         parking = target in PARKED_STATES
@@ -150,18 +158,22 @@ class MentionStore:
             log_reply,
             reply_window_s,
             int(target in WAITING_STATES),
+            book.encoded() if book else "",
             len(fields),
         ]
         for name, value in fields.items():
             args.extend([name, _encode(value)])
         args.extend(stamp)
-        written = self._transition(keys=self._transition_keys(mention_id, conversation_id), args=args)
+        keys = self._transition_keys(mention_id, conversation_id)
+        if book:
+            keys.extend(book.keys(self.keys))
+        written = self._transition(keys=keys, args=args)
         if not int(written[0]):
             raise LostClaim(f"{mention_id}: now {written[1] or 'unknown'}, held by {written[2] or 'nobody'}")
 
     def release(self, mention_id: str, state: State) -> None:
         """Hand an unfinished mention back (shutdown); its state stays for the next holder."""
-        args = [self.owner, state.value, state.value, 0, 1, 0, "", mention_id, "", 0, "", 0]
+        args = [self.owner, state.value, state.value, 0, 1, 0, "", mention_id, "", 0, "", "", 0]
         self._transition(keys=self._transition_keys(mention_id), args=args)
 
     def _transition_keys(self, mention_id: str, conversation_id: str = "") -> list[str]:

@@ -58,10 +58,12 @@ redis.call('HINCRBY', KEYS[1], 'remaining', 1)
 return 1
 """
 
-# Store what one answer said. ARGV: limit, remaining, reset, seen_at, refused (1/0), now.
+# Store what one answer said. KEYS: the quota hash, the set of endpoints with one. ARGV: limit,
+# remaining, reset, seen_at, refused (1/0), now, the endpoint.
 # Answers arrive out of order and do not count calls still in flight, so within one window
 # the count only goes down; an answer about a window that is already over is ignored.
 _RECORD = """
+redis.call('SADD', KEYS[2], ARGV[7])  -- the endpoints with a known quota (one round trip with it)
 local q = redis.call('HMGET', KEYS[1], 'remaining', 'reset', 'assumed')
 local remaining, reset = tonumber(ARGV[2]), tonumber(ARGV[3])
 local refused, now = ARGV[5] == '1', tonumber(ARGV[6])
@@ -154,7 +156,7 @@ class QuotaBook:
             return
         now = time.time() if now is None else now
         self._record(
-            keys=[self.keys.quota(endpoint)],
+            keys=[self.keys.quota(endpoint), self.keys.quota_endpoints],
             args=[
                 quota["limit"],
                 0 if refused else quota["remaining"],
@@ -162,9 +164,9 @@ class QuotaBook:
                 now,
                 int(refused),
                 now,
+                endpoint,
             ],
         )
-        self.client.sadd(self.keys.quota_endpoints, endpoint)
 
     def mark_exhausted(self, endpoint: str, reset_at: float) -> None:
         pipe = self.client.pipeline(transaction=False)

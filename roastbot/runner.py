@@ -37,13 +37,12 @@ from roastbot.roasting import Roaster
 from roastbot.roasting.base import PROVENANCE
 from roastbot.settings import Settings
 from roastbot.steps import MentionSteps, Outcome, Run
-from roastbot.telemetry import Telemetry
+from roastbot.telemetry import Bookkeeping, Telemetry
 from roastbot.x_gateway import XGateway
 
 log = logging.getLogger(__name__)
 
 BUSY_RETRY_S = 0.5
-_RECORDED = {State.POSTED: "posted", State.SKIPPED: "skipped", State.DEAD_LETTERED: "dead_lettered"}
 
 
 class MentionRunner(MentionSteps):
@@ -66,12 +65,11 @@ class MentionRunner(MentionSteps):
         except InvalidMessage as error:
             self._dead_letter(source, DeadLetter("invalid_message", str(error), 1, time.time()))
             return
-        self.telemetry.count("consumed")
         if self.engagement.note_answer(mention):  # the author answered one of our replies
             self.telemetry.count("conversation_started")
         reopen = State.DEAD_LETTERED if mention.replay_of is not None else None
         with _about(mention.id):
-            claim = self._claim(mention.id, reopen)
+            claim = self._claim(mention.id, reopen, count="consumed")
             if claim.verdict == ClaimVerdict.CLOSED:
                 self.telemetry.count("duplicate_delivery")
                 return
@@ -139,9 +137,13 @@ class MentionRunner(MentionSteps):
         self._enter(run, edge_for(run.state, Fact.BUG), outcome)
 
     # --- the drive -------------------------------------------------------------------------
-    def _claim(self, mention_id: str, reopen: State | None, create: bool = True) -> Claim:
+    def _claim(self, mention_id: str, reopen: State | None, create: bool = True, count: str = "") -> Claim:
+        """``count``: the trigger's event, counted with the first claim (not on every retry)."""
         while True:
-            claim = self.store.claim(mention_id, reopen, create=create)
+            claim = self.store.claim(mention_id, reopen, create=create, count=count)
+            if count:
+                self.telemetry.mirror(Bookkeeping((count,)))
+                count = ""
             if claim.verdict != ClaimVerdict.BUSY:
                 return claim
             # Another worker holds it; it finishes, or its lease runs out (it died).
@@ -196,6 +198,8 @@ class MentionRunner(MentionSteps):
             self._dead_letter(run.source, DeadLetter(reason, outcome.error, outcome.attempts, first_seen))
             fields["error"] = outcome.error[:500]
         reply_id = str(fields.get("reply_id", ""))
+        record = {**run.record, **{name: str(value) for name, value in fields.items()}}
+        book = self._bookkeeping(run, target, reason, reply_id, record, outcome.counts)
         self.store.move(
             mention.id,
             edge.source,
@@ -204,29 +208,40 @@ class MentionRunner(MentionSteps):
             log_reply=reply_id,
             reply_window_s=self.settings.conversation_window_s,
             stamp=("posting_at",) if target == State.POSTING else (),
+            book=book,
             **fields,
         )
-        run.record.update({name: str(value) for name, value in fields.items()})
+        self.telemetry.mirror(book)
+        run.record.update(record)
         run.state = target
-        if target == State.PENDING_APPROVAL:
-            self.telemetry.count("pending_approval")
-            self._record(run, "pending_approval", **run.draft_info)
-        elif target in _RECORDED:
-            self._finished(run, target, reason, reply_id)
+        if target == State.POSTED:
+            self.engagement.track(reply_id, self._roast_fields(run))  # the tracker reads how it lands
 
-    def _finished(self, run: Run, state: State, reason: str, reply_id: str) -> None:
+    def _bookkeeping(
+        self,
+        run: Run,
+        state: State,
+        reason: str,
+        reply_id: str,
+        record: dict[str, str],
+        counts: tuple[str, ...],
+    ) -> Bookkeeping:
+        """The counters and the recent-roast record of the state entered, written with the move."""
+        if state == State.PENDING_APPROVAL:
+            roast = self._record(run, record, "pending_approval", **run.draft_info)
+            return Bookkeeping((*counts, "pending_approval"), roast=roast)
         if state == State.POSTED:
             latency = max(0.0, (utc_now() - run.mention.created_at).total_seconds())
-            self.telemetry.count("posted")
-            self.telemetry.observe_latency(latency)
-            self._record(run, "posted", reply_id=reply_id, latency_s=round(latency, 3), **run.draft_info)
-            self.engagement.track(reply_id, self._roast_fields(run))
-            return
+            roast = self._record(
+                run, record, "posted", reply_id=reply_id, latency_s=round(latency, 3), **run.draft_info
+            )
+            return Bookkeeping((*counts, "posted"), latency_s=latency, roast=roast)
         if state == State.SKIPPED:
-            self.telemetry.count(f"skipped:{reason.split(':')[0]}")
-            self._record(run, "skipped", reason=reason, reply_id=reply_id)
-            return
-        self._record(run, "dead_lettered", reason=reason)
+            roast = self._record(run, record, "skipped", reason=reason, reply_id=reply_id)
+            return Bookkeeping((*counts, f"skipped:{reason.split(':')[0]}"), roast=roast)
+        if state == State.DEAD_LETTERED:
+            return Bookkeeping(counts, roast=self._record(run, record, "dead_lettered", reason=reason))
+        return Bookkeeping(counts)
 
     # --- bookkeeping -----------------------------------------------------------------------
     def _roast_fields(self, run: Run) -> dict[str, object]:
@@ -240,21 +255,19 @@ class MentionRunner(MentionSteps):
             **run.draft_info,
         }
 
-    def _record(self, run: Run, status: str, **extra: object) -> None:
+    def _record(self, run: Run, record: dict[str, str], status: str, **extra: object) -> dict[str, object]:
         mention = run.mention
-        self.telemetry.record_roast(
-            {
-                "mention_id": mention.id,
-                "author_id": mention.author_id,
-                "author": mention.author.username if mention.author else "",
-                "mention": mention.text,
-                "roast": run.record.get("roast", "") if status != "dead_lettered" else "",
-                "status": status,
-                "at": time.time(),
-                "worker": self.telemetry.worker_id,
-                **extra,
-            }
-        )
+        return {
+            "mention_id": mention.id,
+            "author_id": mention.author_id,
+            "author": mention.author.username if mention.author else "",
+            "mention": mention.text,
+            "roast": record.get("roast", "") if status != "dead_lettered" else "",
+            "status": status,
+            "at": time.time(),
+            "worker": self.telemetry.worker_id,
+            **extra,
+        }
 
     def _dead_letter(self, source: LetterSource, letter: DeadLetter) -> None:
         send_to_dead_letters(self.kafka_producer, self.settings, source, letter)

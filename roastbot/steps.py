@@ -56,6 +56,7 @@ class Outcome:
     fields: dict[str, object] = field(default_factory=dict)
     error: str = ""  # for a dead letter
     attempts: int = 1
+    counts: tuple[str, ...] = ()  # counted with the move this outcome leads to
 
 
 @dataclass
@@ -97,6 +98,7 @@ class MentionSteps:
         self.policy = policy
         client, keys = store.client, store.keys
         self.rules = AuthorRules(client, keys)
+        # Switches and holds are read fresh: an operator's change applies to the next mention.
         self.control = Control(client, keys)
         self.holds = Holds(client, keys)
         self.quota = QuotaBook(client, keys)
@@ -113,7 +115,8 @@ class MentionSteps:
     # --- claimed: who gets roasted -------------------------------------------------------
     def check_rules(self, run: Run) -> Outcome:
         mention, settings = run.mention, self.settings
-        bot = self.call("bot_user", self.gateway.bot_user)
+        # Read once per process: later mentions skip the retry policy's per-call cost.
+        bot = self.gateway.known_bot_user or self.call("bot_user", self.gateway.bot_user)
         author = mention.author.username if mention.author else ""
         if mention.author_id == bot.id:
             return Outcome(Fact.RULE_SKIP, "own_tweet")
@@ -121,7 +124,9 @@ class MentionSteps:
             return Outcome(Fact.RULE_SKIP, "loop_guard:known_bot")
         if mention.age_s() > settings.max_mention_age_s:
             return Outcome(Fact.RULE_SKIP, "too_old")
-        if self.rules.is_blocked(mention.author_id, author):
+        window = settings.conversation_window_s
+        standing = self.rules.standing(mention.author_id, author, mention.conversation_id, window)
+        if standing.blocked:
             return Outcome(Fact.RULE_SKIP, "blocked")
         if wants_opt_out(mention, bot.username):
             if self.rules.opt_out(mention.author_id):
@@ -129,21 +134,16 @@ class MentionSteps:
                 text = f"@{author} {OPT_OUT_CONFIRMATION}" if author else OPT_OUT_CONFIRMATION
                 return Outcome(Fact.OPT_OUT_REQUESTED, fields={"roast": text, "kind": CONFIRMATION})
             return Outcome(Fact.RULE_SKIP, "opted_out")
-        if self.rules.is_opted_out(mention.author_id):
+        if standing.opted_out:
             return Outcome(Fact.RULE_SKIP, "opted_out")
-        window = settings.conversation_window_s
         # Replies actually posted, whatever the per-conversation limit (0 turns that one off).
-        if self.store.conversation_replies(mention.conversation_id, window) >= settings.loop_guard_replies:
+        if standing.conversation_replies >= settings.loop_guard_replies:
             return Outcome(Fact.RULE_SKIP, "loop_guard:conversation")
-        if not self.rules.reserve_conversation(
-            mention.conversation_id, mention.id, settings.per_conversation_limit, window
-        ):
-            return Outcome(Fact.RULE_SKIP, "conversation_limit")
         limit = self.control.switches().per_author_limit_per_hour
         limit = settings.per_author_limit_per_hour if limit is None else limit
-        if not self.rules.reserve_roast(mention.author_id, mention.id, limit):
-            self.rules.give_back(mention)
-            return Outcome(Fact.RULE_SKIP, "author_limit")
+        refused = self.rules.reserve(mention, settings.per_conversation_limit, window, limit)
+        if refused:
+            return Outcome(Fact.RULE_SKIP, refused)
         return self.admit(run)
 
     def admit(self, run: Run) -> Outcome:
@@ -181,10 +181,9 @@ class MentionSteps:
                 self.rules.give_back(mention)
                 return Outcome(Fact.UNSAFE, "safety:" + ",".join(result.reasons))
             if self.store.claim_text(result.draft.text):
-                self.telemetry.count("roasted")
                 run.draft_info = result.draft.provenance()
                 self.memory.remember(mention.author_id, result.draft.text, result.draft.skeleton)
-                return Outcome(Fact.ROAST_READY, fields={"roast": result.draft.text})
+                return Outcome(Fact.ROAST_READY, fields={"roast": result.draft.text}, counts=("roasted",))
             avoid.append(result.draft.text)
         return Outcome(Fact.NO_FRESH_TEXT)
 

@@ -12,6 +12,7 @@ import os
 import socket
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import redis
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -38,6 +39,37 @@ def latency_bucket(seconds: float) -> str:
 
 def make_worker_id(role: str) -> str:
     return f"{role}-{socket.gethostname()}-{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class Bookkeeping:
+    """Counters, a latency and a recent-roast record that go with one move of a mention: the
+    transition script writes them in the same round trip, and only if the move is written."""
+
+    counts: tuple[str, ...] = ()
+    latency_s: float | None = None
+    roast: Mapping[str, object] | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.counts or self.latency_s is not None or self.roast is not None)
+
+    def keys(self, keys: RedisKeys, now: float | None = None) -> list[str]:
+        """KEYS[5..8] of the transition script."""
+        minute = epoch_minute(now)
+        return [keys.counters, keys.minute_counters(minute), keys.minute_latency(minute), keys.recent_roasts]
+
+    def encoded(self) -> str:
+        if not self:
+            return ""
+        return json.dumps(
+            {
+                "count": list(self.counts),
+                "latency": latency_bucket(self.latency_s) if self.latency_s is not None else "",
+                "roast": json.dumps(self.roast, default=str) if self.roast is not None else "",
+                "ttl": MINUTE_BUCKET_TTL_S,
+                "cap": RECENT_ROASTS_CAP,
+            }
+        )
 
 
 class Telemetry:
@@ -69,6 +101,13 @@ class Telemetry:
         pipe.hincrby(minute_key, event, amount)
         pipe.expire(minute_key, MINUTE_BUCKET_TTL_S)
         pipe.execute()
+
+    def mirror(self, book: Bookkeeping) -> None:
+        """The Prometheus side of bookkeeping the transition script wrote to Redis."""
+        for event in book.counts:
+            self._events.labels(event=event).inc()
+        if book.latency_s is not None:
+            self._latency.observe(book.latency_s)
 
     def observe_latency(self, seconds: float) -> None:
         self._latency.observe(seconds)

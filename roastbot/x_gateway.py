@@ -209,6 +209,11 @@ class XGateway:
         ) as error:
             raise Transient(f"{what}: network error: {type(error).__name__}") from None
 
+    @property
+    def known_bot_user(self) -> Author | None:
+        """The account, once ``bot_user`` has read it (no call, no retry needed)."""
+        return self._bot
+
     def bot_user(self) -> Author:
         """The account the credentials belong to (cached)."""
         if self._bot is not None:

@@ -9,7 +9,7 @@ from roastbot.kafka_wiring import make_producer
 from roastbot.keys import RedisKeys
 from roastbot.quota import QuotaBook
 from roastbot.redis_conn import connect_redis
-from roastbot.roasting import roaster_from_settings, safety
+from roastbot.roasting import language, roaster_from_settings, safety
 from roastbot.roasting.metered import metered_roaster
 from roastbot.spend import SpendLedger
 from roastbot.telemetry import Telemetry
@@ -26,6 +26,8 @@ def main() -> int:
     spend = SpendLedger(client, keys, settings, registry=telemetry.registry)
     roaster = metered_roaster(roaster_from_settings(settings), spend)  # every LLM call priced
     safety.warm_up()  # load the profanity model now, not on the first mention
+    if settings.roaster == "offline":
+        language.warm_up()  # the offline roaster reads every mention's words in its language
     kafka_producer = make_producer(settings)
     gateway = XGateway(settings, QuotaBook(client, keys), spend=spend)
 

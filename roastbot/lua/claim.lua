@@ -2,8 +2,15 @@
 -- KEYS[1] the mention's state hash.
 -- ARGV[1] holder, ARGV[2] lease (ms), ARGV[3] state hash TTL (s), ARGV[4] the state a first
 -- claim writes ('': no record, no claim), ARGV[5] space-separated states in which the claim is refused (final, parked).
+-- ARGV[6] an event to count whatever the verdict ('': none), in KEYS[2] (the totals) and
+-- KEYS[3] (this minute's counters, kept ARGV[7] s): the trigger's count rides on the claim.
 -- Returns {verdict, state, ms since the last update, the hash as a flat list}; verdict is
 -- 'held' (now this holder's), 'closed' (the mention is in one of ARGV[5]) or 'busy' (another live holder).
+if ARGV[6] and ARGV[6] ~= '' then
+  redis.call('HINCRBY', KEYS[2], ARGV[6], 1)
+  redis.call('HINCRBY', KEYS[3], ARGV[6], 1)
+  redis.call('EXPIRE', KEYS[3], ARGV[7])
+end
 local t = redis.call('TIME')
 local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local now_s = string.format('%.3f', now_ms / 1000)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -13,8 +14,10 @@ from roastbot.keys import RedisKeys
 from roastbot.lifecycle import IllegalTransition, State
 from roastbot.mention_store import ClaimVerdict, LostClaim, MentionStore, plant
 from roastbot.quota import QuotaBook, parse_quota_headers
+from roastbot.redis_conn import connect_redis, redis_round_trips
 from roastbot.rules import AuthorRules
 from roastbot.settings import Settings
+from roastbot.telemetry import Bookkeeping, latency_bucket
 from tests.helpers import wait_for
 
 pytestmark = pytest.mark.integration
@@ -208,3 +211,37 @@ def test_a_hold_stops_what_its_cause_stops(redis_client: redis.Redis, settings: 
     assert [h.code for h in holds.active(GENERATING)] == ["llm_auth"]
     assert [h.code for h in holds.lift()] == ["automation_block", "llm_auth"]
     assert holds.active() == []
+
+
+def test_round_trips_count_one_per_command_pipeline_and_script_call(settings: Settings) -> None:
+    client = connect_redis(settings)
+    worker = store(client, settings, "w1")
+    worker.claim("rt-0")  # the connection's handshake and the script's first load come first
+    absent = f"{settings.redis_key_prefix}:absent"
+    before = redis_round_trips()
+    client.get(absent)
+    pipe = client.pipeline(transaction=False)
+    for n in range(5):
+        pipe.get(f"{absent}:{n}")
+    pipe.execute()
+    worker.claim("rt-1")
+    assert redis_round_trips() - before == 3
+
+
+def test_a_moves_counters_and_roast_record_are_written_only_with_the_move(
+    redis_client: redis.Redis, settings: Settings
+) -> None:
+    keys = RedisKeys(settings.redis_key_prefix)
+    first, second = store(redis_client, settings, "w1"), store(redis_client, settings, "w2")
+    book = Bookkeeping(("posted",), latency_s=1.5, roast={"mention_id": "bk-1", "status": "posted"})
+    plant(first, "bk-1", TO_POSTED[:-1])
+    with pytest.raises(LostClaim):
+        second.move("bk-1", State.POSTING, State.POSTED, book=book, reply_id="9")
+    assert redis_client.hget(keys.counters, "posted") is None
+    assert redis_client.llen(keys.recent_roasts) == 0
+    first.move("bk-1", State.POSTING, State.POSTED, book=book, reply_id="9")
+    minute = book.keys(keys)[1]
+    assert redis_client.hget(keys.counters, "posted") == "1"
+    assert redis_client.hget(minute, "posted") == "1"
+    assert redis_client.hget(book.keys(keys)[2], latency_bucket(1.5)) == "1"
+    assert [json.loads(r)["mention_id"] for r in redis_client.lrange(keys.recent_roasts, 0, -1)] == ["bk-1"]
