@@ -53,16 +53,18 @@ def check_kafka(settings: Settings) -> Check:
 
 
 def check_redis(settings: Settings) -> Check:
-    from roastbot.redis_conn import connect_redis
+    from roastbot.redis_conn import connect_redis, primaries_info
 
-    client = connect_redis(settings)
     try:
+        client = connect_redis(settings)
         client.ping()
-        persistence = client.info("persistence")
+        persistence = primaries_info(client, "persistence")
     except redis.RedisError as error:
         return Check("redis", False, f"unreachable: {error}", "start Redis (`make up`) or fix REDIS_URL")
-    aof = persistence.get("aof_enabled") == 1
-    rdb = bool(persistence.get("rdb_last_save_time"))
+    # On a cluster every primary must keep an AOF: each holds part of the slots.
+    aof = all(info.get("aof_enabled") == 1 for info in persistence.values())
+    rdb = all(info.get("rdb_last_save_time") for info in persistence.values())
+    cluster = f" (cluster, {len(persistence)} primaries)" if settings.redis_cluster else ""
     if not aof:
         return Check(
             "redis",
@@ -73,7 +75,7 @@ def check_redis(settings: Settings) -> Check:
     return Check(
         "redis",
         True,
-        f"reachable, AOF on{', RDB snapshots' if rdb else ''}",
+        f"reachable{cluster}, AOF on{', RDB snapshots' if rdb else ''}",
         warning=_open_redis_warning(settings),
     )
 
@@ -119,7 +121,7 @@ def check_x(settings: Settings) -> Check:
     try:
         client = connect_redis(settings)
         client.ping()
-        quota_book = QuotaBook(client, RedisKeys(settings.redis_key_prefix))
+        quota_book = QuotaBook(client, RedisKeys.of(settings))
     except redis.RedisError:
         pass
     try:

@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     # A loopback redis:// URL without credentials gets the local Redis's generated password.
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", validate_default=True)
     redis_key_prefix: str = Field(default="roastbot", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    # REDIS_URL names one node of a Redis Cluster (the client discovers the rest); every key
+    # then carries the hash tag {prefix}, so one bot's keys share one slot. Off: key names
+    # stay exactly as they were (no rename on upgrade).
+    redis_cluster: bool = False
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_topic_mentions: str = Field(default="mentions", pattern=r"^[A-Za-z0-9._-]+$")
     kafka_topic_dlq: str = Field(default="mentions.dlq", pattern=r"^[A-Za-z0-9._-]+$")

@@ -140,7 +140,7 @@ def mention(mention_id: str, text: str, author: str = "alice", author_id: str = 
 
 
 def keys_of(settings: Settings) -> RedisKeys:
-    return RedisKeys(settings.redis_key_prefix)
+    return RedisKeys.of(settings)
 
 
 # --- a private supervisord -----------------------------------------------------------------

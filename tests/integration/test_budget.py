@@ -45,8 +45,8 @@ def test_the_budget_stops_posting_at_the_cap_and_a_raised_cap_resumes_it(
     caplog.set_level(logging.INFO)
     settings = budget_settings(sandbox_settings, 0.02)
     client = connect_redis(settings)
-    spend = SpendLedger(client, RedisKeys(settings.redis_key_prefix), settings)
-    holds = Holds(client, RedisKeys(settings.redis_key_prefix))
+    spend = SpendLedger(client, RedisKeys.of(settings), settings)
+    holds = Holds(client, RedisKeys.of(settings))
     with pipeline(settings, x, spend=spend) as bot:
         ids = [bot.mention(f"roast me, number {n}", author={"username": f"budget{n}"}) for n in range(3)]
         [hold] = wait_for(holds.active, 30, "the budget hold")
@@ -73,7 +73,7 @@ def test_the_budget_lifts_when_the_simulated_utc_day_ends(
 ) -> None:
     settings = budget_settings(sandbox_settings, 0.01)
     client = connect_redis(settings)
-    keys = RedisKeys(settings.redis_key_prefix)
+    keys = RedisKeys.of(settings)
     clock = ShiftedClock()
     spend = SpendLedger(client, keys, settings, clock=clock)
     with pipeline(settings, x, spend=spend) as bot:
@@ -100,7 +100,7 @@ def test_reads_slow_to_the_floor_but_go_on_while_the_budget_is_spent(
 ) -> None:
     settings = budget_settings(sandbox_settings, 0.0).model_copy(update={"budget_poll_interval_s": 45.0})
     client = connect_redis(settings)
-    spend = SpendLedger(client, RedisKeys(settings.redis_key_prefix), settings)
+    spend = SpendLedger(client, RedisKeys.of(settings), settings)
     with producer_thread(settings, spend) as producer:
         assert producer.poll_interval_s() == settings.poll_interval_s
         with pytest.raises(BudgetReached, match="DAILY_BUDGET_USD"):
@@ -119,7 +119,7 @@ def test_the_budget_stops_generating_before_an_llm_call_would_pass_it(
 ) -> None:
     settings = budget_settings(together_settings, 0.0)  # any priced call passes a $0 cap
     client = connect_redis(settings)
-    keys = RedisKeys(settings.redis_key_prefix)
+    keys = RedisKeys.of(settings)
     spend = SpendLedger(client, keys, settings)
     roaster = metered_roaster(roaster_from_settings(settings), spend)
     with pipeline(settings, x, roaster=roaster, spend=spend) as bot:
