@@ -1,6 +1,12 @@
 """Local Kafka and Redis without Docker, idempotent.
 
     python scripts/services.py {up,down,status,restart} [kafka|redis|all]
+    python scripts/services.py {up,down,status,restart} --cluster
+
+`--cluster` runs the local Redis Cluster instead (3 primaries + 3 replicas of redis-server on
+REDIS_CLUSTER_PORT .. +5, default 7100-7105; scripts/local_services/redis_cluster.py); point
+the bot at it with REDIS_CLUSTER=true REDIS_URL=redis://127.0.0.1:7100/0. It is not part of
+`up` without the flag: six servers are for cluster tests and trials, not every day.
 
 Kafka: Apache Kafka 4.1.1 from Maven Central (the class path is resolved once with Maven from
 scripts/kafka/pom.xml into ${ROASTBOT_CACHE_DIR:-$HOME/.cache/roastbot}/kafka-4.1.1/libs), one
@@ -17,6 +23,7 @@ service answers. Environment:
     KAFKA_BOOTSTRAP_SERVERS  broker address (default 127.0.0.1:9092)
     KAFKA_CONTROLLER_PORT    KRaft controller port (default broker port + 1)
     REDIS_URL                (default redis://127.0.0.1:6379/0)
+    REDIS_CLUSTER_PORT       first node of the local Redis Cluster (default 7100)
 
 Tests import this module (`from scripts import services`) and call `up`, `down`, `inspect` with
 a `Config` of their own. The work is done in scripts/local_services/, one module per concern.
@@ -46,6 +53,7 @@ from scripts.local_services.kafka_broker import (  # noqa: F401  (the API tests 
 )
 from scripts.local_services.lifecycle import Service, State
 from scripts.local_services.processes import launch_detached, pid_alive, read_pid, tail, tcp_open  # noqa: F401
+from scripts.local_services.redis_cluster import RedisCluster
 from scripts.local_services.redis_server import Redis, ensure_redis_binary  # noqa: F401
 
 _CLASSES: dict[str, type[Service]] = {"kafka": Kafka, "redis": Redis}
@@ -111,9 +119,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("command", choices=("up", "down", "status", "restart"))
     parser.add_argument("service", nargs="?", default="all", choices=(*SERVICES, "all"))
+    parser.add_argument("--cluster", action="store_true", help="the local Redis Cluster (6 nodes)")
     args = parser.parse_args(argv)
     cfg = Config.from_env()
     started = time.monotonic()
+    if args.cluster:
+        return cluster_command(args.command, cfg, started)
     if args.command == "status":
         return 0 if status(args.service, cfg) else 1
     if args.command in ("down", "restart"):
@@ -131,6 +142,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.command}: FAILED after {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
         return 1
     print(f"{args.command}: done in {time.monotonic() - started:.1f} s", flush=True)
+    return 0
+
+
+def cluster_command(command: str, cfg: Config, started: float) -> int:
+    cluster = RedisCluster(cfg)
+    if command == "status":
+        state = cluster.inspect()
+        say(cluster.name, state.line())
+        return 0 if state.ok else 1
+    if command in ("down", "restart") and not cluster.down():
+        print(f"{command}: FAILED after {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
+        return 1
+    if command != "down":
+        try:
+            cluster.up()
+        except ServiceError as error:
+            shout(cluster.name, str(error))
+            print(f"{command}: FAILED after {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
+            return 1
+    print(f"{command}: done in {time.monotonic() - started:.1f} s", flush=True)
     return 0
 
 
