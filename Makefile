@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # other two (tests/conftest.py). Most tests wait on servers and subprocesses, not the CPU.
 PYTEST_WORKERS ?= 3
 
-.PHONY: up up-real down status test test-fast bench quality lint venv deps
+.PHONY: up up-real down status test test-cluster test-fast bench quality lint venv deps
 
 $(STAMP): requirements.txt pyproject.toml
 	@command -v python3.11 >/dev/null || { echo "python3.11 is required"; exit 1; }
@@ -44,6 +44,12 @@ test: venv deps
 	$(PY) scripts/services.py up
 	$(PY) -m ruff check .
 	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+# The store, the console and a failover on a private Redis Cluster (tests/cluster, marker
+# `cluster`): it starts six redis-servers on 7120-7125 for the run and stops them after.
+test-cluster: venv deps
+	$(PY) scripts/services.py up
+	$(PY) -m pytest -m cluster tests/cluster $(PYTEST_ARGS)
 
 bench: venv deps
 	$(PY) scripts/services.py up

@@ -35,7 +35,10 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     class ChaosApart(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             module = nodeid.split("::", 1)[0]
-            return "tests/chaos" if module.startswith("tests/chaos/") else module
+            for whole in ("tests/chaos", "tests/cluster"):  # tests/cluster: one private cluster
+                if module.startswith(whole + "/"):
+                    return whole
+            return module
 
     return ChaosApart(config, log)
 

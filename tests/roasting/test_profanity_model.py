@@ -23,7 +23,9 @@ def corpus() -> list[str]:
     texts += [item["text"] for item in json.loads(HOSTILE.read_text("utf-8"))]
     roaster = OfflineRoaster(seed=5)
     texts += [
-        roaster.roast(RoastRequest(mention_id=str(n), text=f"@roastbot roast my {subject}", author_username="ana")).text
+        roaster.roast(
+            RoastRequest(mention_id=str(n), text=f"@roastbot roast my {subject}", author_username="ana")
+        ).text
         for n, subject in enumerate(["sourdough starter", "cat", "crypto portfolio", "gym selfie", "tabs"])
     ]
     texts += ["", "the and of", "1234 5678", "Crème brûlée für alle", "damn " * 400, "What the HELL, Bob?!"]
