@@ -27,7 +27,7 @@ class Check:
 def check_kafka(settings: Settings) -> Check:
     from confluent_kafka import KafkaException
 
-    from roastbot.kafka_wiring import make_admin
+    from roastbot.kafka_wiring import make_admin, under_replicated
 
     try:
         topics = make_admin(settings).list_topics(timeout=8).topics
@@ -47,8 +47,18 @@ def check_kafka(settings: Settings) -> Check:
             "start a worker once (it creates them) or run `make up`",
         )
     partitions = len(topics[settings.kafka_topic_mentions].partitions)
+    lagging = under_replicated(settings, topics)
+    warning = (
+        f"{len(lagging)} under-replicated partitions (fewer in-sync replicas than replicas: a "
+        f"broker is down or behind): {', '.join(lagging[:10])}"
+        if lagging
+        else ""
+    )
     return Check(
-        "kafka", True, f"{settings.kafka_bootstrap_servers}: topics present, {partitions} partitions"
+        "kafka",
+        True,
+        f"{settings.kafka_bootstrap_servers}: topics present, {partitions} partitions",
+        warning=warning,
     )
 
 

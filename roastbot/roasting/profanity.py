@@ -64,7 +64,9 @@ def profanity_model() -> LinearProfanityModel:
     vectorizer, calibrated = package.vectorizer, package.model
     settings = vectorizer.get_params()
     if settings["ngram_range"] != (1, 1) or settings["analyzer"] != "word" or settings["norm"] != "l2":
-        raise RuntimeError("alt-profanity-check's vectorizer changed shape; update roastbot/roasting/profanity.py")
+        raise RuntimeError(
+            "alt-profanity-check's vectorizer changed shape; update roastbot/roasting/profanity.py"
+        )
     if calibrated.method != "sigmoid" or list(calibrated.classes_) != [0, 1]:
         raise RuntimeError("alt-profanity-check's model changed shape; update roastbot/roasting/profanity.py")
     classifiers = calibrated.calibrated_classifiers_
