@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="the local clusters instead: Redis (6 nodes), Kafka (3 brokers)",
     )
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # "up --cluster kafka" as well as "up kafka --cluster"
     cfg = Config.from_env()
     started = time.monotonic()
     if args.cluster:
