@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from scripts.local_services.config import KAFKA_CONF_DIR, Config, ServiceError, relative, say
 from scripts.local_services.kafka_broker import _QUIET, Kafka, _run_tool, ensure_kafka_libs, find_java
@@ -116,7 +117,10 @@ class KafkaCluster:
         return self.brokers() == KAFKA_CLUSTER_NODES
 
     def down(self) -> bool:
-        return all([node.down() for node in self.nodes])
+        # All at once: stopped one by one, the last node waits out its stop deadline for a
+        # controller quorum that left with the others.
+        with ThreadPoolExecutor(len(self.nodes)) as pool:
+            return all(pool.map(lambda node: node.down(), self.nodes))
 
     def inspect(self) -> State:
         alive = sum(node.inspect().state in ("running", "starting") for node in self.nodes)
