@@ -23,6 +23,7 @@ from app.redaction import redact
 from roastbot import dlq_admin
 from roastbot.kafka_wiring import make_producer
 from roastbot.keys import RedisKeys
+from roastbot.redis_conn import connect_redis_url
 from roastbot.settings import Settings, describe_validation_error
 from roastbot.supervisor_rpc import SupervisorClient
 
@@ -60,14 +61,16 @@ def load_console_settings() -> Settings:
 
 
 @st.cache_resource(show_spinner=False)
-def _redis_client(url: str) -> redis.Redis:
+def _redis_client(url: str, cluster: bool) -> redis.Redis:
     # The console fails fast (no retry loop): a page explains an outage instead of hanging.
-    return redis.Redis.from_url(url, decode_responses=True, socket_timeout=3.0, socket_connect_timeout=2.0)
+    return connect_redis_url(url, cluster, fail_fast=True)
 
 
 def console_redis(settings: Settings) -> tuple[redis.Redis, RedisKeys]:
     """The console's Redis client and the configured bot's keys."""
-    return _redis_client(settings.redis_url), RedisKeys(settings.redis_key_prefix)
+    with redis_errors(settings):  # a cluster client reads the slot map as it is made
+        client = _redis_client(settings.redis_url, settings.redis_cluster)
+    return client, RedisKeys.of(settings)
 
 
 @contextlib.contextmanager

@@ -105,7 +105,7 @@ def state_template(client: redis.Redis, keys: RedisKeys) -> dict[str, str]:
 
 
 def seed(client: redis.Redis, settings: Settings, roasts: int, dead_letters: int) -> None:
-    keys = RedisKeys(settings.redis_key_prefix)
+    keys = RedisKeys.of(settings)
     now = time.time()
     current = epoch_minute(now)
     minutes = 24 * 60
@@ -253,7 +253,7 @@ def render_times(settings: Settings, rounds: int) -> dict[str, list[float]]:
 
 def memory_report(client: redis.Redis, settings: Settings, roasts: int) -> list[tuple[str, int, str, float]]:
     """(what, bytes per unit, how many live for 1M mentions, MB) from MEMORY USAGE samples."""
-    keys = RedisKeys(settings.redis_key_prefix)
+    keys = RedisKeys.of(settings)
 
     def usage(key: str) -> int:
         return int(client.memory_usage(key, samples=0) or 0)
@@ -307,7 +307,7 @@ def memory_report(client: redis.Redis, settings: Settings, roasts: int) -> list[
 
 def cleanup(client: redis.Redis, settings: Settings) -> None:
     pipe = client.pipeline(transaction=False)
-    for key in client.scan_iter(match=f"{settings.redis_key_prefix}:*", count=5000):
+    for key in client.scan_iter(match=RedisKeys.of(settings).every_key, count=5000):
         pipe.delete(key)
         if len(pipe) > 5000:
             pipe.execute()

@@ -42,8 +42,8 @@ def prefix_memory(handle: StackHandle) -> tuple[int, int, dict[str, int]]:
     """(bytes, keys, bytes per kind) of every key under the stack's prefix, by MEMORY USAGE;
     the kind is the key's first part after the prefix (mention, author, conversation, ...)."""
     client = handle.redis()
-    prefix = handle.settings.redis_key_prefix
-    keys = list(client.scan_iter(match=f"{prefix}:*", count=2000))
+    head = handle.keys.head
+    keys = list(client.scan_iter(match=handle.keys.every_key, count=2000))
     by_kind: dict[str, int] = {}
     for start in range(0, len(keys), 1000):
         chunk = keys[start : start + 1000]
@@ -51,7 +51,7 @@ def prefix_memory(handle: StackHandle) -> tuple[int, int, dict[str, int]]:
         for key in chunk:
             pipe.memory_usage(key, samples=0)
         for key, size in zip(chunk, pipe.execute(), strict=True):
-            kind = key[len(prefix) + 1 :].split(":", 1)[0]
+            kind = key[len(head) + 1 :].split(":", 1)[0]
             by_kind[kind] = by_kind.get(kind, 0) + (size or 0)
     return sum(by_kind.values()), len(keys), dict(sorted(by_kind.items()))
 

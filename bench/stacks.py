@@ -54,7 +54,7 @@ class StackHandle:
 
     @property
     def keys(self) -> RedisKeys:
-        return RedisKeys(self.settings.redis_key_prefix)
+        return RedisKeys.of(self.settings)
 
     def redis(self) -> redis.Redis:
         return connect_redis(self.settings)
@@ -104,8 +104,11 @@ class StackHandle:
         )
 
 
-def _stack_settings(tag: str, redis_url: str | None, bootstrap: str | None, partitions: int) -> Settings:
+def _stack_settings(
+    tag: str, redis_url: str | None, bootstrap: str | None, partitions: int, redis_cluster: bool = False
+) -> Settings:
     values: dict[str, object] = {
+        "redis_cluster": redis_cluster,
         "redis_key_prefix": f"bench-{tag}",
         "kafka_topic_mentions": f"bench-{tag}-mentions",
         "kafka_topic_dlq": f"bench-{tag}-dlq",
@@ -121,8 +124,9 @@ def _stack_settings(tag: str, redis_url: str | None, bootstrap: str | None, part
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
-def drop_prefix(client: redis.Redis, prefix: str) -> None:
-    for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+def drop_prefix(client: redis.Redis, keys: RedisKeys) -> None:
+    """Delete every key of one bot (SCAN walks every primary of a cluster)."""
+    for key in client.scan_iter(match=keys.every_key, count=1000):
         client.delete(key)
 
 
@@ -132,6 +136,7 @@ def isolated_stack(
     *,
     var_root: Path | None = None,
     redis_url: str | None = None,
+    redis_cluster: bool = False,
     kafka_bootstrap: str | None = None,
     partitions: int = 6,
     quiet: bool = False,
@@ -143,7 +148,7 @@ def isolated_stack(
     ``env`` goes to every program (upper-case variable names: ``ROASTER="together"``).
     """
     tag = uuid.uuid4().hex[:10]
-    settings = _stack_settings(tag, redis_url, kafka_bootstrap, partitions)
+    settings = _stack_settings(tag, redis_url, kafka_bootstrap, partitions, redis_cluster)
     ports = {name: free_port() for name in ("supervisor", "x_sandbox", "llm_fake", "console")}
     extra = {
         "REDIS_KEY_PREFIX": settings.redis_key_prefix,
@@ -159,6 +164,7 @@ def isolated_stack(
         "TOGETHER_BASE_URL": f"http://127.0.0.1:{ports['llm_fake']}",
         "TOGETHER_API_KEY": "sandbox-llm-key",
         **({"REDIS_URL": redis_url} if redis_url else {}),
+        "REDIS_CLUSTER": "true" if redis_cluster else "false",
         **({"KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap} if kafka_bootstrap else {}),
         **env,
     }
@@ -185,7 +191,7 @@ def isolated_stack(
         with _quietly(quiet):
             stack.down(config)
         try:
-            drop_prefix(connect_redis(settings), settings.redis_key_prefix)
+            drop_prefix(connect_redis(settings), RedisKeys.of(settings))
             delete_topics(settings, [settings.kafka_topic_mentions, settings.kafka_topic_dlq])
         except Exception as error:  # the private Kafka/Redis of a chaos test may be gone already
             print(f"cleanup of {tag} incomplete: {error}", file=sys.stderr)

@@ -71,7 +71,7 @@ def _status(settings: Settings) -> int:
         healthy = healthy and all(program.running for program in programs)
     try:
         redis_client = connect_redis(settings)
-        keys = RedisKeys(settings.redis_key_prefix)
+        keys = RedisKeys.of(settings)
         holds = Holds(redis_client, keys).active()
         switches = Control(redis_client, keys).switches()
     except redis.RedisError as error:

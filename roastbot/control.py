@@ -56,7 +56,7 @@ class Control:
 
     def request_fetch_now(self) -> None:
         """Wake the producer for an immediate poll (it blocks on this list)."""
-        pipe = self.client.pipeline()
+        pipe = self.client.pipeline(transaction=True)
         pipe.rpush(self.keys.fetch_now, str(time.time()))
         pipe.ltrim(self.keys.fetch_now, -10, -1)
         pipe.execute()

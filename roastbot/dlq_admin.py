@@ -194,7 +194,7 @@ def discard(client: redis.Redis, keys: RedisKeys, letters: Iterable[str]) -> int
     if not names:
         return 0
     target = replay_keys(keys).discarded
-    pipe = client.pipeline()
+    pipe = client.pipeline(transaction=True)
     pipe.zadd(target, dict.fromkeys(names, time.time()), nx=True)
     pipe.zremrangebyrank(target, 0, -DISCARDED_CAP - 1)
     added, _ = pipe.execute()

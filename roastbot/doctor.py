@@ -27,7 +27,7 @@ class Check:
 def check_kafka(settings: Settings) -> Check:
     from confluent_kafka import KafkaException
 
-    from roastbot.kafka_wiring import make_admin
+    from roastbot.kafka_wiring import make_admin, under_replicated
 
     try:
         topics = make_admin(settings).list_topics(timeout=8).topics
@@ -47,22 +47,34 @@ def check_kafka(settings: Settings) -> Check:
             "start a worker once (it creates them) or run `make up`",
         )
     partitions = len(topics[settings.kafka_topic_mentions].partitions)
+    lagging = under_replicated(settings, topics)
+    warning = (
+        f"{len(lagging)} under-replicated partitions (fewer in-sync replicas than replicas: a "
+        f"broker is down or behind): {', '.join(lagging[:10])}"
+        if lagging
+        else ""
+    )
     return Check(
-        "kafka", True, f"{settings.kafka_bootstrap_servers}: topics present, {partitions} partitions"
+        "kafka",
+        True,
+        f"{settings.kafka_bootstrap_servers}: topics present, {partitions} partitions",
+        warning=warning,
     )
 
 
 def check_redis(settings: Settings) -> Check:
-    from roastbot.redis_conn import connect_redis
+    from roastbot.redis_conn import connect_redis, primaries_info
 
-    client = connect_redis(settings)
     try:
+        client = connect_redis(settings)
         client.ping()
-        persistence = client.info("persistence")
+        persistence = primaries_info(client, "persistence")
     except redis.RedisError as error:
         return Check("redis", False, f"unreachable: {error}", "start Redis (`make up`) or fix REDIS_URL")
-    aof = persistence.get("aof_enabled") == 1
-    rdb = bool(persistence.get("rdb_last_save_time"))
+    # On a cluster every primary must keep an AOF: each holds part of the slots.
+    aof = all(info.get("aof_enabled") == 1 for info in persistence.values())
+    rdb = all(info.get("rdb_last_save_time") for info in persistence.values())
+    cluster = f" (cluster, {len(persistence)} primaries)" if settings.redis_cluster else ""
     if not aof:
         return Check(
             "redis",
@@ -73,7 +85,7 @@ def check_redis(settings: Settings) -> Check:
     return Check(
         "redis",
         True,
-        f"reachable, AOF on{', RDB snapshots' if rdb else ''}",
+        f"reachable{cluster}, AOF on{', RDB snapshots' if rdb else ''}",
         warning=_open_redis_warning(settings),
     )
 
@@ -119,7 +131,7 @@ def check_x(settings: Settings) -> Check:
     try:
         client = connect_redis(settings)
         client.ping()
-        quota_book = QuotaBook(client, RedisKeys(settings.redis_key_prefix))
+        quota_book = QuotaBook(client, RedisKeys.of(settings))
     except redis.RedisError:
         pass
     try:

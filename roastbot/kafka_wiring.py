@@ -29,6 +29,8 @@ _OWN_KAFKA_VARIABLES = {
     "KAFKA_TOPIC_DLQ",
     "KAFKA_PARTITIONS",
     "KAFKA_CONSUMER_GROUP",
+    "KAFKA_REPLICATION_FACTOR",
+    "KAFKA_MIN_INSYNC_REPLICAS",
     "KAFKA_CONTROLLER_PORT",
     "KAFKA_HEAP_OPTS",
     "KAFKA_OPTS",
@@ -170,14 +172,36 @@ def kafka_problem(settings: Settings, timeout_s: float) -> str | None:
         return str(error.args[0].str() if error.args else error)
 
 
+def new_topic(settings: Settings, name: str) -> NewTopic:
+    """One of our topics as configured: -1 replicas is the broker's default."""
+    config = {}
+    if settings.kafka_min_insync_replicas is not None:
+        config["min.insync.replicas"] = str(settings.kafka_min_insync_replicas)
+    return NewTopic(
+        name,
+        num_partitions=settings.kafka_partitions,
+        replication_factor=settings.kafka_replication_factor or -1,
+        config=config,
+    )
+
+
+def under_replicated(settings: Settings, topics: dict[str, object]) -> list[str]:
+    """Partitions of our topics with fewer in-sync replicas than replicas ("topic/partition")."""
+    found = []
+    for name in (settings.kafka_topic_mentions, settings.kafka_topic_dlq):
+        metadata = topics.get(name)
+        for partition in getattr(metadata, "partitions", {}).values():
+            if len(partition.isrs) < len(partition.replicas):
+                found.append(f"{name}/{partition.id}")
+    return found
+
+
 def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> None:
     """Create the mentions and dead-letter topics when missing; idempotent."""
     admin = make_admin(settings)
     existing = admin.list_topics(timeout=timeout_s).topics
     wanted = [settings.kafka_topic_mentions, settings.kafka_topic_dlq]
-    missing = [
-        NewTopic(name, num_partitions=settings.kafka_partitions) for name in wanted if name not in existing
-    ]
+    missing = [new_topic(settings, name) for name in wanted if name not in existing]
     if not missing:
         return
     for name, future in admin.create_topics(missing, request_timeout=timeout_s).items():

@@ -3,12 +3,20 @@
 All keys live under one prefix (``REDIS_KEY_PREFIX``) so tests and several bots can
 share a Redis without touching each other. Per-mention and per-minute keys expire,
 so memory stays bounded however many mentions go through. ``_key`` is the one place a
-name is built: a Redis Cluster hash tag for the prefix goes there.
+name is built. On a Redis Cluster (``REDIS_CLUSTER=true``) the prefix is written as a hash
+tag, ``{roastbot}:mention:1``, so every key of one bot lands in one slot and each Lua script,
+MULTI and multi-key command stays legal there (no ``CROSSSLOT``). On a single Redis the
+names stay untagged, ``roastbot:mention:1``, as they always were: an upgrade must not rename
+since_id or the mention states (the bot would reply twice).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from roastbot.settings import Settings
 
 MINUTE_BUCKET_TTL_S = 25 * 3600  # charts show at most 24 h
 MENTION_STATE_TTL_S = 7 * 24 * 3600  # longer than any retry or reconciliation
@@ -26,9 +34,26 @@ class RedisKeys:
     """Key names under one prefix."""
 
     prefix: str = "roastbot"
+    hash_tag: bool = False
+    """Cluster mode: the prefix in braces, one slot for every key of this bot."""
+
+    @classmethod
+    def of(cls, settings: Settings) -> RedisKeys:
+        """The keys of the configured bot (tagged when REDIS_CLUSTER is on)."""
+        return cls(settings.redis_key_prefix, hash_tag=settings.redis_cluster)
+
+    @property
+    def head(self) -> str:
+        """What every key starts with: the prefix, or ``{prefix}`` in cluster mode."""
+        return "{" + self.prefix + "}" if self.hash_tag else self.prefix
 
     def _key(self, *parts: str) -> str:
-        return ":".join((self.prefix, *parts))
+        return ":".join((self.head, *parts))
+
+    @property
+    def every_key(self) -> str:
+        """SCAN MATCH pattern of all this bot's keys (braces are not special in a pattern)."""
+        return self._key("*")
 
     # --- producer -------------------------------------------------------------------
     @property

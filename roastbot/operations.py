@@ -45,7 +45,7 @@ class Operations:
         self.settings = settings
         self.actor = actor or shell_actor()
         self.client = connect_redis(settings)
-        self.keys = RedisKeys(settings.redis_key_prefix)
+        self.keys = RedisKeys.of(settings)
 
     def _audited(self, action: str, perform: Callable[[], str], **details: object) -> Outcome:
         try:

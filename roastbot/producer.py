@@ -82,7 +82,7 @@ class MentionProducer:
     ) -> None:
         self.settings = settings
         self.redis = client
-        self.keys = RedisKeys(settings.redis_key_prefix)
+        self.keys = RedisKeys.of(settings)
         self.gateway = gateway
         self.telemetry = telemetry
         self.control = Control(client, self.keys)

@@ -1,5 +1,16 @@
-"""Redis connections from settings (redis://, rediss:// and unix:// URLs), and the count of
-round trips this process made to Redis (the bench divides it by mentions)."""
+"""Redis connections from settings (redis://, rediss:// and unix:// URLs), single or Cluster.
+
+With ``REDIS_CLUSTER=true`` the URL names one node of a Redis Cluster and the client is
+redis-py's ``RedisCluster``: it learns the slot map from that node, follows MOVED/ASK, and
+after a failover (a primary gone, its replica promoted) refreshes the map and retries. The
+keys carry one hash tag per bot (``roastbot.keys``), so everything the bot does in one call
+(a Lua script, a MULTI, a multi-key command) goes to one node. Pipelines opened with
+``transaction=True`` stay MULTI/EXEC on a cluster (legal because their keys share the slot);
+``transaction=False`` ones are plain batches in both modes.
+
+It also counts the round trips this process made to a single Redis (the bench divides them by
+mentions).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +19,14 @@ from typing import Any
 
 import redis
 from redis.backoff import ExponentialBackoff
+from redis.cluster import RedisCluster
+from redis.exceptions import RedisClusterException
 from redis.retry import Retry
 
 from roastbot.settings import Settings
 
+# Either client: the bot's code uses only the commands both answer the same way.
+RedisClient = redis.Redis | RedisCluster
 
 class _RoundTrips:
     """Every request written to a socket: one command, one pipeline or one script call each
@@ -51,17 +66,52 @@ def redis_round_trips() -> int:
     return ROUND_TRIPS.count
 
 
-def connect_redis(settings: Settings) -> redis.Redis:
-    """A client that retries a dropped connection a few times before raising."""
-    client = redis.Redis.from_url(
-        settings.redis_url,
-        decode_responses=True,
-        socket_timeout=5.0,
-        socket_connect_timeout=3.0,
-        health_check_interval=15,
-        retry=Retry(ExponentialBackoff(cap=2.0, base=0.1), 3),
-        retry_on_error=[redis.ConnectionError, redis.TimeoutError],
-    )
-    pool = client.connection_pool
+# A cluster failover takes cluster-node-timeout plus an election (a few seconds): the
+# cluster client's retries (each one re-reads the slot map) must outlast it.
+CLUSTER_RETRIES = 8
+
+
+def connect_redis(settings: Settings, fail_fast: bool = False) -> redis.Redis:
+    """A client that retries a dropped connection a few times before raising; ``fail_fast``
+    (the console) answers an outage in seconds instead, so a page can explain it."""
+    return connect_redis_url(settings.redis_url, settings.redis_cluster, fail_fast)
+
+
+def connect_redis_url(url: str, cluster: bool, fail_fast: bool = False) -> redis.Redis:
+    options: dict[str, Any] = {
+        "decode_responses": True,
+        "socket_timeout": 3.0 if fail_fast else 5.0,
+        "socket_connect_timeout": 2.0 if fail_fast else 3.0,
+    }
+    if cluster:
+        retries = 1 if fail_fast else CLUSTER_RETRIES
+        # RedisCluster retries ConnectionError, TimeoutError and ClusterDownError itself,
+        # re-initialising the slot map between attempts.
+        try:
+            client: Any = RedisCluster.from_url(
+                url, retry=Retry(ExponentialBackoff(cap=2.0, base=0.25), retries), **options
+            )
+        except RedisClusterException as error:
+            # It reads the slot map at once; callers handle an outage as a RedisError.
+            raise redis.ConnectionError(f"Redis Cluster unreachable: {error}") from error
+        return client
+    if fail_fast:
+        single = redis.Redis.from_url(url, **options)
+    else:
+        single = redis.Redis.from_url(
+            url,
+            health_check_interval=15,
+            retry=Retry(ExponentialBackoff(cap=2.0, base=0.1), 3),
+            retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+            **options,
+        )
+    pool = single.connection_pool
     pool.connection_class = _counting(pool.connection_class)
-    return client
+    return single
+
+
+def primaries_info(client: redis.Redis, section: str) -> dict[str, dict[str, Any]]:
+    """INFO ``section`` of every primary (one entry, "redis", on a single Redis)."""
+    if isinstance(client, RedisCluster):
+        return dict(client.info(section, target_nodes=RedisCluster.PRIMARIES))
+    return {"redis": client.info(section)}

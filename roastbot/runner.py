@@ -301,7 +301,7 @@ def build_runner(
         bug_attempts=settings.consumer_bug_attempts,
         outage_patience_s=settings.consumer_outage_patience_s,
     )
-    keys = RedisKeys(settings.redis_key_prefix)
+    keys = RedisKeys.of(settings)
     store = MentionStore(telemetry.client, keys, telemetry.worker_id, lease_s=settings.claim_lease_s)
     return MentionRunner(
         settings,

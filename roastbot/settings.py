@@ -85,11 +85,20 @@ class Settings(BaseSettings):
     # A loopback redis:// URL without credentials gets the local Redis's generated password.
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", validate_default=True)
     redis_key_prefix: str = Field(default="roastbot", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    # REDIS_URL names one node of a Redis Cluster (the client discovers the rest); every key
+    # then carries the hash tag {prefix}, so one bot's keys share one slot. Off: key names
+    # stay exactly as they were (no rename on upgrade).
+    redis_cluster: bool = False
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_topic_mentions: str = Field(default="mentions", pattern=r"^[A-Za-z0-9._-]+$")
     kafka_topic_dlq: str = Field(default="mentions.dlq", pattern=r"^[A-Za-z0-9._-]+$")
     kafka_partitions: int = Field(default=6, ge=1, le=1000)
     kafka_consumer_group: str = Field(default="roastbot-consumers", min_length=1)
+    # For the topics our admin code creates (existing topics are left as they are): replicas
+    # of each partition, and the in-sync replicas an acks=all write needs. Empty: the
+    # broker's default.replication.factor and min.insync.replicas.
+    kafka_replication_factor: int | None = Field(default=None, ge=1, le=32)
+    kafka_min_insync_replicas: int | None = Field(default=None, ge=1, le=32)
 
     # X API. Empty base URL means the real X API.
     x_api_base_url: str = ""
@@ -213,6 +222,11 @@ class Settings(BaseSettings):
     def _empty_roaster_is_auto(cls, value: object) -> object:
         return None if value == "" else value
 
+    @field_validator("kafka_replication_factor", "kafka_min_insync_replicas", mode="before")
+    @classmethod
+    def _empty_is_the_brokers_default(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("daily_budget_usd", mode="before")
     @classmethod
     def _empty_budget_is_no_cap(cls, value: object) -> object:
@@ -285,6 +299,12 @@ class Settings(BaseSettings):
             self._check_guard()
         if self.kafka_topic_mentions == self.kafka_topic_dlq:
             raise ValueError("KAFKA_TOPIC_MENTIONS and KAFKA_TOPIC_DLQ must differ")
+        replicas, in_sync = self.kafka_replication_factor, self.kafka_min_insync_replicas
+        if replicas is not None and in_sync is not None and in_sync > replicas:
+            raise ValueError(
+                f"KAFKA_MIN_INSYNC_REPLICAS={in_sync} exceeds KAFKA_REPLICATION_FACTOR={replicas}: "
+                "no acks=all write could ever succeed"
+            )
         if self.console_auth == "oidc" and not self.console_operator_emails | self.console_viewer_emails:
             raise ValueError("CONSOLE_AUTH=oidc lets in only listed e-mail addresses: set CONSOLE_OPERATORS")
         missing = self.missing_x_credentials()

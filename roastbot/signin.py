@@ -162,7 +162,7 @@ class SessionTokens:
 
     def revoke(self, session: ConsoleSession, now: float | None = None) -> None:
         now = time.time() if now is None else now
-        pipe = self.client.pipeline()
+        pipe = self.client.pipeline(transaction=True)
         pipe.zadd(self.keys.revoked_console_sessions, {session.nonce: session.expires_at})
         pipe.zremrangebyscore(self.keys.revoked_console_sessions, 0, now)
         pipe.execute()

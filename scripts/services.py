@@ -1,6 +1,15 @@
 """Local Kafka and Redis without Docker, idempotent.
 
     python scripts/services.py {up,down,status,restart} [kafka|redis|all]
+    python scripts/services.py {up,down,status,restart} --cluster [kafka|redis|all]
+
+`--cluster` runs the local clusters instead: Redis Cluster, 3 primaries + 3 replicas of
+redis-server on REDIS_CLUSTER_PORT .. +5 (default 7100-7105; local_services/redis_cluster.py),
+for REDIS_CLUSTER=true REDIS_URL=redis://127.0.0.1:7100/0; Kafka, 3 KRaft nodes (broker and
+controller each) on KAFKA_CLUSTER_PORT .. +2 (default 19100-19102, controllers +10;
+local_services/kafka_cluster.py), for KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:19100,127.0.0.1:19101,
+127.0.0.1:19102 KAFKA_REPLICATION_FACTOR=3 KAFKA_MIN_INSYNC_REPLICAS=2. They are not part of
+`up` without the flag: they are for cluster tests and trials, not every day.
 
 Kafka: Apache Kafka 4.1.1 from Maven Central (the class path is resolved once with Maven from
 scripts/kafka/pom.xml into ${ROASTBOT_CACHE_DIR:-$HOME/.cache/roastbot}/kafka-4.1.1/libs), one
@@ -17,6 +26,8 @@ service answers. Environment:
     KAFKA_BOOTSTRAP_SERVERS  broker address (default 127.0.0.1:9092)
     KAFKA_CONTROLLER_PORT    KRaft controller port (default broker port + 1)
     REDIS_URL                (default redis://127.0.0.1:6379/0)
+    REDIS_CLUSTER_PORT       first node of the local Redis Cluster (default 7100)
+    KAFKA_CLUSTER_PORT       first broker of the local Kafka cluster (default 19100)
 
 Tests import this module (`from scripts import services`) and call `up`, `down`, `inspect` with
 a `Config` of their own. The work is done in scripts/local_services/, one module per concern.
@@ -44,8 +55,10 @@ from scripts.local_services.kafka_broker import (  # noqa: F401  (the API tests 
     kafka_java,
     kafka_libs_complete,
 )
+from scripts.local_services.kafka_cluster import KafkaCluster
 from scripts.local_services.lifecycle import Service, State
 from scripts.local_services.processes import launch_detached, pid_alive, read_pid, tail, tcp_open  # noqa: F401
+from scripts.local_services.redis_cluster import RedisCluster
 from scripts.local_services.redis_server import Redis, ensure_redis_binary  # noqa: F401
 
 _CLASSES: dict[str, type[Service]] = {"kafka": Kafka, "redis": Redis}
@@ -111,9 +124,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("command", choices=("up", "down", "status", "restart"))
     parser.add_argument("service", nargs="?", default="all", choices=(*SERVICES, "all"))
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="the local clusters instead: Redis (6 nodes), Kafka (3 brokers)",
+    )
+    args = parser.parse_intermixed_args(argv)  # "up --cluster kafka" as well as "up kafka --cluster"
     cfg = Config.from_env()
     started = time.monotonic()
+    if args.cluster:
+        return cluster_command(args.command, args.service, cfg, started)
     if args.command == "status":
         return 0 if status(args.service, cfg) else 1
     if args.command in ("down", "restart"):
@@ -131,6 +151,35 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.command}: FAILED after {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
         return 1
     print(f"{args.command}: done in {time.monotonic() - started:.1f} s", flush=True)
+    return 0
+
+
+def cluster_command(command: str, which: str, cfg: Config, started: float) -> int:
+    """The local clusters: ``redis`` (6 nodes), ``kafka`` (3 brokers) or ``all``."""
+    clusters: list[RedisCluster | KafkaCluster] = []
+    if which in ("redis", "all"):
+        clusters.append(RedisCluster(cfg))
+    if which in ("kafka", "all"):
+        clusters.append(KafkaCluster(cfg))
+    if command == "status":
+        states = [cluster.inspect() for cluster in clusters]
+        for cluster, state in zip(clusters, states, strict=True):
+            say(cluster.name, state.line())
+        return 0 if all(state.ok for state in states) else 1
+    if command in ("down", "restart") and not all([cluster.down() for cluster in clusters]):
+        print(f"{command}: FAILED after {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
+        return 1
+    if command != "down":
+        for cluster in clusters:
+            try:
+                cluster.up()
+            except ServiceError as error:
+                shout(cluster.name, str(error))
+                print(
+                    f"{command}: FAILED after {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True
+                )
+                return 1
+    print(f"{command}: done in {time.monotonic() - started:.1f} s", flush=True)
     return 0
 
 

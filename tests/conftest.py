@@ -14,6 +14,7 @@ import pytest
 import redis
 
 from roastbot.kafka_wiring import delete_topics, ensure_topics
+from roastbot.keys import RedisKeys
 from roastbot.redis_conn import connect_redis
 from roastbot.settings import SANDBOX_X_CREDENTIALS, Settings
 
@@ -35,10 +36,15 @@ _LIGHT_CHAOS_FILES = ("tests/chaos/test_audit.py", "tests/chaos/test_regressions
 _FOLDER_ORDER = (CHAOS_RUNS, "tests/e2e", "tests/infra", "tests/integration", "tests/console")
 
 
+CLUSTER_RUNS = "tests/cluster"  # one private cluster at a time: the folder runs whole on one worker
+
+
 def scope_of(nodeid: str) -> str:
     module = nodeid.split("::", 1)[0]
     if module.startswith(CHAOS_RUNS + "/") and module not in _LIGHT_CHAOS_FILES:
         return CHAOS_RUNS
+    if module.startswith(CLUSTER_RUNS + "/"):
+        return CLUSTER_RUNS
     return module
 
 
@@ -103,8 +109,9 @@ def make_test_settings(**overrides: object) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
-def drop_prefix(client: redis.Redis, prefix: str) -> None:
-    for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+def drop_prefix(client: redis.Redis, keys: RedisKeys) -> None:
+    """Delete every key of one bot (SCAN walks every primary of a cluster)."""
+    for key in client.scan_iter(match=keys.every_key, count=1000):
         client.delete(key)
 
 
@@ -114,7 +121,7 @@ def settings(infrastructure: None) -> Iterator[Settings]:
     current = make_test_settings()
     ensure_topics(current)
     yield current
-    drop_prefix(connect_redis(current), current.redis_key_prefix)
+    drop_prefix(connect_redis(current), RedisKeys.of(current))
     delete_topics(current, [current.kafka_topic_mentions, current.kafka_topic_dlq])
 
 

@@ -81,10 +81,10 @@ def running_stack(
         stack.up(config)
         # The producer's first poll starts from "now" (no backfill): mentions made before it
         # are history. Tests create mentions after it.
-        since_id = RedisKeys(settings.redis_key_prefix).since_id
+        since_id = RedisKeys.of(settings).since_id
         wait_for(lambda: connect_redis(settings).exists(since_id), 60, "the producer's first poll")
         yield RunningStack(config, settings, config.environment())
     finally:
         stack.down(config)
-        drop_prefix(connect_redis(settings), settings.redis_key_prefix)
+        drop_prefix(connect_redis(settings), RedisKeys.of(settings))
         delete_topics(settings, [settings.kafka_topic_mentions, settings.kafka_topic_dlq])

@@ -20,7 +20,7 @@ from roastbot.x_gateway import XGateway
 def main() -> int:
     settings, stop_event = start_worker("consumer")
     client = connect_redis(settings)
-    keys = RedisKeys(settings.redis_key_prefix)
+    keys = RedisKeys.of(settings)
     telemetry = Telemetry(client, keys, "consumer")
     serve_metrics(telemetry, metrics_port_for_process(settings.consumer_metrics_port))
     spend = SpendLedger(client, keys, settings, registry=telemetry.registry)

@@ -17,7 +17,7 @@ from roastbot.x_gateway import XGateway
 def main() -> int:
     settings, stop_event = start_worker("producer")
     client = connect_redis(settings)
-    keys = RedisKeys(settings.redis_key_prefix)
+    keys = RedisKeys.of(settings)
     telemetry = Telemetry(client, keys, "producer")
     serve_metrics(telemetry, settings.producer_metrics_port)
     spend = SpendLedger(client, keys, settings, registry=telemetry.registry)  # reads are billed

@@ -22,7 +22,7 @@ from roastbot.x_gateway import XGateway
 def main() -> int:
     settings, stop_event = start_worker("tracker")
     client = connect_redis(settings)
-    keys = RedisKeys(settings.redis_key_prefix)
+    keys = RedisKeys.of(settings)
     telemetry = Telemetry(client, keys, "tracker")
     quota = QuotaBook(client, keys)
     spend = SpendLedger(client, keys, settings, registry=telemetry.registry)

@@ -58,6 +58,8 @@ class Config:
     kafka_port: int
     controller_port: int
     redis_url: str
+    redis_cluster_port: int = 7100  # first node of the local Redis Cluster (services.py --cluster)
+    kafka_cluster_port: int = 19100  # first broker of the local Kafka cluster (--kafka-cluster)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -69,7 +71,11 @@ class Config:
         controller = int(env.get("KAFKA_CONTROLLER_PORT") or port + 1)
         redis_url = env.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
         redis_url = local_redis_url(redis_url, cache_dir, create=True)  # the user's generated password
-        return cls(var_dir, cache_dir, bootstrap, host, port, controller, redis_url)
+        cluster_port = int(env.get("REDIS_CLUSTER_PORT") or 7100)
+        kafka_cluster_port = int(env.get("KAFKA_CLUSTER_PORT") or 19100)
+        return cls(
+            var_dir, cache_dir, bootstrap, host, port, controller, redis_url, cluster_port, kafka_cluster_port
+        )
 
     # var layout
     @property

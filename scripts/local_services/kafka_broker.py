@@ -91,6 +91,18 @@ class Kafka(Service):
     def logs_for_failure(self) -> str:
         return tail(self.cfg.kafka_log) + tail(self.cfg.kafka_out, 10)
 
+    # A node of the local 3-broker cluster (kafka_cluster.py) renders its own template.
+    properties_template = KAFKA_CONF_DIR / "server.properties"
+
+    def properties_values(self) -> dict[str, object]:
+        cfg = self.cfg
+        return {
+            "host": "127.0.0.1",
+            "broker_port": cfg.kafka_port,
+            "controller_port": cfg.controller_port,
+            "log_dirs": cfg.kafka_data,
+        }
+
     def launch(self) -> int:
         cfg = self.cfg
         if cfg.kafka_host not in LOCAL_HOSTS:
@@ -107,14 +119,7 @@ class Kafka(Service):
         java = find_java()
         libs = ensure_kafka_libs(cfg)
         cfg.kafka_data.mkdir(parents=True, exist_ok=True)
-        render_template(
-            KAFKA_CONF_DIR / "server.properties",
-            cfg.kafka_properties,
-            host="127.0.0.1",
-            broker_port=cfg.kafka_port,
-            controller_port=cfg.controller_port,
-            log_dirs=cfg.kafka_data,
-        )
+        render_template(self.properties_template, cfg.kafka_properties, **self.properties_values())
         ensure_kafka_formatted(cfg, java, libs)
         cmd = [*kafka_java(cfg, java, libs, KAFKA_JVM_OPTS), "kafka.Kafka", str(cfg.kafka_properties)]
         say(

@@ -99,6 +99,7 @@ class Redis(Service):
             dir=cfg.redis_dir,
             user=parts.username or "default",
             password=f">{unquote(parts.password)}" if parts.password else "nopass",
+            cluster_rules="",
         )
         say(
             self.name,

@@ -36,7 +36,7 @@ def test_a_late_answer_does_not_give_back_quota_already_reserved(
 ) -> None:
     # bench quota-bound: answers to earlier posts arrive after later reservations; their
     # higher `remaining` used to overwrite the count, so consumers posted into 429s.
-    book = QuotaBook(redis_client, RedisKeys(settings.redis_key_prefix))
+    book = QuotaBook(redis_client, RedisKeys.of(settings))
     now = time.time()
     reset = now + 60
     book.record("post", _answer(10, reset), now=now)
@@ -50,7 +50,7 @@ def test_a_unit_given_back_returns_only_to_the_window_that_counted_it(
 ) -> None:
     # A POST the daily budget refused before it left used to keep its unit of the shared post
     # quota: a capped day made the next window look shorter than X's.
-    book = QuotaBook(redis_client, RedisKeys(settings.redis_key_prefix))
+    book = QuotaBook(redis_client, RedisKeys.of(settings))
     uncounted = book.take("post")  # no window known yet: granted, counted nowhere
     assert uncounted.wait_until is None and uncounted.window is None
     now = time.time()
@@ -76,7 +76,7 @@ def test_a_unit_given_back_returns_only_to_the_window_that_counted_it(
 def test_a_new_window_is_counted_from_its_first_call(redis_client: redis.Redis, settings: Settings) -> None:
     # After the reset, every caller used to get through uncounted until the first answer of
     # the new window came back; that answer then ignored the calls still in flight.
-    book = QuotaBook(redis_client, RedisKeys(settings.redis_key_prefix))
+    book = QuotaBook(redis_client, RedisKeys.of(settings))
     start = time.time()
     book.record("post", _answer(0, start + 10, limit=3), now=start)
     after = start + 11
@@ -90,7 +90,7 @@ def test_a_new_window_is_counted_from_its_first_call(redis_client: redis.Redis, 
 def test_an_answer_about_a_window_that_is_over_is_ignored(
     redis_client: redis.Redis, settings: Settings
 ) -> None:
-    book = QuotaBook(redis_client, RedisKeys(settings.redis_key_prefix))
+    book = QuotaBook(redis_client, RedisKeys.of(settings))
     start = time.time()
     book.record("post", _answer(0, start + 10, limit=3), now=start)
     after = start + 11
@@ -103,7 +103,7 @@ def test_an_answer_about_a_window_that_is_over_is_ignored(
 
 def test_a_refusal_always_blocks_until_its_reset(redis_client: redis.Redis, settings: Settings) -> None:
     # Not a regression of its own: it keeps the quota fix above from weakening 429 handling.
-    book = QuotaBook(redis_client, RedisKeys(settings.redis_key_prefix))
+    book = QuotaBook(redis_client, RedisKeys.of(settings))
     now = time.time()
     book.record("post", _answer(50, now + 900), now=now)
     book.record("post", _answer(0, now + 3), refused=True, now=now)  # a 429 storm until now + 3

@@ -33,6 +33,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return {
         "REDIS_URL": settings.redis_url,
         "REDIS_KEY_PREFIX": settings.redis_key_prefix,
+        "REDIS_CLUSTER": str(settings.redis_cluster).lower(),
         "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
         "KAFKA_TOPIC_MENTIONS": settings.kafka_topic_mentions,
         "KAFKA_TOPIC_DLQ": settings.kafka_topic_dlq,
@@ -140,7 +141,7 @@ def mention(mention_id: str, text: str, author: str = "alice", author_id: str = 
 
 
 def keys_of(settings: Settings) -> RedisKeys:
-    return RedisKeys(settings.redis_key_prefix)
+    return RedisKeys.of(settings)
 
 
 # --- a private supervisord -----------------------------------------------------------------

@@ -93,7 +93,7 @@ def seed_results(client: redis.Redis, settings: Settings, now: float | None = No
     the last 30 hours, each read at both checks, one in four answered by its author. Returns
     the likes at the last check per reply id."""
     now = time.time() if now is None else now
-    keys = RedisKeys(settings.redis_key_prefix)
+    keys = RedisKeys.of(settings)
     clock = [now]
     book = EngagementBook(client, keys, settings, clock=lambda: clock[0])
     likes: dict[str, int] = {}

@@ -136,7 +136,7 @@ def test_code_spans_stay_closed_around_any_value(value: str, span: str) -> None:
 def test_forged_kafka_and_redis_records_show_as_text(console: Settings) -> None:
     """A forged roast record (Redis) and dead letter (Kafka) whose fields hold Markdown."""
     client = connect_redis(console)
-    keys = RedisKeys(console.redis_key_prefix)
+    keys = RedisKeys.of(console)
     record = {
         "at": time.time(),
         "status": "posted",

@@ -69,7 +69,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
         with httpx.Client(base_url=running.console_url, timeout=5) as console:
             wait_for(lambda: answers(console, "/_stcore/health"), 30, "the console to answer")
         # The producer's first poll starts from "now": mentions made before it are history.
-        since_id = RedisKeys(running.settings.redis_key_prefix).since_id
+        since_id = RedisKeys.of(running.settings).since_id
         wait_for(lambda: connect_redis(running.settings).exists(since_id), 60, "the producer's first poll")
         yield running
 
@@ -148,7 +148,7 @@ def replies_to(stack: RunningStack, tweet_id: str) -> list[dict[str, object]]:
 
 def counter(stack: RunningStack, name: str) -> int:
     client = connect_redis(stack.settings)
-    return int(client.hget(RedisKeys(stack.settings.redis_key_prefix).counters, name) or 0)
+    return int(client.hget(RedisKeys.of(stack.settings).counters, name) or 0)
 
 
 def polls_settled(stack: RunningStack, quiet_s: float = 3.0) -> object:
@@ -167,7 +167,7 @@ def polls_settled(stack: RunningStack, quiet_s: float = 3.0) -> object:
 def consumers_paused(stack: RunningStack, paused: bool, after: float) -> bool:
     """Every consumer beat since ``after`` (plus a switch check) and reports the wanted state."""
     client = connect_redis(stack.settings)
-    keys = RedisKeys(stack.settings.redis_key_prefix)
+    keys = RedisKeys.of(stack.settings)
     beats = [client.hgetall(keys.heartbeat(w)) for w in client.zrange(keys.workers, 0, -1)]
     consumers = [b for b in beats if b.get("role") == "consumer"]
     return bool(consumers) and all(
@@ -223,9 +223,7 @@ def test_fetch_now_turns_a_new_mention_into_a_roast(stack: RunningStack, page: o
     expect(visible_text(page, f"roast my fetch-now button {marker}").first).to_be_visible()  # type: ignore[attr-defined]
     expect(visible_text(page, re.compile(r"^1 of \d+ recent roasts"))).to_be_visible()  # type: ignore[attr-defined]
     screenshot(page, "roasts")
-    Control(connect_redis(stack.settings), RedisKeys(stack.settings.redis_key_prefix)).set_switch(
-        "poll_interval_s", None
-    )
+    Control(connect_redis(stack.settings), RedisKeys.of(stack.settings)).set_switch("poll_interval_s", None)
 
 
 def test_pause_stops_replies_and_resume_restarts_them(stack: RunningStack, page: object) -> None:
@@ -250,7 +248,7 @@ def test_pause_stops_replies_and_resume_restarts_them(stack: RunningStack, page:
 def test_dead_letter_replayed_from_the_page_ends_replied(stack: RunningStack, page: object) -> None:
     settings = stack.settings
     client = connect_redis(settings)
-    keys = RedisKeys(settings.redis_key_prefix)
+    keys = RedisKeys.of(settings)
     control = Control(client, keys)
     # Consumers gave up on this mention: it is marked dead-lettered (what a consumer does
     # after its retries) before it reaches Kafka, and its bytes go to the DLQ with the headers.
@@ -325,7 +323,7 @@ def test_results_show_a_posted_roast_read_by_the_tracker(stack: RunningStack, pa
     """The whole path: a reply posted by a consumer, read twice by the tracker program through
     the sandbox, then on the Results page beside seeded history (forged text shown as text)."""
     client = connect_redis(stack.settings)
-    keys = RedisKeys(stack.settings.redis_key_prefix)
+    keys = RedisKeys.of(stack.settings)
     mention_id = new_mention(stack, f"roast my houseplant collection {uuid.uuid4().hex[:6]}")
     Control(client, keys).request_fetch_now()
     reply = wait_for(lambda: replies_to(stack, mention_id), 60, "the bot's reply")[0]

@@ -122,7 +122,7 @@ def open_page(page: object, stack: RunningStack, name: str) -> None:
 
 def audit(stack: RunningStack) -> list[dict[str, str]]:
     client = connect_redis(stack.settings)
-    return [fields for _id, fields in client.xrange(RedisKeys(stack.settings.redis_key_prefix).audit)]
+    return [fields for _id, fields in client.xrange(RedisKeys.of(stack.settings).audit)]
 
 
 def fetch_now_audited(stack: RunningStack, since: int) -> list[tuple[str, str]]:

@@ -98,7 +98,7 @@ def heading(page: object, name: str) -> object:
 
 def sign_ins(stack: RunningStack) -> list[dict[str, str]]:
     client = connect_redis(stack.settings)
-    entries = client.xrange(RedisKeys(stack.settings.redis_key_prefix).audit)
+    entries = client.xrange(RedisKeys.of(stack.settings).audit)
     return [fields for _id, fields in entries if fields["action"] == "sign_in"]
 
 
@@ -149,7 +149,7 @@ def test_forged_markup_from_every_source_shows_as_text_and_fetches_nothing(
 ) -> None:
     settings = stack.settings
     client = connect_redis(settings)
-    keys = RedisKeys(settings.redis_key_prefix)
+    keys = RedisKeys.of(settings)
     kafka = make_producer(settings)
     # Kafka: a mention whose author "username" is Markdown (the consumer dead-letters it) ...
     now = "2026-11-30T12:00:00Z"
@@ -219,7 +219,7 @@ def test_wrong_passwords_are_slowed_and_audited(stack: RunningStack, browser: ob
     # for 4 s: the right password typed now is refused without being checked.
     page = browser.new_context().new_page()  # type: ignore[attr-defined]
     sign_in_form(page, stack)
-    guard = SignInGuard(connect_redis(stack.settings), RedisKeys(stack.settings.redis_key_prefix))
+    guard = SignInGuard(connect_redis(stack.settings), RedisKeys.of(stack.settings))
     guard.failed(None)
     assert guard.failed(None) == pytest.approx(4 * FIRST_DELAY_S, abs=0.01)
     sign_in(page, stack, PASSWORD)

@@ -153,7 +153,7 @@ def test_the_installed_roastbot_command_reports_and_commands_the_stack(
         assert f"program     {name:<24} RUNNING" in status.stdout
 
     client = connect_redis(stack.settings)
-    keys = RedisKeys(stack.settings.redis_key_prefix)
+    keys = RedisKeys.of(stack.settings)
     held = run([roastbot, "hold", "--reason", "checking the account"], env)
     assert held.returncode == 0, held.stderr
     assert [(h.code, h.detail) for h in Holds(client, keys).active("posting")] == [

@@ -35,7 +35,7 @@ def test_200_mentions_two_consumers_each_replied_exactly_once(tmp_path: Path) ->
             body = {"text": f"roast my {SUBJECTS[n % 6]} #{n}", "author": {"username": f"user{n % 97}"}}
             ids += stack.x.post("/sandbox/mentions", json=body).json()["ids"]
         client = connect_redis(stack.settings)
-        keys = RedisKeys(stack.settings.redis_key_prefix)
+        keys = RedisKeys.of(stack.settings)
 
         def finished() -> bool:
             pipe = client.pipeline(transaction=False)

@@ -100,7 +100,7 @@ def test_the_producer_reports_a_redis_outage_in_two_lines(
     settings = make_test_settings(redis_url=private.redis_url, x_api_base_url=x_sandbox.url)
     ensure_topics(settings)
     client = redis.Redis.from_url(private.redis_url, decode_responses=True)
-    keys = RedisKeys(settings.redis_key_prefix)
+    keys = RedisKeys.of(settings)
     log = tmp_path / "producer.log"
     producer = spawn("producer", settings, log)
     x = httpx.Client(base_url=x_sandbox.url, timeout=10)
@@ -133,7 +133,7 @@ def test_a_consumer_reports_a_kafka_outage_in_few_lines(
     )
     ensure_topics(settings)
     client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
-    keys = RedisKeys(settings.redis_key_prefix)
+    keys = RedisKeys.of(settings)
     log = tmp_path / "consumer.log"
     consumer = spawn("consumer", settings, log)
 
@@ -158,7 +158,7 @@ def test_a_consumer_reports_a_kafka_outage_in_few_lines(
         wait_for(lambda: consumed() >= 1, 90, "the consumer to read again")
     finally:
         stop(consumer)
-        drop_prefix(client, settings.redis_key_prefix)
+        drop_prefix(client, RedisKeys.of(settings))
     lines = log_lines(log)
     raw = [line for line in lines if line.startswith("%")]  # librdkafka writing to stderr itself
     collapsed = messages(log, "roastbot.librdkafka")

@@ -46,7 +46,7 @@ def sandbox_settings(settings: Settings, x_sandbox: ServerThread) -> Settings:
 @pytest.fixture
 def gateway(sandbox_settings: Settings) -> XGateway:
     client = connect_redis(sandbox_settings)
-    return XGateway(sandbox_settings, QuotaBook(client, RedisKeys(sandbox_settings.redis_key_prefix)))
+    return XGateway(sandbox_settings, QuotaBook(client, RedisKeys.of(sandbox_settings)))
 
 
 def read_topic(

@@ -100,7 +100,7 @@ def consumer_thread(
     settings: Settings, roaster: Roaster | None = None, spend: SpendLedger | None = None
 ) -> Iterator[ConsumerRun]:
     client = connect_redis(settings)
-    keys = RedisKeys(settings.redis_key_prefix)
+    keys = RedisKeys.of(settings)
     telemetry = Telemetry(client, keys, "consumer", worker_id=_worker("consumer"))
     kafka_producer = make_producer(settings)
     gateway = XGateway(settings, QuotaBook(client, keys), spend=spend)
@@ -134,7 +134,7 @@ def consumer_thread(
 @contextmanager
 def producer_thread(settings: Settings, spend: SpendLedger | None = None) -> Iterator[MentionProducer]:
     client = connect_redis(settings)
-    keys = RedisKeys(settings.redis_key_prefix)
+    keys = RedisKeys.of(settings)
     telemetry = Telemetry(client, keys, "producer", worker_id=_worker("producer"))
     gateway = XGateway(settings, QuotaBook(client, keys), spend=spend)
     producer = MentionProducer(settings, client, gateway, telemetry)
@@ -157,6 +157,6 @@ def pipeline(
 ) -> Iterator[Pipeline]:
     """Producer and consumer in threads; ``spend`` prices their calls (as the workers wire it)."""
     client = connect_redis(settings)
-    keys = RedisKeys(settings.redis_key_prefix)
+    keys = RedisKeys.of(settings)
     with producer_thread(settings, spend), consumer_thread(settings, roaster, spend):
         yield Pipeline(settings, x, keys, Control(client, keys))

@@ -55,7 +55,7 @@ class Delivered:
 
 class RunnerBench(Pipeline):
     def __init__(self, settings: Settings, x: httpx.Client, runner: MentionRunner) -> None:
-        keys = RedisKeys(settings.redis_key_prefix)
+        keys = RedisKeys.of(settings)
         super().__init__(settings, x, keys, Control(runner.store.client, keys))
         self.runner = runner
         self._offsets = itertools.count()
@@ -94,7 +94,7 @@ def runner_bench(
     settings: Settings, x: httpx.Client, roaster: Roaster | None = None
 ) -> Iterator[RunnerBench]:
     client = connect_redis(settings)
-    keys = RedisKeys(settings.redis_key_prefix)
+    keys = RedisKeys.of(settings)
     telemetry = Telemetry(client, keys, "consumer", worker_id=f"consumer-test-{uuid.uuid4().hex[:6]}")
     stop = threading.Event()
     runner = build_runner(

@@ -39,7 +39,7 @@ def sourdough_mention(number: int) -> Mention:
 def test_one_author_never_gets_the_same_roast_or_skeleton_twice(
     redis_client: redis.Redis, settings: Settings
 ) -> None:
-    memory = AuthorMemory(redis_client, RedisKeys(settings.redis_key_prefix))
+    memory = AuthorMemory(redis_client, RedisKeys.of(settings))
     roaster = OfflineRoaster(seed=3)
     texts, skeletons = [], []
     # The same mention text forty times, as the consumer builds each request.
@@ -57,7 +57,7 @@ def test_one_author_never_gets_the_same_roast_or_skeleton_twice(
 def test_memory_is_bounded_expires_and_forgets_old_roasts(
     redis_client: redis.Redis, settings: Settings
 ) -> None:
-    keys = RedisKeys(settings.redis_key_prefix)
+    keys = RedisKeys.of(settings)
     memory = AuthorMemory(redis_client, keys)
     key = keys.author_roast_memory("77")
     stale = json.dumps({"text": "an old roast", "skeleton": "old _"})
@@ -78,7 +78,7 @@ def test_memory_is_bounded_expires_and_forgets_old_roasts(
 
 
 def test_another_author_starts_with_a_clean_memory(redis_client: redis.Redis, settings: Settings) -> None:
-    memory = AuthorMemory(redis_client, RedisKeys(settings.redis_key_prefix))
+    memory = AuthorMemory(redis_client, RedisKeys.of(settings))
     memory.remember("1", "for the first author", "first _")
     assert memory.history("2").texts == ()
     assert memory.history("1").skeletons == ("first _",)

@@ -47,8 +47,8 @@ def test_the_budget_stops_posting_at_the_cap_and_a_raised_cap_resumes_it(
     caplog.set_level(logging.INFO)
     settings = budget_settings(sandbox_settings, 0.02)
     client = connect_redis(settings)
-    spend = SpendLedger(client, RedisKeys(settings.redis_key_prefix), settings)
-    holds = Holds(client, RedisKeys(settings.redis_key_prefix))
+    spend = SpendLedger(client, RedisKeys.of(settings), settings)
+    holds = Holds(client, RedisKeys.of(settings))
     with pipeline(settings, x, spend=spend) as bot:
         # The first reply makes X's post window known to the shared quota book before the others.
         ids = [bot.mention("roast me, number 0", author={"username": "budget0"})]
@@ -64,7 +64,7 @@ def test_the_budget_stops_posting_at_the_cap_and_a_raised_cap_resumes_it(
         assert spend.today().total == 20_000 and spend.today().posts == 2  # the cap, to the cent
         # The refused third post never reached X: the shared post quota still says what X said.
         x_post = x.get("/sandbox/limits").json()["counters"]["post:user"]  # X's x-rate-limit-* window
-        assert QuotaBook(client, RedisKeys(settings.redis_key_prefix)).snapshot("post").remaining == x_post["remaining"]
+        assert QuotaBook(client, RedisKeys.of(settings)).snapshot("post").remaining == x_post["remaining"]
 
         spend.set_cap_for_today(0.03)  # what the console's command does
         assert bot.final_state(waiting[0])["state"] == "posted"
@@ -81,7 +81,7 @@ def test_the_budget_lifts_when_the_simulated_utc_day_ends(
 ) -> None:
     settings = budget_settings(sandbox_settings, 0.01)
     client = connect_redis(settings)
-    keys = RedisKeys(settings.redis_key_prefix)
+    keys = RedisKeys.of(settings)
     clock = ShiftedClock()
     spend = SpendLedger(client, keys, settings, clock=clock)
     with pipeline(settings, x, spend=spend) as bot:
@@ -108,7 +108,7 @@ def test_reads_slow_to_the_floor_but_go_on_while_the_budget_is_spent(
 ) -> None:
     settings = budget_settings(sandbox_settings, 0.0).model_copy(update={"budget_poll_interval_s": 45.0})
     client = connect_redis(settings)
-    spend = SpendLedger(client, RedisKeys(settings.redis_key_prefix), settings)
+    spend = SpendLedger(client, RedisKeys.of(settings), settings)
     with producer_thread(settings, spend) as producer:
         assert producer.poll_interval_s() == settings.poll_interval_s
         with pytest.raises(BudgetReached, match="DAILY_BUDGET_USD"):
@@ -127,7 +127,7 @@ def test_the_budget_stops_generating_before_an_llm_call_would_pass_it(
 ) -> None:
     settings = budget_settings(together_settings, 0.0)  # any priced call passes a $0 cap
     client = connect_redis(settings)
-    keys = RedisKeys(settings.redis_key_prefix)
+    keys = RedisKeys.of(settings)
     spend = SpendLedger(client, keys, settings)
     roaster = metered_roaster(roaster_from_settings(settings), spend)
     with pipeline(settings, x, roaster=roaster, spend=spend) as bot:

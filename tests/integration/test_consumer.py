@@ -92,7 +92,7 @@ def test_a_mention_left_in_posting_is_reconciled_not_posted_again(
     x: httpx.Client, sandbox_settings: Settings, gateway: XGateway
 ) -> None:
     client = connect_redis(sandbox_settings)
-    keys = RedisKeys(sandbox_settings.redis_key_prefix)
+    keys = RedisKeys.of(sandbox_settings)
     # A taken-over POST gets x_timeout_s to land before reconciling: 3 s here, not 10.
     with pipeline(sandbox_settings.model_copy(update={"x_timeout_s": 3.0}), x) as bot:
         bot.pause_consumer()  # the mention waits until the dead worker's trace is in place
@@ -245,7 +245,7 @@ def test_consumer_survives_redis_hiccup_in_a_handler(x: httpx.Client, sandbox_se
     # handler tries again, finishes its mention once, and the loop never restarts.
     url = urlparse(sandbox_settings.redis_url)
     x.post("/sandbox/faults", json={"latency_ms": 1500, "endpoints": ["post"]})
-    client, keys = connect_redis(sandbox_settings), RedisKeys(sandbox_settings.redis_key_prefix)
+    client, keys = connect_redis(sandbox_settings), RedisKeys.of(sandbox_settings)
     bot = Pipeline(sandbox_settings, x, keys, Control(client, keys))
     with CuttableProxy(url.hostname or "127.0.0.1", url.port or 6379) as proxy:
         proxied = sandbox_settings.model_copy(

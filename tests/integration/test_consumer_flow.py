@@ -111,7 +111,7 @@ class WatchedOffsets(OffsetTracker):
 
 def build(settings: Settings, gate_blocking: bool = True) -> tuple[MentionConsumer, Gate, WatchedOffsets]:
     client = connect_redis(settings)
-    keys = RedisKeys(settings.redis_key_prefix)
+    keys = RedisKeys.of(settings)
     stop = threading.Event()
     gate = Gate(Control(client, keys), stop, blocking=gate_blocking)
     telemetry = Telemetry(client, keys, "consumer", worker_id=f"consumer-flow-{uuid.uuid4().hex[:6]}")
@@ -174,7 +174,7 @@ def two_partitions(infrastructure: None) -> Iterator[Settings]:
     current = make_test_settings(kafka_partitions=2, consumer_concurrency=2)
     ensure_topics(current)
     yield current
-    drop_prefix(connect_redis(current), current.redis_key_prefix)
+    drop_prefix(connect_redis(current), RedisKeys.of(current))
     delete_topics(current, [current.kafka_topic_mentions, current.kafka_topic_dlq])
 
 

@@ -19,7 +19,7 @@ def _book(settings: Settings, redis_client: redis.Redis, clock: list[float]) -> 
         update={"engagement_checks_s": [86400.0, 3600.0], "engagement_retention_s": 7200.0}
     )
     return EngagementBook(
-        redis_client, RedisKeys(settings.redis_key_prefix), settings, clock=lambda: clock[0]
+        redis_client, RedisKeys.of(settings), settings, clock=lambda: clock[0]
     )
 
 
@@ -49,7 +49,7 @@ def test_a_deleted_reply_leaves_the_schedule(settings: Settings, redis_client: r
 def test_storage_is_bounded_by_ttl_and_trimming(settings: Settings, redis_client: redis.Redis) -> None:
     clock = [NOW]
     book = _book(settings, redis_client, clock)
-    keys = RedisKeys(settings.redis_key_prefix)
+    keys = RedisKeys.of(settings)
     book.track("9", {"roast": "older"}, posted_at=NOW - 20000)  # its first check too is past retention
     book.track("10", {"roast": "old"}, posted_at=NOW - 7300)  # posted before the 2 h retention
     book.track("11", {"roast": "new"}, posted_at=NOW)

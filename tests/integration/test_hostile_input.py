@@ -35,7 +35,7 @@ def published(settings: Settings) -> dict[str, object]:
 def counter(settings: Settings, client: object, name: str) -> int:
     from roastbot.keys import RedisKeys
 
-    return int(client.hget(RedisKeys(settings.redis_key_prefix).counters, name) or 0)  # type: ignore[attr-defined]
+    return int(client.hget(RedisKeys.of(settings).counters, name) or 0)  # type: ignore[attr-defined]
 
 
 def test_a_page_mixing_the_longest_post_and_odd_tweets_with_good_ones_keeps_the_producer_polling(

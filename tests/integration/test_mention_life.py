@@ -70,7 +70,7 @@ def test_a_decision_whose_consumer_was_killed_before_it_posted_is_applied_once_a
 ) -> None:
     # The decision was popped and the pending roast deleted before the POST: a SIGKILL in
     # between lost the mention for good (its Kafka offset was committed when it was parked).
-    client, keys = connect_redis(sandbox_settings), RedisKeys(sandbox_settings.redis_key_prefix)
+    client, keys = connect_redis(sandbox_settings), RedisKeys.of(sandbox_settings)
     approvals, holds = ApprovalQueue(client, keys), Holds(client, keys)
     Control(client, keys).set_switch("approval_mode", True)
     lease = {"CLAIM_LEASE_S": "2"}  # a dead consumer's claims and decisions come back after 2 s
@@ -154,7 +154,7 @@ def test_a_consumer_that_loses_redis_for_good_restarts_then_exits_with_its_code(
     log = tmp_path / "consumer.log"
     through_proxy = _redis_behind(redis_proxy, sandbox_settings)
     x.post("/sandbox/faults", json={"latency_ms": 1500, "endpoints": ["post"]})  # a handler at its POST
-    client, keys = connect_redis(sandbox_settings), RedisKeys(sandbox_settings.redis_key_prefix)
+    client, keys = connect_redis(sandbox_settings), RedisKeys.of(sandbox_settings)
     bot = Pipeline(sandbox_settings, x, keys, Control(client, keys))
     with producer_thread(sandbox_settings):
         consumer = spawn_worker(
@@ -200,7 +200,7 @@ def test_an_outage_longer_than_the_patience_restarts_the_loop_in_process(
     x.post(
         "/sandbox/faults", json={"latency_ms": 1500, "endpoints": ["post"]}
     )  # the handler sits in its POST
-    client, keys = connect_redis(sandbox_settings), RedisKeys(sandbox_settings.redis_key_prefix)
+    client, keys = connect_redis(sandbox_settings), RedisKeys.of(sandbox_settings)
     bot = Pipeline(sandbox_settings, x, keys, Control(client, keys))
     with producer_thread(sandbox_settings), consumer_thread(through_proxy) as consumer:
         mention_id = bot.mention("roast me through a Redis outage")
@@ -327,7 +327,7 @@ def test_every_key_the_bot_writes_is_named_in_the_key_schema(
             client, keys, [letter.coordinates for letter in letters if not letter.mention_or_none()]
         )
         Holds(client, keys).raise_hold("automation_block", "a hold, to name its key")
-        written = sorted(client.scan_iter(match=f"{keys.prefix}:*", count=1000))
+        written = sorted(client.scan_iter(match=keys.every_key, count=1000))
     globs = schema_globs(keys)
     unnamed = [key for key in written if not any(fnmatch.fnmatchcase(key, glob) for glob in globs)]
     assert unnamed == [], f"keys written without a name in roastbot/keys.py: {unnamed}"

@@ -74,7 +74,7 @@ def test_burst_is_published_once_in_order_per_conversation(
     assert len(by_conversation) == 10
     for order in by_conversation.values():
         assert order == sorted(order), "a conversation's mentions were published out of order"
-    counters = connect_redis(sandbox_settings).hgetall(RedisKeys(sandbox_settings.redis_key_prefix).counters)
+    counters = connect_redis(sandbox_settings).hgetall(RedisKeys.of(sandbox_settings).counters)
     assert "producer_error:possible_gap" not in counters, "a gap reported where none was"
 
 
@@ -185,11 +185,11 @@ def test_fetch_now_wakes_the_producer_at_once(x: httpx.Client, sandbox_settings:
 def test_since_id_is_recovered_from_kafka_after_redis_lost_it(
     x: httpx.Client, sandbox_settings: Settings, redis_client: redis.Redis
 ) -> None:
-    keys = RedisKeys(sandbox_settings.redis_key_prefix)
+    keys = RedisKeys.of(sandbox_settings)
     with producer_running(sandbox_settings):
         first = x.post("/sandbox/mentions", json={"text": "before", "count": 5}).json()["ids"]
         wait_for(lambda: len(published_ids(sandbox_settings)) == 5, 20, "the first batch")
-    for key in redis_client.scan_iter(match=f"{sandbox_settings.redis_key_prefix}:*"):
+    for key in redis_client.scan_iter(match=RedisKeys.of(sandbox_settings).every_key):
         redis_client.delete(key)  # Redis lost everything: since_id, seen set, quota
     later = x.post("/sandbox/mentions", json={"text": "after", "count": 3}).json()["ids"]
     with producer_running(sandbox_settings):
@@ -204,7 +204,7 @@ def test_kafka_unreadable_during_since_id_recovery_is_reported_not_fatal(
     # Flaky test runs: since_id recovery read a partition that had no leader yet, and the
     # KafkaException killed the producer's loop. It is a Kafka outage like any other.
     dead_kafka = sandbox_settings.model_copy(update={"kafka_bootstrap_servers": f"127.0.0.1:{free_port()}"})
-    keys = RedisKeys(dead_kafka.redis_key_prefix)
+    keys = RedisKeys.of(dead_kafka)
     telemetry = Telemetry(redis_client, keys, "producer", worker_id="producer-no-kafka")
     producer = MentionProducer(
         dead_kafka, redis_client, XGateway(dead_kafka, QuotaBook(redis_client, keys)), telemetry
@@ -235,7 +235,7 @@ def test_quota_is_respected_after_the_first_refusal_and_the_producer_catches_up(
 def test_storms_are_survived_reported_and_caught_up(
     x: httpx.Client, sandbox_settings: Settings, redis_client: redis.Redis, fault: dict[str, float]
 ) -> None:
-    keys = RedisKeys(sandbox_settings.redis_key_prefix)
+    keys = RedisKeys.of(sandbox_settings)
     with producer_running(sandbox_settings):
         x.post("/sandbox/faults", json={**fault, "endpoints": ["mentions"]})
         created = x.post("/sandbox/mentions", json={"text": "storm", "count": 20}).json()["ids"]
@@ -259,7 +259,7 @@ def test_sigkill_mid_batch_loses_nothing(
     x: httpx.Client, sandbox_settings: Settings, spawn_worker: Callable[..., object], tmp_path: Path
 ) -> None:
     client = connect_redis(sandbox_settings)
-    keys = RedisKeys(sandbox_settings.redis_key_prefix)
+    keys = RedisKeys.of(sandbox_settings)
     first = spawn_worker("producer", tmp_path / "producer.log")
     wait_for(lambda: client.get(keys.since_id), 30, "the first poll")
     x.post("/sandbox/faults", json={"latency_ms": 300, "endpoints": ["mentions"]})
@@ -283,7 +283,7 @@ def test_standby_takes_over_within_two_intervals(
     x: httpx.Client, sandbox_settings: Settings, spawn_worker: Callable[..., object], tmp_path: Path
 ) -> None:
     client = connect_redis(sandbox_settings)
-    keys = RedisKeys(sandbox_settings.redis_key_prefix)
+    keys = RedisKeys.of(sandbox_settings)
     interval = "1"
     leader = spawn_worker("producer", tmp_path / "leader.log", POLL_INTERVAL_S=interval)
     wait_for(lambda: client.get(keys.producer_lease), 30, "a leader")

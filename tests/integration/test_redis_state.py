@@ -26,7 +26,7 @@ TO_POSTED = [State.CLAIMED, State.GENERATING, State.READY, State.POSTING, State.
 
 
 def store(client: redis.Redis, settings: Settings, owner: str, lease_s: float = 30) -> MentionStore:
-    return MentionStore(client, RedisKeys(settings.redis_key_prefix), owner, lease_s)
+    return MentionStore(client, RedisKeys.of(settings), owner, lease_s)
 
 
 def test_only_one_worker_claims_a_mention(redis_client: redis.Redis, settings: Settings) -> None:
@@ -142,7 +142,7 @@ def test_dead_letters_are_reclaimed_only_for_replays(redis_client: redis.Redis, 
 def test_quota_reservation_never_hands_out_more_than_remaining(
     redis_client: redis.Redis, settings: Settings
 ) -> None:
-    book = QuotaBook(redis_client, RedisKeys(settings.redis_key_prefix))
+    book = QuotaBook(redis_client, RedisKeys.of(settings))
     reset = int(time.time()) + 60
     book.record(
         "post", {"x-rate-limit-limit": "100", "x-rate-limit-remaining": "3", "x-rate-limit-reset": str(reset)}
@@ -154,7 +154,7 @@ def test_quota_reservation_never_hands_out_more_than_remaining(
 
 
 def test_quota_after_reset_is_open_again(redis_client: redis.Redis, settings: Settings) -> None:
-    book = QuotaBook(redis_client, RedisKeys(settings.redis_key_prefix))
+    book = QuotaBook(redis_client, RedisKeys.of(settings))
     book.mark_exhausted("mentions", time.time() - 1)
     assert book.blocked_until("mentions") is None
     assert book.reserve("mentions") is None
@@ -174,7 +174,7 @@ def test_tightest_of_window_and_daily_limits_wins() -> None:
 
 
 def test_author_limit_is_per_hour_and_idempotent(redis_client: redis.Redis, settings: Settings) -> None:
-    rules = AuthorRules(redis_client, RedisKeys(settings.redis_key_prefix))
+    rules = AuthorRules(redis_client, RedisKeys.of(settings))
     assert rules.reserve_roast("a1", "m1", limit=2)
     assert rules.reserve_roast("a1", "m1", limit=2)  # same mention again: still its slot
     assert rules.reserve_roast("a1", "m2", limit=2)
@@ -183,7 +183,7 @@ def test_author_limit_is_per_hour_and_idempotent(redis_client: redis.Redis, sett
 
 
 def test_conversation_limit_lets_one_roast_through(redis_client: redis.Redis, settings: Settings) -> None:
-    rules = AuthorRules(redis_client, RedisKeys(settings.redis_key_prefix))
+    rules = AuthorRules(redis_client, RedisKeys.of(settings))
     granted = [rules.reserve_conversation("c1", f"m{i}", limit=1, window_s=3600) for i in range(5)]
     assert granted == [True, False, False, False, False]
 
@@ -191,7 +191,7 @@ def test_conversation_limit_lets_one_roast_through(redis_client: redis.Redis, se
 def test_the_loop_guard_counts_replies_posted_not_reservations(
     redis_client: redis.Redis, settings: Settings
 ) -> None:
-    keys = RedisKeys(settings.redis_key_prefix)
+    keys = RedisKeys.of(settings)
     rules, worker = AuthorRules(redis_client, keys), store(redis_client, settings, "w1")
     assert rules.reserve_conversation("c2", "m1", limit=5, window_s=3600)  # a reservation, no reply
     assert worker.conversation_replies("c2", 3600) == 0
@@ -200,7 +200,7 @@ def test_the_loop_guard_counts_replies_posted_not_reservations(
 
 
 def test_a_hold_stops_what_its_cause_stops(redis_client: redis.Redis, settings: Settings) -> None:
-    holds = Holds(redis_client, RedisKeys(settings.redis_key_prefix))
+    holds = Holds(redis_client, RedisKeys.of(settings))
     holds.raise_hold("automation_block", "X said it looks automated")
     holds.raise_hold("automation_block", "a second detail")  # the first detail wins
     assert [(h.code, h.detail) for h in holds.active(POSTING)] == [
@@ -231,7 +231,7 @@ def test_round_trips_count_one_per_command_pipeline_and_script_call(settings: Se
 def test_a_moves_counters_and_roast_record_are_written_only_with_the_move(
     redis_client: redis.Redis, settings: Settings
 ) -> None:
-    keys = RedisKeys(settings.redis_key_prefix)
+    keys = RedisKeys.of(settings)
     first, second = store(redis_client, settings, "w1"), store(redis_client, settings, "w2")
     book = Bookkeeping(("posted",), latency_s=1.5, roast={"mention_id": "bk-1", "status": "posted"})
     plant(first, "bk-1", TO_POSTED[:-1])

@@ -76,7 +76,7 @@ class UsageRoaster:
 
 
 def ledger_for(client: redis.Redis, settings: Settings, **kwargs: object) -> SpendLedger:
-    return SpendLedger(client, RedisKeys(settings.redis_key_prefix), settings, **kwargs)  # type: ignore[arg-type]
+    return SpendLedger(client, RedisKeys.of(settings), settings, **kwargs)  # type: ignore[arg-type]
 
 
 def test_the_gateway_books_posts_and_reads_at_their_prices(
@@ -84,7 +84,7 @@ def test_the_gateway_books_posts_and_reads_at_their_prices(
 ) -> None:
     registry = CollectorRegistry()
     spend = ledger_for(redis_client, sandbox_settings, registry=registry)
-    keys = RedisKeys(sandbox_settings.redis_key_prefix)
+    keys = RedisKeys.of(sandbox_settings)
     gateway = XGateway(sandbox_settings, QuotaBook(redis_client, keys), spend=spend)
     ids = x.post("/sandbox/mentions", json={"text": "roast me", "count": 3}).json()["ids"]
 
@@ -220,7 +220,7 @@ def test_two_racing_reservations_for_the_last_cent_one_passes(
         thread.join(timeout=10)
     assert sorted(outcomes) == ["granted"] + ["refused"] * 7
     assert spend.today().total == 30_000  # exactly the cap, never past it
-    [hold] = Holds(redis_client, RedisKeys(settings.redis_key_prefix)).active()
+    [hold] = Holds(redis_client, RedisKeys.of(settings)).active()
     assert (hold.code, hold.stops, hold.credential) == ("daily_budget", EVERYTHING, "DAILY_BUDGET_USD")
     with pytest.raises(BudgetReached):
         spend.reserve_llm(MODEL)  # generating stops too, however cheap the call
@@ -230,7 +230,7 @@ def test_the_budget_lifts_at_the_next_utc_day(sandbox_settings: Settings, redis_
     settings = sandbox_settings.model_copy(update={"daily_budget_usd": 0.01})
     clock = Clock("2026-12-02T23:59:58")
     spend = ledger_for(redis_client, settings, clock=clock)
-    keys = RedisKeys(settings.redis_key_prefix)
+    keys = RedisKeys.of(settings)
     spend.settle(spend.reserve_post("roast"))
     with pytest.raises(BudgetReached, match="2026-12-02"):
         spend.reserve_post("roast")
@@ -251,7 +251,7 @@ def test_an_operators_cap_for_today_lifts_the_hold(
 ) -> None:
     settings = sandbox_settings.model_copy(update={"daily_budget_usd": 0.01})
     spend = ledger_for(redis_client, settings)
-    keys = RedisKeys(settings.redis_key_prefix)
+    keys = RedisKeys.of(settings)
     spend.settle(spend.reserve_post("roast"))
     with pytest.raises(BudgetReached):
         spend.reserve_post("roast")

@@ -32,7 +32,7 @@ def post_replies(x: httpx.Client, settings: Settings, count: int) -> list[str]:
     x.post("/sandbox/limits", json={"tier": "unlimited", "time_scale": 1}).raise_for_status()
     ids = x.post("/sandbox/mentions", json={"text": "roast my sourdough", "count": count}).json()["ids"]
     client = connect_redis(settings)
-    book = EngagementBook(client, RedisKeys(settings.redis_key_prefix), settings)
+    book = EngagementBook(client, RedisKeys.of(settings), settings)
     poster = XGateway(settings)
     replies = [
         poster.post_reply(f"Sourdough roast number {n}", mention_id) for n, mention_id in enumerate(ids)
@@ -47,7 +47,7 @@ def post_replies(x: httpx.Client, settings: Settings, count: int) -> list[str]:
 @contextmanager
 def tracker_running(settings: Settings) -> Iterator[EngagementTracker]:
     client = connect_redis(settings)
-    keys = RedisKeys(settings.redis_key_prefix)
+    keys = RedisKeys.of(settings)
     quota = QuotaBook(client, keys)
     spend = SpendLedger(client, keys, settings)
     telemetry = Telemetry(client, keys, "tracker", worker_id="tracker-test")
@@ -83,7 +83,7 @@ def test_reads_at_each_check_with_at_most_100_ids_a_call(x: httpx.Client, sandbo
     )
     replies = post_replies(x, settings, 150)
     x.post("/sandbox/limits", json={"tier": "pro", "time_scale": 36_000}).raise_for_status()
-    book = EngagementBook(connect_redis(settings), RedisKeys(settings.redis_key_prefix), settings)
+    book = EngagementBook(connect_redis(settings), RedisKeys.of(settings), settings)
     with tracker_running(settings):
         wait_for(
             lambda: all(int(p["checks_done"]) == 2 for p in book.posts(0)), 60, "both checks of every reply"
@@ -117,7 +117,7 @@ def test_keeps_its_quota_floor_and_never_touches_the_mention_poll(
     post_replies(x, settings, 300)
     x.post("/sandbox/limits", json={"tier": "basic", "time_scale": 300}).raise_for_status()
     client = connect_redis(settings)
-    keys = RedisKeys(settings.redis_key_prefix)
+    keys = RedisKeys.of(settings)
     book = EngagementBook(client, keys, settings)
     with producer_thread(settings), tracker_running(settings) as tracker:
         wait_for(
@@ -145,7 +145,7 @@ def test_the_budget_stops_tracker_reads_at_the_cap_without_stopping_posts(
     )
     post_replies(x, settings, 150)
     client = connect_redis(settings)
-    keys = RedisKeys(settings.redis_key_prefix)
+    keys = RedisKeys.of(settings)
     with tracker_running(settings) as tracker:
         wait_for(lambda: tracker.last.status == "budget", 30, "the tracker to stop at the budget")
     spend = SpendLedger(client, keys, settings).today()

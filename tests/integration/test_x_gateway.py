@@ -107,7 +107,7 @@ def test_rate_limits_are_recorded_and_refusals_carry_the_reset(
 ) -> None:
     x.post("/sandbox/limits", json={"tier": "free", "time_scale": 1})
     gateway.mentions_page(None)
-    book = QuotaBook(connect_redis(sandbox_settings), RedisKeys(sandbox_settings.redis_key_prefix))
+    book = QuotaBook(connect_redis(sandbox_settings), RedisKeys.of(sandbox_settings))
     snapshot = book.snapshot("mentions")
     assert snapshot.limit == 1 and snapshot.remaining == 0
     assert book.blocked_until("mentions") == snapshot.reset
