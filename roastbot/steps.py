@@ -213,7 +213,7 @@ class MentionSteps:
             if not verdict.in_time:
                 return False
             if verdict.wait_s <= 0:
-                slot = self.quota.take("post")
+                slot = self.quota.take("post", leaving=run.mention.id)
                 if slot.wait_until is None:
                     run.post_slot = slot
                     return True
