@@ -215,7 +215,8 @@ class MentionRunner(MentionSteps):
         run.record.update(record)
         run.state = target
         if target == State.POSTED:
-            self.engagement.track(reply_id, self._roast_fields(run))  # the tracker reads how it lands
+            tracked = {**self._roast_fields(run, run.record.get("roast", "")), **run.draft_info}
+            self.engagement.track(reply_id, tracked)  # the tracker reads how it lands
 
     def _bookkeeping(
         self,
@@ -244,25 +245,21 @@ class MentionRunner(MentionSteps):
         return Bookkeeping(counts)
 
     # --- bookkeeping -----------------------------------------------------------------------
-    def _roast_fields(self, run: Run) -> dict[str, object]:
+    def _roast_fields(self, run: Run, roast: str) -> dict[str, object]:
+        """Who said what and the roast: the recent-roast record's and the tracker's common fields."""
         mention = run.mention
         return {
             "mention_id": mention.id,
             "author_id": mention.author_id,
             "author": mention.author.username if mention.author else "",
             "mention": mention.text,
-            "roast": run.record.get("roast", ""),
-            **run.draft_info,
+            "roast": roast,
         }
 
     def _record(self, run: Run, record: dict[str, str], status: str, **extra: object) -> dict[str, object]:
-        mention = run.mention
+        roast = record.get("roast", "") if status != "dead_lettered" else ""
         return {
-            "mention_id": mention.id,
-            "author_id": mention.author_id,
-            "author": mention.author.username if mention.author else "",
-            "mention": mention.text,
-            "roast": record.get("roast", "") if status != "dead_lettered" else "",
+            **self._roast_fields(run, roast),
             "status": status,
             "at": time.time(),
             "worker": self.telemetry.worker_id,
