@@ -222,14 +222,10 @@ class Settings(BaseSettings):
     def _empty_roaster_is_auto(cls, value: object) -> object:
         return None if value == "" else value
 
-    @field_validator("kafka_replication_factor", "kafka_min_insync_replicas", mode="before")
+    # Empty means unset: no budget cap, the broker's replication defaults.
+    @field_validator("daily_budget_usd", "kafka_replication_factor", "kafka_min_insync_replicas", mode="before")
     @classmethod
-    def _empty_is_the_brokers_default(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
-
-    @field_validator("daily_budget_usd", mode="before")
-    @classmethod
-    def _empty_budget_is_no_cap(cls, value: object) -> object:
+    def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("redis_url")
