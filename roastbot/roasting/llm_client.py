@@ -18,9 +18,6 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Protocol
 
-import openai
-import together
-
 from roastbot.outcomes import Permanent, RateLimited, Transient
 
 RATE_LIMIT_BACKOFF_S = 10.0
@@ -59,10 +56,6 @@ class SdkErrors:
             module.APIResponseValidationError,
             base,
         )
-
-
-TOGETHER_ERRORS = SdkErrors.of(together, together.TogetherError)
-OPENAI_ERRORS = SdkErrors.of(openai, openai.OpenAIError)
 
 
 class _HeaderReader(Protocol):
@@ -131,14 +124,21 @@ class ChatEndpoint:
 
 def together_endpoint(*, api_key: str, base_url: str, timeout_s: float, **options: Any) -> ChatEndpoint:
     """Together's SDK adds /v1/ itself: ``base_url`` is the host (https://api.together.ai)."""
+    import together  # here, not at the top: the SDK costs a worker ~1 s of CPU to import, and
+    # the offline roaster, the producer and the console never call it
+
     client = together.Together(api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0)
-    return ChatEndpoint(client, TOGETHER_ERRORS, base_url=base_url, **options)
+    errors = SdkErrors.of(together, together.TogetherError)
+    return ChatEndpoint(client, errors, base_url=base_url, **options)
 
 
 def openai_endpoint(*, api_key: str, base_url: str, timeout_s: float, **options: Any) -> ChatEndpoint:
     """The OpenAI SDK appends /chat/completions: ``base_url`` usually ends in /v1."""
+    import openai  # here for the reason together_endpoint gives
+
     client = openai.OpenAI(api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0)
-    return ChatEndpoint(client, OPENAI_ERRORS, base_url=base_url, **options)
+    errors = SdkErrors.of(openai, openai.OpenAIError)
+    return ChatEndpoint(client, errors, base_url=base_url, **options)
 
 
 def _count(value: object) -> int:

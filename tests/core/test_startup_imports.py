@@ -1,0 +1,37 @@
+"""A worker's start-up imports: the SDKs of the LLM roasters load only when a roaster uses them.
+
+Every supervisord program is a fresh interpreter, and the test suite starts hundreds of them;
+importing openai and together costs about a second of CPU each time, for nothing on the
+offline roaster, the producer, the tracker and the console.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+SDKS = ("openai", "together")
+
+
+def _modules_after(statement: str) -> set[str]:
+    probe = f"import sys; {statement}; print(' '.join(sorted(sys.modules)))"
+    run = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    return set(run.stdout.split())
+
+
+@pytest.mark.parametrize("worker", ["workers.consumer", "workers.producer", "workers.tracker"])
+def test_a_worker_starts_without_the_llm_sdks(worker: str) -> None:
+    loaded = _modules_after(f"import {worker}")
+    assert loaded.isdisjoint(SDKS), sorted(loaded & set(SDKS))
+
+
+def test_the_together_roaster_loads_its_sdk_when_it_is_built() -> None:
+    loaded = _modules_after(
+        "from roastbot.roasting import build_roaster; "
+        "build_roaster('together', api_key='k', base_url='http://127.0.0.1:9', model='m', timeout_s=1, seed=1)"
+    )
+    assert "together" in loaded
