@@ -5,7 +5,6 @@ effect on the next render. A command never raises: it returns what happened."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import redis
@@ -31,7 +30,7 @@ from app.reads import (
 )
 from app.redaction import redact
 from app.roles import command_refusal
-from roastbot import dlq_admin
+from roastbot import dlq_admin, operations
 from roastbot.approvals import ApprovalQueue, Decision
 from roastbot.control import Control
 from roastbot.holds import Holds
@@ -43,10 +42,7 @@ class Refused(Exception):
     """A command that was not carried out, with the reason for the operator."""
 
 
-@dataclass(frozen=True)
-class CommandResult:
-    ok: bool
-    message: str
+CommandResult = operations.Outcome  # the shell's commands return the same
 
 
 def _clear_reads(*reads: Any) -> None:
@@ -85,27 +81,19 @@ def audited_command(
     refusal = command_refusal(settings, actor)
     if refusal is None:
         result = _carry_out(settings, perform)
-        outcome = "ok" if result.ok else f"failed: {result.message}"
+        recorded = None
     else:
         result = CommandResult(False, f"Refused: {refusal}.")
-        outcome = f"refused: {refusal}"
-    try:
-        Control(client, keys).audit(actor or "operator", action, outcome, **details)
-    except redis.RedisError:
-        if result.ok:
-            result = CommandResult(True, result.message + " (not audited: Redis is unreachable)")
+        recorded = f"refused: {refusal}"
+    control = Control(client, keys)
+    result = operations.audit(control, actor or "operator", action, result, recorded, **details)
     _clear_reads(audit_log, *stale)
     return result
 
 
 def fetch_now(settings: Settings, actor: str) -> CommandResult:
     client, keys = console_redis(settings)
-
-    def perform() -> str:
-        Control(client, keys).request_fetch_now()
-        return "Asked the producer to poll X now."
-
-    return audited_command(settings, actor, "fetch_now", perform)
+    return audited_command(settings, actor, "fetch_now", lambda: operations.fetch_now(Control(client, keys)))
 
 
 def set_switch(
@@ -115,9 +103,9 @@ def set_switch(
     client, keys = console_redis(settings)
 
     def perform() -> str:
+        if name == "paused" and isinstance(value, bool):  # the console's two buttons
+            return operations.set_paused(Control(client, keys), value)
         Control(client, keys).set_switch(name, value)
-        if name == "paused":
-            return "Consumers paused." if value else "Consumers resumed."
         if value is None:
             return f"{name} is back to the configured setting."
         return f"{name} set to {value}."
@@ -129,8 +117,7 @@ def lift_hold(settings: Settings, actor: str) -> CommandResult:
     client, keys = console_redis(settings)
 
     def perform() -> str:
-        lifted = Holds(client, keys).lift()
-        return f"Hold lifted (was: {', '.join(h.code for h in lifted) if lifted else 'not set'})."
+        return operations.lift_hold(Holds(client, keys))
 
     return audited_command(settings, actor, "lift_posting_hold", perform, stale=[holds])
 
@@ -189,8 +176,7 @@ def replay_dead_letters(
         outcomes.extend(
             dlq_admin.replay(client, keys, kafka_producer(settings), settings, letters, actor, click_id)
         )
-        sent = sum(o.status == "sent" for o in outcomes)
-        return f"Replayed {sent} of {len(outcomes)} dead letters."
+        return operations.replayed(outcomes)
 
     result = audited_command(
         settings,
@@ -202,9 +188,9 @@ def replay_dead_letters(
         click_id=click_id,
         letters=[letter.coordinates for letter in letters][:50],
     )
-    failed = [o for o in outcomes if o.status in {"failed", "not_replayable"}]
-    if result.ok and failed:
-        result = CommandResult(False, result.message + f" {len(failed)} failed: {failed[0].detail}")
+    failures = operations.replay_failures(outcomes)
+    if result.ok and failures:
+        result = CommandResult(False, result.message + failures)
     return result, outcomes
 
 

@@ -40,6 +40,53 @@ class Outcome:
     message: str
 
 
+# --- what the console (app/commands.py) and the shell both do, worded once -----------------
+def set_paused(control: Control, paused: bool) -> str:
+    control.set_switch("paused", paused)
+    return "Consumers paused." if paused else "Consumers resumed."
+
+
+def fetch_now(control: Control) -> str:
+    control.request_fetch_now()
+    return "Asked the producer to poll X now."
+
+
+def lift_hold(holds: Holds) -> str:
+    lifted = holds.lift()
+    return f"Hold lifted (was: {', '.join(h.code for h in lifted) if lifted else 'not set'})."
+
+
+def replayed(outcomes: Sequence[dlq_admin.ReplayOutcome]) -> str:
+    sent = sum(o.status == "sent" for o in outcomes)
+    return f"Replayed {sent} of {len(outcomes)} dead letters."
+
+
+def replay_failures(outcomes: Sequence[dlq_admin.ReplayOutcome]) -> str | None:
+    """What to add to a replay's message when some letters were not sent (None: all were)."""
+    failed = [o for o in outcomes if o.status in {"failed", "not_replayable"}]
+    return f" {len(failed)} failed: {failed[0].detail}" if failed else None
+
+
+def audit(
+    control: Control,
+    actor: str,
+    action: str,
+    outcome: Outcome,
+    recorded: str | None = None,
+    **details: object,
+) -> Outcome:
+    """Write the command to the audit stream (``recorded``, or else ok / failed: why); a command
+    that worked still reports success when Redis cannot take the line, saying so."""
+    try:
+        control.audit(
+            actor, action, recorded or ("ok" if outcome.ok else f"failed: {outcome.message}"), **details
+        )
+    except redis.RedisError:
+        if outcome.ok:
+            return Outcome(True, outcome.message + " (not audited: Redis is unreachable)")
+    return outcome
+
+
 class Operations:
     def __init__(self, settings: Settings, actor: str | None = None) -> None:
         self.settings = settings
@@ -55,27 +102,17 @@ class Operations:
             outcome = Outcome(
                 False, masked if isinstance(error, CommandRefused) else f"{type(error).__name__}: {masked}"
             )
-        try:
-            result = "ok" if outcome.ok else f"failed: {outcome.message}"
-            Control(self.client, self.keys).audit(self.actor, action, result, via="shell", **details)
-        except redis.RedisError:
-            if outcome.ok:
-                outcome = Outcome(True, outcome.message + " (not audited: Redis is unreachable)")
-        return outcome
+        return audit(self.control, self.actor, action, outcome, via="shell", **details)
+
+    @property
+    def control(self) -> Control:
+        return Control(self.client, self.keys)
 
     def set_paused(self, paused: bool) -> Outcome:
-        def perform() -> str:
-            Control(self.client, self.keys).set_switch("paused", paused)
-            return "Consumers paused." if paused else "Consumers resumed."
-
-        return self._audited("set:paused", perform, value=paused)
+        return self._audited("set:paused", lambda: set_paused(self.control, paused), value=paused)
 
     def fetch_now(self) -> Outcome:
-        def perform() -> str:
-            Control(self.client, self.keys).request_fetch_now()
-            return "Asked the producer to poll X now."
-
-        return self._audited("fetch_now", perform)
+        return self._audited("fetch_now", lambda: fetch_now(self.control))
 
     def hold(self, reason: str) -> Outcome:
         def perform() -> str:
@@ -85,11 +122,7 @@ class Operations:
         return self._audited("hold_posting", perform, reason=reason)
 
     def lift(self) -> Outcome:
-        def perform() -> str:
-            lifted = Holds(self.client, self.keys).lift()
-            return f"Hold lifted (was: {', '.join(h.code for h in lifted) if lifted else 'not set'})."
-
-        return self._audited("lift_posting_hold", perform)
+        return self._audited("lift_posting_hold", lambda: lift_hold(Holds(self.client, self.keys)))
 
     def replay(self, wanted: Sequence[str], every: bool) -> Outcome:
         """Publish the named dead letters (topic:partition:offset), or all shown, once each."""
@@ -108,11 +141,10 @@ class Operations:
                     self.client, self.keys, producer, self.settings, chosen, self.actor, click_id
                 )
             )
-            sent = sum(o.status == "sent" for o in outcomes)
-            return f"Replayed {sent} of {len(outcomes)} dead letters."
+            return replayed(outcomes)
 
         outcome = self._audited("replay_dead_letters", perform, click_id=click_id, letters=list(wanted)[:50])
-        failed = [o for o in outcomes if o.status in {"failed", "not_replayable"}]
-        if outcome.ok and failed:
-            return Outcome(False, outcome.message + f" {len(failed)} failed: {failed[0].detail}")
+        failures = replay_failures(outcomes)
+        if outcome.ok and failures:
+            return Outcome(False, outcome.message + failures)
         return outcome
