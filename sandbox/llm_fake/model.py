@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import random
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 _FLAGS = re.I | re.S
@@ -158,10 +159,37 @@ def complete(
     owned = [word for word in _OWNED.findall(mention) if word.lower() not in {"roast", "roastbot"}]
     words = _WORD.findall(mention)
     words = [word for word in words if word.lower() not in {"roast", "roastbot", "please", "this"}]
+    used = _used_roasts(_user_contents(messages))
     if not words and not owned:
-        return Completion("roast", rng.choice(PLAIN_ROASTS))
+        return Completion("roast", _fresh(PLAIN_ROASTS, used, rng))
     word = owned[0] if owned else rng.choice(sorted(set(words), key=len, reverse=True)[:3])
-    return Completion("roast", rng.choice(ROASTS).format(word=word.lower()))
+    return Completion("roast", _fresh([line.format(word=word.lower()) for line in ROASTS], used, rng))
+
+
+def _fresh(lines: Sequence[str], used: set[str], rng: random.Random) -> str:
+    """A line the client has not listed as used, as a model that follows the prompt would
+    pick (any line once all are used: a small fake runs out of jokes)."""
+    # The client bounds each listed roast and marks a cut with "…": a prefix counts as the line.
+    listed = tuple(text.removesuffix("…") for text in used if text.removesuffix("…"))
+    unused = [line for line in lines if not line.startswith(listed)]
+    return rng.choice(unused or list(lines))
+
+
+def _used_roasts(contents: list[str]) -> set[str]:
+    """The client's lists of its own recent roasts (our prompt's OWN_ROAST_FIELDS)."""
+    used: set[str] = set()
+    for content in contents:
+        start, end = content.find("{"), content.rfind("}")
+        try:
+            data = json.loads(content[start : end + 1]) if 0 <= start < end else None
+        except ValueError:
+            continue
+        if isinstance(data, dict):
+            for field in OWN_ROAST_FIELDS:
+                listed = data.get(field)
+                if isinstance(listed, list):
+                    used.update(text for text in listed if isinstance(text, str))
+    return used
 
 
 def is_guard_model(model: str) -> bool:

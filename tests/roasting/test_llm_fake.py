@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import httpx
@@ -10,6 +11,7 @@ import pytest
 
 from sandbox.llm_fake import FakeConfig, Faults, create_app
 from sandbox.llm_fake.__main__ import parse_args
+from sandbox.llm_fake.model import ROASTS
 from tests.roasting.conftest import FakeLLM
 
 AUTH = {"Authorization": "Bearer test-key"}
@@ -157,3 +159,16 @@ def test_config_from_env_and_cli() -> None:
 def test_apps_keep_separate_state() -> None:
     first, second = create_app(FakeConfig(seed=1)), create_app(FakeConfig(seed=1))
     assert first.state.fake is not second.state.fake
+
+
+def test_the_model_avoids_the_roasts_the_client_lists_as_used(llm_fake: FakeLLM) -> None:
+    def roast(used: list[str]) -> str:
+        data = json.dumps({"mention_text": "roast my sourdough starter", "already_used": used})
+        return chat(llm_fake, f"<data>{data}</data>").json()["choices"][0]["message"]["content"]
+
+    lines = [line.format(word="sourdough") for line in ROASTS]
+    assert roast([]) in lines
+    keep, *used = lines
+    used[0] = used[0][:30] + "…"  # the client bounds a long listed roast and marks the cut
+    assert {roast(used) for _ in range(20)} == {keep}
+    assert roast(lines) in lines  # all used: the fake repeats itself rather than fail
