@@ -11,10 +11,25 @@ nothing of it is copied here.
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
+import json
+import logging
 import math
+import os
 import re
+import tempfile
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
+from typing import Any
+
+from roastbot.local_redis import cache_dir
+
+log = logging.getLogger(__name__)
+
+CACHE_FORMAT = 1
+"""Bump when the cached form changes: a cache of another format is read from the package again."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +73,76 @@ def _sigmoid(x: float) -> float:
 
 @cache
 def profanity_model() -> LinearProfanityModel:
-    """The package's fitted model, read once (about 1.5 s: unpickling imports scikit-learn)."""
+    """The package's fitted model, read once per process: from this user's cache when it holds
+    the parameters of the installed package's model files (about 0.06 s), else from the
+    package itself (about 2 s of CPU: unpickling imports scikit-learn) and then cached. Every
+    worker start, and every restart after a crash, would pay the 2 s."""
+    fingerprint = package_fingerprint()
+    path = cache_dir() / f"profanity-model-{fingerprint[:16]}.json"
+    model = _read_cache(path, fingerprint)
+    if model is None:
+        model = _from_package()
+        _write_cache(path, fingerprint, model)
+    return model
+
+
+def package_fingerprint() -> str:
+    """A digest of the installed model files (found without importing the package, which
+    would load scikit-learn) and of this module's cache format."""
+    spec = importlib.util.find_spec("profanity_check")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("alt-profanity-check is not installed (requirements.txt)")
+    data = Path(next(iter(spec.submodule_search_locations))) / "data"
+    digest = hashlib.sha256(f"format {CACHE_FORMAT}".encode())
+    for name in ("model.joblib", "vectorizer.joblib"):
+        digest.update(name.encode() + b"\0" + (data / name).read_bytes())
+    return digest.hexdigest()
+
+
+def _read_cache(path: Path, fingerprint: str) -> LinearProfanityModel | None:
+    try:
+        saved = json.loads(path.read_text("utf-8"))
+        if saved["fingerprint"] != fingerprint:
+            return None
+        return LinearProfanityModel(
+            token=re.compile(saved["token"]),
+            lowercase=bool(saved["lowercase"]),
+            stop_words=frozenset(str(word) for word in saved["stop_words"]),
+            terms={
+                str(term): (float(idf), tuple(float(c) for c in coefficients))
+                for term, (idf, coefficients) in saved["terms"].items()
+            },
+            intercepts=tuple(float(i) for i in saved["intercepts"]),
+            sigmoids=tuple((float(a), float(b)) for a, b in saved["sigmoids"]),
+        )
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError, re.error) as error:  # damaged: rebuilt
+        log.warning("ignoring the cached profanity model %s (%s); reading the package's", path, error)
+        return None
+
+
+def _write_cache(path: Path, fingerprint: str, model: LinearProfanityModel) -> None:
+    saved: dict[str, Any] = {
+        "fingerprint": fingerprint,
+        "token": model.token.pattern,
+        "lowercase": model.lowercase,
+        "stop_words": sorted(model.stop_words),
+        "terms": model.terms,
+        "intercepts": model.intercepts,
+        "sigmoids": model.sigmoids,
+    }
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Written whole, then renamed: workers starting together never read half a file.
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as out:
+            json.dump(saved, out)
+        os.replace(out.name, path)
+    except OSError as error:  # a read-only home: every start reads the package, nothing worse
+        log.info("could not cache the profanity model in %s: %s", path.parent, error)
+
+
+def _from_package() -> LinearProfanityModel:
     from profanity_check import profanity_check as package
 
     vectorizer, calibrated = package.vectorizer, package.model
