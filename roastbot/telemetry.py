@@ -150,3 +150,13 @@ class Telemetry:
         pipe.delete(self.keys.heartbeat(self.worker_id))
         pipe.zrem(self.keys.workers, self.worker_id)
         pipe.execute()
+
+
+def held_partitions(client: redis.Redis, keys: RedisKeys) -> set[int]:
+    """The partitions the live consumers say they hold (their heartbeats' ``partitions``)."""
+    held: set[int] = set()
+    for worker in client.zrange(keys.workers, 0, -1):
+        beat = client.hgetall(keys.heartbeat(worker))
+        if beat.get("role") == "consumer" and beat.get("partitions"):
+            held |= {int(p) for p in beat["partitions"].split(",")}
+    return held

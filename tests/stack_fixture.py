@@ -18,11 +18,15 @@ from roastbot.kafka_wiring import delete_topics
 from roastbot.keys import RedisKeys
 from roastbot.redis_conn import connect_redis
 from roastbot.settings import Settings
+from roastbot.telemetry import held_partitions
 from scripts import stack
 from tests.conftest import drop_prefix, make_test_settings
 from tests.helpers import free_port, wait_for
 
 HOME = Path(__file__).resolve().parent.parent
+# From spawn to every partition held, a consumer takes about 40 s on the 2 loaded cores here
+# (its imports and word data before it joins the group), twice that at load 20.
+READY_TIMEOUT_S = 180.0
 
 
 @dataclass
@@ -81,8 +85,14 @@ def running_stack(
         stack.up(config)
         # The producer's first poll starts from "now" (no backfill): mentions made before it
         # are history. Tests create mentions after it.
-        since_id = RedisKeys.of(settings).since_id
-        wait_for(lambda: connect_redis(settings).exists(since_id), 60, "the producer's first poll")
+        keys, client = RedisKeys.of(settings), connect_redis(settings)
+        wait_for(lambda: client.exists(keys.since_id), READY_TIMEOUT_S, "the producer's first poll")
+        if consumers:
+            # A test's own deadlines then time the pipeline, not the consumers' start-up.
+            every = set(range(int(extra["KAFKA_PARTITIONS"])))
+            wait_for(
+                lambda: held_partitions(client, keys) >= every, READY_TIMEOUT_S, "the consumers' partitions"
+            )
         yield RunningStack(config, settings, config.environment())
     finally:
         stack.down(config)
