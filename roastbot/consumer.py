@@ -95,10 +95,16 @@ class MentionConsumer:
         self.assigned |= {tp.partition for tp in partitions}
         self.kafka_log.answered()
         log.info("assigned partitions %s", sorted(tp.partition for tp in partitions))
+        # Assigned here (not after this callback) so the pause state is set before fetching
+        # starts, and set both ways: librdkafka keeps a partition's pause flag after it is
+        # revoked or lost, and our resume() reaches only the partitions held at the time, so a
+        # partition paused by the throttle or an operator that left before the resume came
+        # back paused for good (the broker-restart stall: every partition held, none fetched).
+        consumer.incremental_assign(partitions)
         if self.paused or self.throttled:
-            # Assign now (instead of after this callback) so the new partitions start paused.
-            consumer.incremental_assign(partitions)
             consumer.pause(partitions)
+        else:
+            consumer.resume(partitions)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         numbers = {tp.partition for tp in partitions}
