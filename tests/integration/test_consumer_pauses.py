@@ -18,7 +18,7 @@ from confluent_kafka import Consumer, ConsumerGroupState, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 import roastbot.consumer
-from roastbot.kafka_wiring import make_consumer
+from roastbot.kafka_wiring import consumer_lag, make_consumer
 from roastbot.settings import Settings
 from tests.helpers import wait_for
 from tests.integration.test_consumer_flow import JOIN_S, STEP_S, Key, build, produce, running
@@ -128,6 +128,8 @@ def test_partitions_lost_while_the_buffer_is_full_are_fetched_again_when_they_co
         produce(settings, [p for p in range(partitions) for _ in range(2)])
         wanted = {(0, o) for o in range(6)} | everything(partitions, 2)
         wait_for(lambda: wanted <= set(gate.finished), STEP_S, "every message fetched and handled")
+        # The tracker starts afresh after the loss: commits go on to the end.
+        wait_for(lambda: all(lag.lag == 0 for lag in consumer_lag(settings)), STEP_S, "commits to the end")
 
 
 def test_a_partition_revoked_during_an_operators_pause_is_fetched_when_it_comes_back(
