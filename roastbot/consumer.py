@@ -95,10 +95,16 @@ class MentionConsumer:
         self.assigned |= {tp.partition for tp in partitions}
         self.kafka_log.answered()
         log.info("assigned partitions %s", sorted(tp.partition for tp in partitions))
+        # Assigned here (not after this callback) so the pause state is set before fetching
+        # starts, and set both ways: librdkafka keeps a partition's pause flag after it is
+        # revoked or lost, and our resume() reaches only the partitions held at the time, so a
+        # partition paused by the throttle or an operator that left before the resume came
+        # back paused for good (the broker-restart stall: every partition held, none fetched).
+        consumer.incremental_assign(partitions)
         if self.paused or self.throttled:
-            # Assign now (instead of after this callback) so the new partitions start paused.
-            consumer.incremental_assign(partitions)
             consumer.pause(partitions)
+        else:
+            consumer.resume(partitions)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         numbers = {tp.partition for tp in partitions}
@@ -114,6 +120,16 @@ class MentionConsumer:
         self.offsets.forget(numbers)
         self.assigned -= numbers
 
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Said apart from a revoke: the group may already have given these partitions to others,
+        # and the commit the revoke tries fails (the group no longer knows this member).
+        log.warning(
+            "lost partitions %s: no answer from the group within the session timeout, or no poll "
+            "within max.poll.interval.ms; they are redelivered from the last commit",
+            sorted(tp.partition for tp in partitions),
+        )
+        self._on_revoke(consumer, partitions)
+
     # --- the loop ------------------------------------------------------------------
     def run(self) -> None:
         ensure_topics(self.settings)
@@ -123,7 +139,7 @@ class MentionConsumer:
             [self.settings.kafka_topic_mentions],
             on_assign=self._on_assign,
             on_revoke=self._on_revoke,
-            on_lost=self._on_revoke,
+            on_lost=self._on_lost,
         )
         log.info("consumer started with concurrency %d", self.settings.consumer_concurrency)
         next_commit = next_switch = next_beat = 0.0
