@@ -11,7 +11,6 @@ the claim renewed meanwhile.
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -20,10 +19,11 @@ from confluent_kafka import Producer
 
 from roastbot.approvals import ApprovalDecision, Decision
 from roastbot.author_memory import AuthorHistory, AuthorMemory
-from roastbot.control import Control
+from roastbot.batch import Op
+from roastbot.control import Control, RuntimeSwitches
 from roastbot.dead_letters import LetterSource
 from roastbot.engagement import EngagementBook
-from roastbot.holds import CAUSES, GENERATING, POSTING, Holds, credential_for
+from roastbot.holds import CAUSES, GENERATING, POSTING, Holds, credential_for, holds_in_force
 from roastbot.lifecycle import Fact, State
 from roastbot.mention_store import MentionStore
 from roastbot.models import Mention
@@ -32,7 +32,7 @@ from roastbot.quota import QuotaBook, Slot
 from roastbot.retry import RetryPolicy
 from roastbot.roasting import Roaster, RoastRequest, check_roast, generate_safe_roast
 from roastbot.roasting.pipeline import SafeRoastResult
-from roastbot.rules import OPT_OUT_CONFIRMATION, AuthorRules, wants_opt_out
+from roastbot.rules import OPT_OUT_CONFIRMATION, AuthorRules, Standing, wants_opt_out
 from roastbot.settings import Settings
 from roastbot.spend import BudgetReached
 from roastbot.telemetry import Telemetry
@@ -57,6 +57,12 @@ class Outcome:
     error: str = ""  # for a dead letter
     attempts: int = 1
     counts: tuple[str, ...] = ()  # counted with the move this outcome leads to
+    # Ops in the move's round trip: guards first (a gate among them that refuses stops the
+    # move), ``after`` once it is written. ``on_guards`` reads the guards' answers: None to go
+    # on (the move is done), else the outcome to take instead of this one.
+    guards: tuple[Op, ...] = ()
+    after: tuple[Op, ...] = ()
+    on_guards: Callable[[bool, list[object]], Outcome | None] | None = None
 
 
 @dataclass
@@ -74,7 +80,13 @@ class Run:
     post_slot: Slot | None = None  # the last unit taken, to give back if the POST never left
     regenerations: int = 0
     avoid: list[str] = field(default_factory=list)
+    text_rounds: int = 0  # drafts whose text another mention had (X refuses duplicates)
     draft_info: dict[str, str] = field(default_factory=dict)
+    # What the last round trip read for the next step (used once, then read afresh).
+    standing: Standing | None = None
+    switches: RuntimeSwitches | None = None
+    holds: list[object] | None = None  # the answers of Holds.active_ops
+    history: AuthorHistory | None = None
 
 
 class MentionSteps:
@@ -125,7 +137,8 @@ class MentionSteps:
         if mention.age_s() > settings.max_mention_age_s:
             return Outcome(Fact.RULE_SKIP, "too_old")
         window = settings.conversation_window_s
-        standing = self.rules.standing(mention.author_id, author, mention.conversation_id, window)
+        standing, run.standing = run.standing, None  # read with the claim
+        standing = standing or self.rules.standing(mention.author_id, author, mention.conversation_id, window)
         if standing.blocked:
             return Outcome(Fact.RULE_SKIP, "blocked")
         if wants_opt_out(mention, bot.username):
@@ -139,57 +152,78 @@ class MentionSteps:
         # Replies actually posted, whatever the per-conversation limit (0 turns that one off).
         if standing.conversation_replies >= settings.loop_guard_replies:
             return Outcome(Fact.RULE_SKIP, "loop_guard:conversation")
-        limit = self.control.switches().per_author_limit_per_hour
+        limit = self.switches(run).per_author_limit_per_hour
         limit = settings.per_author_limit_per_hour if limit is None else limit
-        refused = self.rules.reserve(mention, settings.per_conversation_limit, window, limit)
-        if refused:
-            return Outcome(Fact.RULE_SKIP, refused)
-        return self.admit(run)
+        return self.admit(run, self.rules.reserve_op(mention, settings.per_conversation_limit, window, limit))
 
-    def admit(self, run: Run) -> Outcome:
-        """Quota triage, last of the rules: a mention the post quota cannot reach in time is
-        skipped now, before any roast is written for it (LLM calls cost too)."""
+    def admit(self, run: Run, reserve: Op) -> Outcome:
+        """The limits' slots (``reserve``), then quota triage, last of the rules: a mention the
+        post quota cannot reach in time is skipped now, before any roast is written for it (LLM
+        calls cost too). Both guard the move to generating, in its round trip."""
         mention = run.mention
-        if not self.triage.admit(mention).in_time:
+
+        def refused(done: bool, answers: list[object]) -> Outcome | None:
+            if done:
+                return None
+            refusal, _verdict = answers
+            if refusal:  # a limit refused: the triage never ran
+                return Outcome(Fact.RULE_SKIP, str(refusal))
             self.rules.give_back(mention)
             return Outcome(Fact.QUOTA_TRIAGED)
+
         fields = {
             "triage_score": repr(self.triage.score(mention)),
             "mention_created_at": f"{mention.created_at.timestamp():.3f}",
         }
-        return Outcome(Fact.RULES_PASSED, fields=fields)
+        guards = (reserve, self.triage.admit_op(mention))
+        return Outcome(Fact.RULES_PASSED, fields=fields, guards=guards, on_guards=refused)
 
     # --- generating: the one place a roast is written ------------------------------------
     def generate_roast(self, run: Run) -> Outcome:
         """A safe roast the bot has not posted lately (X would refuse a duplicate), and not one
-        this author got lately: the author's memory is read once before writing and the roast
-        is remembered as soon as it is ready (so a retry, a duplicate's regeneration or an
-        operator's queue never offers it to them again; a post is never held up by it)."""
+        this author got lately: the author's memory is read once before writing (with the
+        claim) and the roast is remembered as soon as it is ready, with the move to ready (so a
+        retry, a duplicate's regeneration or an operator's queue never offers it to them again;
+        a post is never held up by it). The move claims the text first: when another mention
+        has it, this step writes another draft (FRESH_TEXT_ROUNDS at most)."""
         mention, rounds = run.mention, self.settings.roast_max_attempts
-        history = self.memory.history(mention.author_id)
-        avoid = list(run.avoid)
-        for round_number in range(FRESH_TEXT_ROUNDS):
-            request = roast_request(mention, run.regenerations + round_number * rounds, tuple(avoid), history)
-            result: SafeRoastResult = self.call(
-                "roast",
-                lambda request=request: generate_safe_roast(
-                    self.roaster, request, request.author_username, max_attempts=rounds
-                ),
-                held_by=GENERATING,
-            )
-            if result.draft is None:
-                self.rules.give_back(mention)
-                return Outcome(Fact.UNSAFE, "safety:" + ",".join(result.reasons))
-            if self.store.claim_text(result.draft.text):
-                run.draft_info = result.draft.provenance()
-                self.memory.remember(mention.author_id, result.draft.text, result.draft.skeleton)
-                return Outcome(Fact.ROAST_READY, fields={"roast": result.draft.text}, counts=("roasted",))
-            avoid.append(result.draft.text)
-        return Outcome(Fact.NO_FRESH_TEXT)
+        if run.history is None:
+            run.history = self.memory.history(mention.author_id)
+        if run.text_rounds >= FRESH_TEXT_ROUNDS:
+            return Outcome(Fact.NO_FRESH_TEXT)
+        attempt = run.regenerations + run.text_rounds * rounds
+        request = roast_request(mention, attempt, tuple(run.avoid), run.history)
+        result: SafeRoastResult = self.call(
+            "roast",
+            lambda: generate_safe_roast(self.roaster, request, request.author_username, max_attempts=rounds),
+            held_by=GENERATING,
+            run=run,
+        )
+        if result.draft is None:
+            self.rules.give_back(mention)
+            return Outcome(Fact.UNSAFE, "safety:" + ",".join(result.reasons))
+        draft = result.draft
+
+        def taken(done: bool, _answers: list[object]) -> Outcome | None:
+            if done:
+                return None
+            run.avoid.append(draft.text)
+            run.text_rounds += 1
+            return self.generate_roast(run)
+
+        run.draft_info = draft.provenance()
+        return Outcome(
+            Fact.ROAST_READY,
+            fields={"roast": draft.text},
+            counts=("roasted",),
+            guards=tuple(self.store.text_claim_ops(draft.text)),
+            after=tuple(self.memory.remember_ops(mention.author_id, draft.text, draft.skeleton)),
+            on_guards=taken,
+        )
 
     # --- ready: dry run, an operator, or a post slot --------------------------------------
     def route(self, run: Run) -> Outcome:
-        switches = self.control.switches()
+        switches = self.switches(run)  # read with the move to ready
         dry_run = switches.dry_run if switches.dry_run is not None else self.settings.dry_run
         if dry_run:
             return Outcome(Fact.DRY_RUN)
@@ -198,29 +232,46 @@ class MentionSteps:
             # the decision starts from the state hash, and records it with the posted roast.
             fields = {"mention": run.mention.model_dump_json(), **run.draft_info}
             return Outcome(Fact.NEEDS_APPROVAL, fields=fields)
-        if not self.wait_for_turn(run):
-            return Outcome(Fact.QUOTA_TRIAGED)
-        run.slot_granted = True
-        return Outcome(Fact.SLOT_GRANTED)
+        return self.take_turn(run)
+
+    def take_turn(self, run: Run) -> Outcome:
+        """The move to posting, guarded by the post slot (``lua/post_slot.lua``): taken once no
+        hold stops posting and no better-scored waiting mention needs it; skipped as soon as the
+        quota can no longer reach this mention in time (so a wait is bounded, and so is the
+        commit of its offset)."""
+        self.wait_while_held(POSTING, run)
+
+        def answered(done: bool, answers: list[object]) -> Outcome | None:
+            granted = self.read_slot(run, answers[0])
+            if granted:
+                return None
+            return Outcome(Fact.QUOTA_TRIAGED) if granted is False else self.take_turn(run)
+
+        return Outcome(Fact.SLOT_GRANTED, guards=(self.triage.slot_op(run.mention),), on_guards=answered)
 
     def wait_for_turn(self, run: Run) -> bool:
-        """A post slot once no better-scored waiting mention needs it; False as soon as the
-        quota can no longer reach this one in time (so a wait is bounded, and so is the
-        commit of its offset)."""
+        """A post slot (as ``take_turn``, without a move): False once the quota cannot reach
+        this mention in time."""
         while True:
-            self.wait_while_held(POSTING)
-            verdict = self.triage.turn(run.mention)
-            if not verdict.in_time:
-                return False
-            if verdict.wait_s <= 0:
-                slot = self.quota.take("post", leaving=run.mention.id)
-                if slot.wait_until is None:
-                    run.post_slot = slot
-                    return True
-                wait_s = slot.wait_until - time.time() + random.uniform(0, 0.5)
-            else:
-                wait_s = verdict.wait_s
-            self.policy.pause(min(wait_s, TURN_POLL_S))
+            self.wait_while_held(POSTING, run)
+            [answer] = self.store.run_ops([self.triage.slot_op(run.mention)])
+            granted = self.read_slot(run, answer)
+            if granted is not None:
+                return granted
+
+    def read_slot(self, run: Run, answer: object) -> bool | None:
+        """``lua/post_slot.lua``'s answer: True granted (kept for a give-back), False too late,
+        None after waiting a little for the turn or the quota (then ask again)."""
+        granted, in_time, wait, window, waits_for = answer  # type: ignore[misc]
+        if int(granted):
+            run.slot_granted = True
+            run.post_slot = Slot(None, float(window) or None)
+            return True
+        if not int(in_time):
+            return False
+        wait_s = float(wait) + (random.uniform(0, 0.5) if waits_for == "quota" else 0.0)
+        self.policy.pause(min(wait_s, TURN_POLL_S))
+        return None
 
     # --- pending_approval: an operator's decision -----------------------------------------
     def review(self, run: Run) -> Outcome:
@@ -267,7 +318,9 @@ class MentionSteps:
                     raise
                 except Permanent as error:
                     if isinstance(error, BudgetReached) and run.post_slot:
-                        self.quota.give_back("post", run.post_slot)  # refused before it left: X counted nothing
+                        self.quota.give_back(
+                            "post", run.post_slot
+                        )  # refused before it left: X counted nothing
                     if error.code not in CAUSES:
                         raise
                     self.raise_hold(error)  # then wait for an operator before the next POST
@@ -301,6 +354,7 @@ class MentionSteps:
                 return Outcome(Fact.DUPLICATE_AGAIN)
             run.regenerations += 1
             run.avoid.append(text)
+            run.text_rounds = 0  # a new roast, with rounds of its own
             return Outcome(Fact.DUPLICATE_TEXT)
         if error.code in REFUSALS_TO_SKIP:
             return Outcome(Fact.REPLY_REFUSED, error.code)
@@ -313,13 +367,15 @@ class MentionSteps:
         return self.call("reconcile", lambda: self.gateway.find_reply_to(mention.id, after))
 
     # --- calls and waits ------------------------------------------------------------------
-    def call(self, what: str, attempt: Callable[[], T], *, held_by: str | None = None) -> T:
+    def call(
+        self, what: str, attempt: Callable[[], T], *, held_by: str | None = None, run: Run | None = None
+    ) -> T:
         """A call to X or the LLM under the retry policy (first waiting out the holds that
         stop ``held_by``). A refusal no retry can fix and every mention would meet (a revoked
         credential...) raises a hold for everyone and waits until an operator lifts it."""
         while True:
             if held_by:
-                self.wait_while_held(held_by)
+                self.wait_while_held(held_by, run)
             try:
                 return self.policy.call(what, attempt)
             except Permanent as error:
@@ -333,9 +389,36 @@ class MentionSteps:
         self.holds.raise_hold(error.code, error.reason, credential_for(error.code, self.settings))
         self.telemetry.count(f"failed:{error.code}")
 
-    def wait_while_held(self, stops: str) -> None:
-        while self.holds.active(stops):
+    def wait_while_held(self, stops: str, run: Run | None = None) -> None:
+        """Until no hold stops ``stops``: first as the run's last round trip read them (once),
+        then read afresh."""
+        carried = run.holds if run is not None else None
+        if run is not None:
+            run.holds = None
+        while holds_in_force(carried, stops) if carried is not None else self.holds.active(stops):
+            carried = None
             self.policy.pause(HOLD_POLL_S)
+
+    def switches(self, run: Run) -> RuntimeSwitches:
+        """The switches as the run's last round trip read them (once), else read afresh."""
+        switches, run.switches = run.switches, None
+        return switches or self.control.switches()
+
+    def reads_for(self, state: State) -> list[Op]:
+        """What the step of ``state`` acts on first, read in the round trip of the move there
+        (so it is as fresh as a read of its own): the holds before writing or posting, the
+        switches before routing."""
+        if state == State.GENERATING:
+            return self.holds.active_ops()
+        if state == State.READY:
+            return [self.control.switches_op(), *self.holds.active_ops()]
+        return []
+
+    def take_reads(self, run: Run, state: State, answers: list[object]) -> None:
+        if state == State.GENERATING:
+            run.holds = answers
+        elif state == State.READY:
+            run.switches, run.holds = RuntimeSwitches.of(answers[0]), answers[1:]
 
 
 class _TooLate(Exception):
