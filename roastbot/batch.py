@@ -19,7 +19,17 @@ import redis
 
 LUA_DIR = Path(__file__).with_name("lua")
 # The scripts a batch can run by name (post_slot runs triage and quota_take).
-OPERATIONS = ("claim", "held", "transition", "triage", "quota_take", "post_slot", "rules_reserve")
+OPERATIONS = (
+    "claim",
+    "held",
+    "transition",
+    "triage",
+    "quota_take",
+    "quota_record",
+    "post_slot",
+    "rules_reserve",
+    "spend_reserve",
+)
 
 
 def load_script(client: redis.Redis, name: str) -> redis.commands.core.Script:

@@ -154,6 +154,7 @@ class MentionStore:
         reply_window_s: float = 3600.0,
         stamp: tuple[str, ...] = (),
         book: Bookkeeping | None = None,
+        first: Sequence[Op] = (),
         guards: Sequence[Op] = (),
         after: Sequence[Op] = (),
         **fields: object,
@@ -161,7 +162,8 @@ class MentionStore:
         """Move a mention we hold along one edge of the table, setting ``fields``;
         ``stamp`` names fields set to Redis's time where absent, ``log_reply`` records a
         reply in the conversation's log (the loop guard), ``book`` the counters of the state
-        entered. In the move's round trip too: ``guards`` first (ops, gates among them: one
+        entered. In the move's round trip too: ``first`` (the bookkeeping of what happened
+        already, written even when the move is not), ``guards`` (ops, gates among them: one
         that refuses stops the move, ``done`` False), ``after`` once the move is written (the
         writes that go with it, the next step's reads). LostClaim if we no longer hold it."""
         if not is_move(source, target):
@@ -191,12 +193,12 @@ class MentionStore:
         if book:
             keys.extend(book.keys(self.keys))
         transition = Op("transition", tuple(keys), tuple(args), gate="1")
-        if not guards and not after:
+        if not first and not guards and not after:
             self._check_written(mention_id, self._transition(keys=keys, args=args))
             return Moved(True, [], [])
-        # Held, checked first: a guard's writes are made only for a mention we still hold.
+        # Held, checked before the guards: their writes are made only for a mention we hold.
         held = Op("held", (self.keys.mention_state(mention_id),), (self.owner, source.value), gate="1")
-        answers = self._batch.run([held, *guards, transition, *after])
+        answers = self._batch.run([*first, held, *guards, transition, *after])[len(first) :]
         self._check_written(mention_id, answers[0])
         guarded = answers[1 : 1 + len(guards)]
         done = all(passed(op, answer) for op, answer in zip(guards, guarded, strict=True))

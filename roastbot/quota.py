@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import redis
 
-from roastbot.batch import load_script
+from roastbot.batch import Op, load_script
 from roastbot.keys import RedisKeys
 
 # Give back one unit lua/quota_take.lua counted for a call that never reached X (the daily budget refused
@@ -25,33 +25,6 @@ if remaining == nil or reset ~= tonumber(ARGV[1]) or (limit ~= nil and remaining
   return 0
 end
 redis.call('HINCRBY', KEYS[1], 'remaining', 1)
-return 1
-"""
-
-# Store what one answer said. KEYS: the quota hash, the set of endpoints with one. ARGV: limit,
-# remaining, reset, seen_at, refused (1/0), now, the endpoint.
-# Answers arrive out of order and do not count calls still in flight, so within one window
-# the count only goes down; an answer about a window that is already over is ignored.
-_RECORD = """
-redis.call('SADD', KEYS[2], ARGV[7])  -- the endpoints with a known quota (one round trip with it)
-local q = redis.call('HMGET', KEYS[1], 'remaining', 'reset', 'assumed')
-local remaining, reset = tonumber(ARGV[2]), tonumber(ARGV[3])
-local refused, now = ARGV[5] == '1', tonumber(ARGV[6])
-local stored_remaining, stored_reset = tonumber(q[1]), tonumber(q[2])
-if not refused then
-  if reset <= now then
-    return 0
-  end
-  if stored_remaining ~= nil and (reset == stored_reset or q[3] == '1') then
-    remaining = math.min(remaining, stored_remaining)
-  end
-end
-if not refused and reset ~= stored_reset then
-  -- The first answer of a window: its reset lies one window ahead (triage counts windows).
-  redis.call('HSET', KEYS[1], 'window_s', reset - now)
-end
-redis.call('HSET', KEYS[1], 'limit', ARGV[1], 'remaining', remaining, 'reset', reset,
-           'seen_at', ARGV[4], 'assumed', '0')
 return 1
 """
 
@@ -114,29 +87,37 @@ class QuotaBook:
         self.client = client
         self.keys = keys
         self._reserve = load_script(client, "quota_take")
-        self._record = client.register_script(_RECORD)
+        self._record = load_script(client, "quota_record")
         self._give_back = client.register_script(_GIVE_BACK)
+
+    def record_op(
+        self, endpoint: str, headers: Mapping[str, str], refused: bool = False, now: float | None = None
+    ) -> Op | None:
+        """``record`` as an op (None when the answer carried no quota)."""
+        quota = parse_quota_headers(headers)
+        if not quota:
+            return None
+        now = time.time() if now is None else now
+        keys = (self.keys.quota(endpoint), self.keys.quota_endpoints)
+        remaining = 0 if refused else quota["remaining"]
+        return Op(
+            "quota_record",
+            keys,
+            (quota["limit"], remaining, quota["reset"], now, int(refused), now, endpoint),
+        )
 
     def record(
         self, endpoint: str, headers: Mapping[str, str], refused: bool = False, now: float | None = None
     ) -> None:
         """Store the quota X reported for an endpoint (a 429 means nothing is left)."""
-        quota = parse_quota_headers(headers)
-        if not quota:
-            return
-        now = time.time() if now is None else now
-        self._record(
-            keys=[self.keys.quota(endpoint), self.keys.quota_endpoints],
-            args=[
-                quota["limit"],
-                0 if refused else quota["remaining"],
-                quota["reset"],
-                now,
-                int(refused),
-                now,
-                endpoint,
-            ],
-        )
+        op = self.record_op(endpoint, headers, refused, now)
+        if op is not None:
+            self._record(keys=list(op.keys), args=list(op.args))
+
+    def write(self, ops: list[Op]) -> None:
+        """Ops of ``record_op`` (deferred by a caller that could not write them), now."""
+        for op in ops:
+            self._record(keys=list(op.keys), args=list(op.args))
 
     def mark_exhausted(self, endpoint: str, reset_at: float) -> None:
         pipe = self.client.pipeline(transaction=False)

@@ -25,9 +25,7 @@ import redis
 from confluent_kafka import Message, Producer
 
 from roastbot.approvals import ApprovalDecision
-from roastbot.author_memory import history_of
 from roastbot.batch import Op
-from roastbot.control import RuntimeSwitches
 from roastbot.dead_letters import DeadLetter, LetterSource, send_to_dead_letters
 from roastbot.keys import RedisKeys
 from roastbot.lifecycle import TRANSITIONS, Edge, Fact, State, edge_for
@@ -38,9 +36,9 @@ from roastbot.outcomes import Permanent, RateLimited
 from roastbot.retry import GaveUp, RetryPolicy, describe_bug
 from roastbot.roasting import Roaster
 from roastbot.roasting.base import PROVENANCE
-from roastbot.rules import Standing
+from roastbot.run import Outcome, Run
 from roastbot.settings import Settings
-from roastbot.steps import MentionSteps, Outcome, Run
+from roastbot.steps import MentionSteps
 from roastbot.telemetry import Bookkeeping, Telemetry
 from roastbot.x_gateway import XGateway
 
@@ -73,27 +71,13 @@ class MentionRunner(MentionSteps):
             self.telemetry.count("conversation_started")
         reopen = State.DEAD_LETTERED if mention.replay_of is not None else None
         with _about(mention.id):
-            claim = self._claim(mention.id, reopen, count="consumed", reads=self._first_reads(mention))
+            claim = self._claim(mention.id, reopen, count="consumed", reads=self.reads.for_claim(mention))
             if claim.verdict == ClaimVerdict.CLOSED:
                 self.telemetry.count("duplicate_delivery")
                 return
             run = Run(mention, source, claim.state, claim.record, since_update_s=claim.since_update_s)
-            if claim.reads:
-                run.standing = Standing.of(claim.reads[:3])
-                run.switches = RuntimeSwitches.of(claim.reads[3])
-                run.history = history_of(claim.reads[4])
+            self.reads.take_claim(run, claim.reads)
             self._hold_and_drive(run)
-
-    def _first_reads(self, mention: Mention) -> list[Op]:
-        """What the rules read (the author's standing, the switches) and the author's memory
-        (for the roast), in the claim's round trip."""
-        author = mention.author.username if mention.author else ""
-        window = self.settings.conversation_window_s
-        return [
-            *self.rules.standing_ops(mention.author_id, author, mention.conversation_id, window),
-            self.control.switches_op(),
-            self.memory.history_op(mention.author_id),
-        ]
 
     def run_decision(self, decision: ApprovalDecision) -> None:
         """An operator approved (maybe edited) or rejected a parked roast."""
@@ -241,7 +225,7 @@ class MentionRunner(MentionSteps):
         if target == State.POSTED:  # the tracker reads how it lands
             tracked = {**self._roast_fields(run, record.get("roast", "")), **run.draft_info}
             after.extend(self.engagement.track_ops(reply_id, tracked))
-        reads = self.reads_for(target)
+        reads = self.reads.for_state(target)
         moved = self.store.move(
             mention.id,
             edge.source,
@@ -251,13 +235,14 @@ class MentionRunner(MentionSteps):
             reply_window_s=self.settings.conversation_window_s,
             stamp=("posting_at",) if target == State.POSTING else (),
             book=book,
+            first=outcome.first,
             guards=outcome.guards,
             after=[*after, *reads],
             **fields,
         )
         if moved.done:
             self.telemetry.mirror(book)
-            self.take_reads(run, target, moved.after[len(after) :])
+            self.reads.take(run, target, moved.after[len(after) :])
         return moved, fields, target
 
     def _bookkeeping(

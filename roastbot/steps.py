@@ -12,19 +12,17 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TypeVar
 
 from confluent_kafka import Producer
 
-from roastbot.approvals import ApprovalDecision, Decision
+from roastbot.approvals import Decision
 from roastbot.author_memory import AuthorHistory, AuthorMemory
 from roastbot.batch import Op
-from roastbot.control import Control, RuntimeSwitches
-from roastbot.dead_letters import LetterSource
+from roastbot.control import Control
 from roastbot.engagement import EngagementBook
-from roastbot.holds import CAUSES, GENERATING, POSTING, Holds, credential_for, holds_in_force
-from roastbot.lifecycle import Fact, State
+from roastbot.holds import CAUSES, GENERATING, POSTING, Holds, credential_for
+from roastbot.lifecycle import Fact
 from roastbot.mention_store import MentionStore
 from roastbot.models import Mention
 from roastbot.outcomes import Permanent, RateLimited, Transient
@@ -32,7 +30,8 @@ from roastbot.quota import QuotaBook, Slot
 from roastbot.retry import RetryPolicy
 from roastbot.roasting import Roaster, RoastRequest, check_roast, generate_safe_roast
 from roastbot.roasting.pipeline import SafeRoastResult
-from roastbot.rules import OPT_OUT_CONFIRMATION, AuthorRules, Standing, wants_opt_out
+from roastbot.rules import OPT_OUT_CONFIRMATION, AuthorRules, wants_opt_out
+from roastbot.run import CarriedReads, Outcome, Run
 from roastbot.settings import Settings
 from roastbot.spend import BudgetReached
 from roastbot.telemetry import Telemetry
@@ -47,46 +46,6 @@ REFUSALS_TO_SKIP = {"deleted", "reply_restricted", "too_long"}
 CONFIRMATION = "opt_out_confirmation"  # the kind of a text that answers an opt-out
 HOLD_POLL_S = 1.0
 TURN_POLL_S = 0.25  # a mention waiting its turn looks again: better ones may have come or gone
-
-
-@dataclass
-class Outcome:
-    fact: Fact
-    reason: str = ""
-    fields: dict[str, object] = field(default_factory=dict)
-    error: str = ""  # for a dead letter
-    attempts: int = 1
-    counts: tuple[str, ...] = ()  # counted with the move this outcome leads to
-    # Ops in the move's round trip: guards first (a gate among them that refuses stops the
-    # move), ``after`` once it is written. ``on_guards`` reads the guards' answers: None to go
-    # on (the move is done), else the outcome to take instead of this one.
-    guards: tuple[Op, ...] = ()
-    after: tuple[Op, ...] = ()
-    on_guards: Callable[[bool, list[object]], Outcome | None] | None = None
-
-
-@dataclass
-class Run:
-    """One trigger's pass over one mention: what the steps know beyond the state hash."""
-
-    mention: Mention
-    source: LetterSource  # what a dead letter carries
-    state: State
-    record: dict[str, str]
-    decision: ApprovalDecision | None = None
-    taken_over_posting: bool = False  # the claim found `posting`: an earlier POST may have landed
-    since_update_s: float = 0.0
-    slot_granted: bool = False  # one unit of post quota taken for the next POST
-    post_slot: Slot | None = None  # the last unit taken, to give back if the POST never left
-    regenerations: int = 0
-    avoid: list[str] = field(default_factory=list)
-    text_rounds: int = 0  # drafts whose text another mention had (X refuses duplicates)
-    draft_info: dict[str, str] = field(default_factory=dict)
-    # What the last round trip read for the next step (used once, then read afresh).
-    standing: Standing | None = None
-    switches: RuntimeSwitches | None = None
-    holds: list[object] | None = None  # the answers of Holds.active_ops
-    history: AuthorHistory | None = None
 
 
 class MentionSteps:
@@ -115,6 +74,7 @@ class MentionSteps:
         self.holds = Holds(client, keys)
         self.quota = QuotaBook(client, keys)
         self.memory = AuthorMemory(client, keys)
+        self.reads = CarriedReads(settings, self.rules, self.control, self.holds, self.memory)
         self.engagement = EngagementBook(client, keys, settings)  # posted replies, for the tracker
         self.triage = QuotaTriage(
             client,
@@ -137,8 +97,7 @@ class MentionSteps:
         if mention.age_s() > settings.max_mention_age_s:
             return Outcome(Fact.RULE_SKIP, "too_old")
         window = settings.conversation_window_s
-        standing, run.standing = run.standing, None  # read with the claim
-        standing = standing or self.rules.standing(mention.author_id, author, mention.conversation_id, window)
+        standing = self.reads.standing(run)  # read with the claim
         if standing.blocked:
             return Outcome(Fact.RULE_SKIP, "blocked")
         if wants_opt_out(mention, bot.username):
@@ -152,7 +111,7 @@ class MentionSteps:
         # Replies actually posted, whatever the per-conversation limit (0 turns that one off).
         if standing.conversation_replies >= settings.loop_guard_replies:
             return Outcome(Fact.RULE_SKIP, "loop_guard:conversation")
-        limit = self.switches(run).per_author_limit_per_hour
+        limit = self.reads.switches(run).per_author_limit_per_hour
         limit = settings.per_author_limit_per_hour if limit is None else limit
         return self.admit(run, self.rules.reserve_op(mention, settings.per_conversation_limit, window, limit))
 
@@ -165,9 +124,8 @@ class MentionSteps:
         def refused(done: bool, answers: list[object]) -> Outcome | None:
             if done:
                 return None
-            refusal, _verdict = answers
-            if refusal:  # a limit refused: the triage never ran
-                return Outcome(Fact.RULE_SKIP, str(refusal))
+            if answers[0]:  # a limit refused (its name): the triage never ran
+                return Outcome(Fact.RULE_SKIP, str(answers[0]))
             self.rules.give_back(mention)
             return Outcome(Fact.QUOTA_TRIAGED)
 
@@ -181,11 +139,10 @@ class MentionSteps:
     # --- generating: the one place a roast is written ------------------------------------
     def generate_roast(self, run: Run) -> Outcome:
         """A safe roast the bot has not posted lately (X would refuse a duplicate), and not one
-        this author got lately: the author's memory is read once before writing (with the
-        claim) and the roast is remembered as soon as it is ready, with the move to ready (so a
-        retry, a duplicate's regeneration or an operator's queue never offers it to them again;
-        a post is never held up by it). The move claims the text first: when another mention
-        has it, this step writes another draft (FRESH_TEXT_ROUNDS at most)."""
+        this author got lately: the author's memory is read once (with the claim) and the roast
+        remembered with the move to ready (so a retry, a duplicate's regeneration or an
+        operator's queue never offers it to them again). That move claims the text first: when
+        another mention has it, this step writes another draft (FRESH_TEXT_ROUNDS at most)."""
         mention, rounds = run.mention, self.settings.roast_max_attempts
         if run.history is None:
             run.history = self.memory.history(mention.author_id)
@@ -223,7 +180,7 @@ class MentionSteps:
 
     # --- ready: dry run, an operator, or a post slot --------------------------------------
     def route(self, run: Run) -> Outcome:
-        switches = self.switches(run)  # read with the move to ready
+        switches = self.reads.switches(run)  # read with the move to ready
         dry_run = switches.dry_run if switches.dry_run is not None else self.settings.dry_run
         if dry_run:
             return Outcome(Fact.DRY_RUN)
@@ -235,23 +192,35 @@ class MentionSteps:
         return self.take_turn(run)
 
     def take_turn(self, run: Run) -> Outcome:
-        """The move to posting, guarded by the post slot (``lua/post_slot.lua``): taken once no
-        hold stops posting and no better-scored waiting mention needs it; skipped as soon as the
-        quota can no longer reach this mention in time (so a wait is bounded, and so is the
-        commit of its offset)."""
+        """The move to posting, guarded by the post slot (``lua/post_slot.lua``) and the POST's
+        price: once no hold stops posting and no better-scored mention needs the slot; skipped
+        once the quota cannot reach this one in time (a wait is bounded, so is its commit)."""
         self.wait_while_held(POSTING, run)
+        guards = [self.triage.slot_op(run.mention)]
+        spend, text = self.gateway.spend, run.record.get("roast", "")
+        reservation = None
+        if spend is not None and text:  # the POST's price, reserved in the same round trip
+            reserve, reservation = spend.post_reservation_op(text)
+            guards.append(reserve)
 
         def answered(done: bool, answers: list[object]) -> Outcome | None:
             granted = self.read_slot(run, answers[0])
-            if granted:
+            if granted and done:
+                run.reservation = reservation
                 return None
+            if granted and spend is not None and reservation is not None:  # the budget refused
+                self.raise_hold(spend.refused(answers[1], reservation))  # counted as the POST's refusal was
+                if run.post_slot:
+                    self.quota.give_back("post", run.post_slot)  # refused before it left: X counted nothing
+                self.triage.rejoin(run.mention)  # it waits in ready, for the budget's hold
+                run.slot_granted, run.post_slot = False, None
+                return self.take_turn(run)  # after the budget's hold
             return Outcome(Fact.QUOTA_TRIAGED) if granted is False else self.take_turn(run)
 
-        return Outcome(Fact.SLOT_GRANTED, guards=(self.triage.slot_op(run.mention),), on_guards=answered)
+        return Outcome(Fact.SLOT_GRANTED, guards=tuple(guards), on_guards=answered)
 
     def wait_for_turn(self, run: Run) -> bool:
-        """A post slot (as ``take_turn``, without a move): False once the quota cannot reach
-        this mention in time."""
+        """A post slot as ``take_turn`` takes it, without a move; False once it is too late."""
         while True:
             self.wait_while_held(POSTING, run)
             [answer] = self.store.run_ops([self.triage.slot_op(run.mention)])
@@ -260,8 +229,7 @@ class MentionSteps:
                 return granted
 
     def read_slot(self, run: Run, answer: object) -> bool | None:
-        """``lua/post_slot.lua``'s answer: True granted (kept for a give-back), False too late,
-        None after waiting a little for the turn or the quota (then ask again)."""
+        """``lua/post_slot.lua``'s answer: True granted, False too late, None after a short wait."""
         granted, in_time, wait, window, waits_for = answer  # type: ignore[misc]
         if int(granted):
             run.slot_granted = True
@@ -305,8 +273,9 @@ class MentionSteps:
                 if not run.slot_granted and not self.wait_for_turn(run):
                     raise _TooLate  # X refused a POST for quota: behind every waiting mention
                 run.slot_granted = False
+                reservation, run.reservation = run.reservation, None
                 try:
-                    return self.gateway.post_reply(text, mention.id)
+                    return self.gateway.post_reply(text, mention.id, reservation, book=run.posted_book.extend)
                 except RateLimited as error:
                     self.quota.mark_exhausted("post", error.reset_at)
                     self.telemetry.count("failed:x_rate_limited")  # the 429s despite the shared quota
@@ -331,13 +300,18 @@ class MentionSteps:
             return self._refused(run, text, error, uncertain[0])
         except _TooLate:
             return Outcome(Fact.QUOTA_TRIAGED)
+        finally:
+            if run.reservation and self.gateway.spend:  # no POST took it (a shutdown, a reply found)
+                self.gateway.spend.refund(run.reservation)
+            run.reservation = None
         if found:
             self.telemetry.count("reconciled")
         return self._posted(run, reply_id)
 
     def _posted(self, run: Run, reply_id: str) -> Outcome:
         fact = Fact.CONFIRMATION_POSTED if run.record.get("kind") == CONFIRMATION else Fact.REPLY_POSTED
-        return Outcome(fact, fields={"reply_id": reply_id})
+        book, run.posted_book = tuple(run.posted_book), []
+        return Outcome(fact, fields={"reply_id": reply_id}, first=book)
 
     def _refused(self, run: Run, text: str, error: Permanent, uncertain: bool) -> Outcome:
         if error.code == "duplicate":
@@ -390,35 +364,11 @@ class MentionSteps:
         self.telemetry.count(f"failed:{error.code}")
 
     def wait_while_held(self, stops: str, run: Run | None = None) -> None:
-        """Until no hold stops ``stops``: first as the run's last round trip read them (once),
-        then read afresh."""
-        carried = run.holds if run is not None else None
-        if run is not None:
-            run.holds = None
-        while holds_in_force(carried, stops) if carried is not None else self.holds.active(stops):
-            carried = None
+        """Until no hold stops ``stops`` (first as the run's last round trip read them)."""
+        held = self.reads.holds(run, stops) if run is not None else self.holds.active(stops)
+        while held:
             self.policy.pause(HOLD_POLL_S)
-
-    def switches(self, run: Run) -> RuntimeSwitches:
-        """The switches as the run's last round trip read them (once), else read afresh."""
-        switches, run.switches = run.switches, None
-        return switches or self.control.switches()
-
-    def reads_for(self, state: State) -> list[Op]:
-        """What the step of ``state`` acts on first, read in the round trip of the move there
-        (so it is as fresh as a read of its own): the holds before writing or posting, the
-        switches before routing."""
-        if state == State.GENERATING:
-            return self.holds.active_ops()
-        if state == State.READY:
-            return [self.control.switches_op(), *self.holds.active_ops()]
-        return []
-
-    def take_reads(self, run: Run, state: State, answers: list[object]) -> None:
-        if state == State.GENERATING:
-            run.holds = answers
-        elif state == State.READY:
-            run.switches, run.holds = RuntimeSwitches.of(answers[0]), answers[1:]
+            held = self.holds.active(stops)
 
 
 class _TooLate(Exception):

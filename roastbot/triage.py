@@ -98,6 +98,10 @@ class QuotaTriage:
         """For a waiting mention: its wait, the better-scored ones going first."""
         return self._ask(mention.id, self.score(mention), mention.age_s(), "turn", now)
 
+    def rejoin(self, mention: Mention) -> None:
+        """Back in the set after its slot was given back (the budget refused the POST's price)."""
+        self.client.zadd(self.keys.post_waiting, {mention.id: self.score(mention)})
+
     def score(self, mention: Mention) -> float:
         return triage_score(mention, self.order)
 
