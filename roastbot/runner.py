@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 
 import redis
 from confluent_kafka import Message, Producer
@@ -182,12 +183,8 @@ class MentionRunner(MentionSteps):
         while not run.state.is_final:
             if run.state == State.PENDING_APPROVAL and run.decision is None:
                 return  # parked: an operator's decision goes on from here
-            try:
-                outcome = self._step(run.state)(run)
-            except GaveUp as error:
-                outcome = Outcome(Fact.GAVE_UP, error=str(error), attempts=error.attempts)
-            except Permanent as error:
-                outcome = Outcome(Fact.REFUSED, f"permanent:{error.code}", error=str(error))
+            outcome = _outcome_of(lambda: self._step(run.state)(run))
+            assert outcome is not None, "every step observes a fact"
             if run.state == State.PENDING_APPROVAL:
                 run.decision = None  # applied
             self._enter(run, edge_for(run.state, outcome.fact), outcome)
@@ -197,9 +194,13 @@ class MentionRunner(MentionSteps):
         reads; when a guard of the outcome refuses the move, the outcome it leads to instead."""
         while True:
             moved, fields, target = self._move(run, edge, outcome)
-            instead = outcome.on_guards(moved.done, moved.guards) if outcome.on_guards else None
             if moved.done:
+                if outcome.on_guards:
+                    outcome.on_guards(True, moved.guards)
                 break
+            # A guard refused: the step goes on from there (another draft, a wait for its turn).
+            on_guards = outcome.on_guards
+            instead = _outcome_of(partial(on_guards, False, moved.guards)) if on_guards else None
             assert instead is not None, "a guarded outcome says what a refusal leads to"
             outcome, edge = instead, edge_for(run.state, instead.fact)
         run.record.update({name: str(value) for name, value in fields.items()})
@@ -336,6 +337,17 @@ def build_runner(
         policy=policy,
         kafka_producer=kafka_producer,
     )
+
+
+def _outcome_of(work: Callable[[], Outcome | None]) -> Outcome | None:
+    """What a step (or its part after a refused guard) observed; a call to X or the LLM that
+    gave up or was refused for good is an outcome too."""
+    try:
+        return work()
+    except GaveUp as error:
+        return Outcome(Fact.GAVE_UP, error=str(error), attempts=error.attempts)
+    except Permanent as error:
+        return Outcome(Fact.REFUSED, f"permanent:{error.code}", error=str(error))
 
 
 @contextmanager
