@@ -28,7 +28,6 @@ from roastbot.settings import Settings
 # Either client: the bot's code uses only the commands both answer the same way.
 RedisClient = redis.Redis | RedisCluster
 
-
 class _RoundTrips:
     """Every request written to a socket: one command, one pipeline or one script call each
     (a pipeline is packed into one write and its answers read back in one go)."""

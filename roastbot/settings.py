@@ -223,9 +223,7 @@ class Settings(BaseSettings):
         return None if value == "" else value
 
     # Empty means unset: no budget cap, the broker's replication defaults.
-    @field_validator(
-        "daily_budget_usd", "kafka_replication_factor", "kafka_min_insync_replicas", mode="before"
-    )
+    @field_validator("daily_budget_usd", "kafka_replication_factor", "kafka_min_insync_replicas", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
