@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import redis
 
+from roastbot.batch import Op, command, flat_to_dict
 from roastbot.keys import AUDIT_STREAM_CAP, RedisKeys
 
 
@@ -25,6 +26,20 @@ class RuntimeSwitches:
     approval_mode: bool = False
     per_author_limit_per_hour: int | None = None
 
+    @classmethod
+    def of(cls, answer: object) -> RuntimeSwitches:
+        """From the runtime hash (HGETALL's answer, in a script or from redis-py)."""
+        raw = flat_to_dict(answer)
+        interval = raw.get("poll_interval_s")
+        limit = raw.get("per_author_limit_per_hour")
+        return cls(
+            paused=raw.get("paused") == "1",
+            poll_interval_s=float(interval) if interval else None,
+            dry_run=_flag(raw.get("dry_run")),
+            approval_mode=raw.get("approval_mode") == "1",
+            per_author_limit_per_hour=int(limit) if limit else None,
+        )
+
 
 def _flag(value: str | None) -> bool | None:
     return None if value is None else value == "1"
@@ -35,17 +50,12 @@ class Control:
         self.client = client
         self.keys = keys
 
+    def switches_op(self) -> Op:
+        """The switches as an op (``RuntimeSwitches.of`` reads its answer), for a batch."""
+        return command("HGETALL", self.keys.runtime)
+
     def switches(self) -> RuntimeSwitches:
-        raw = self.client.hgetall(self.keys.runtime)
-        interval = raw.get("poll_interval_s")
-        limit = raw.get("per_author_limit_per_hour")
-        return RuntimeSwitches(
-            paused=raw.get("paused") == "1",
-            poll_interval_s=float(interval) if interval else None,
-            dry_run=_flag(raw.get("dry_run")),
-            approval_mode=raw.get("approval_mode") == "1",
-            per_author_limit_per_hour=int(limit) if limit else None,
-        )
+        return RuntimeSwitches.of(self.client.hgetall(self.keys.runtime))
 
     def set_switch(self, name: str, value: str | float | int | bool | None) -> None:
         if value is None:

@@ -19,6 +19,7 @@ from typing import Any
 
 import redis
 
+from roastbot.batch import Op, command
 from roastbot.keys import ENGAGEMENT_POSTS_CAP, RedisKeys
 from roastbot.models import Mention
 from roastbot.settings import Settings
@@ -62,21 +63,37 @@ class EngagementBook:
         self.clock = clock
 
     # --- the consumer's side ----------------------------------------------------------
-    def track(self, reply_id: str, roast: Mapping[str, object], posted_at: float | None = None) -> None:
-        """A reply was posted: keep its roast record and schedule its first metrics read."""
+    def track_ops(
+        self, reply_id: str, roast: Mapping[str, object], posted_at: float | None = None
+    ) -> list[Op]:
+        """``track`` as ops (none without a reply): the move to posted carries them."""
         if not reply_id:
-            return
+            return []
         posted_at = self.clock() if posted_at is None else posted_at
         key = self.keys.engagement_post(reply_id)
         fields = {name: str(roast.get(name, "") or "") for name in ROAST_FIELDS}
-        pipe = self.client.pipeline(transaction=True)
-        pipe.hset(key, mapping={**fields, "reply_id": reply_id, "posted_at": posted_at, "checks_done": 0})
-        pipe.expire(key, int(self.retention_s))
-        pipe.zadd(self.keys.engagement_posts, {reply_id: posted_at})
-        pipe.zadd(self.keys.engagement_due, {reply_id: posted_at + self.checks_s[0]})
+        record = {**fields, "reply_id": reply_id, "posted_at": posted_at, "checks_done": 0}
+        ops = [
+            command("HSET", key, args=[part for pair in record.items() for part in pair]),
+            command("EXPIRE", key, args=[int(self.retention_s)]),
+            command("ZADD", self.keys.engagement_posts, args=[posted_at, reply_id]),
+            command("ZADD", self.keys.engagement_due, args=[posted_at + self.checks_s[0], reply_id]),
+        ]
         for index in (self.keys.engagement_posts, self.keys.engagement_due):
-            pipe.zremrangebyscore(index, "-inf", posted_at - self.retention_s)
-            pipe.zremrangebyrank(index, 0, -ENGAGEMENT_POSTS_CAP - 1)  # the oldest beyond the cap
+            ops.append(command("ZREMRANGEBYSCORE", index, args=["-inf", posted_at - self.retention_s]))
+            ops.append(
+                command("ZREMRANGEBYRANK", index, args=[0, -ENGAGEMENT_POSTS_CAP - 1])
+            )  # beyond the cap
+        return ops
+
+    def track(self, reply_id: str, roast: Mapping[str, object], posted_at: float | None = None) -> None:
+        """A reply was posted: keep its roast record and schedule its first metrics read."""
+        ops = self.track_ops(reply_id, roast, posted_at)
+        if not ops:
+            return
+        pipe = self.client.pipeline(transaction=True)
+        for op in ops:
+            pipe.execute_command(op.name, *op.keys, *op.args)
         pipe.execute()
 
     def note_answer(self, mention: Mention) -> bool:

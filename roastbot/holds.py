@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import redis
 
+from roastbot.batch import Op, command
 from roastbot.keys import RedisKeys
 from roastbot.settings import Settings
 
@@ -147,15 +148,18 @@ class Holds:
             return  # its owner raised it already, with the expiry that lifts it
         self.client.hsetnx(self.keys.holds, code, hold_record(code, detail, credential))
 
+    def active_ops(self) -> list[Op]:
+        """The holds as ops (``holds_in_force`` reads their answers): a step's batch reads them
+        in the round trip right before it acts on them."""
+        # The budget's hold is a key of its own: it expires at the next UTC day.
+        return [command("HVALS", self.keys.holds), command("GET", self.keys.budget_hold)]
+
     def active(self, stops: str | None = None) -> list[Hold]:
         """The holds in force (only those that stop ``stops``, when given), oldest first."""
         pipe = self.client.pipeline(transaction=False)
-        pipe.hvals(self.keys.holds)
-        pipe.get(self.keys.budget_hold)  # a key of its own: it expires at the next UTC day
-        raised, budget = pipe.execute()
-        holds = [_hold(raw) for raw in [*raised, *([budget] if budget else [])]]
-        wanted = [h for h in holds if stops is None or h.stops in {stops, EVERYTHING}]
-        return sorted(wanted, key=lambda h: h.since)
+        for op in self.active_ops():
+            pipe.execute_command(op.name, *op.keys)
+        return holds_in_force(pipe.execute(), stops)
 
     def lift(self) -> list[Hold]:
         """Lift every hold an operator lifts (not the budget's: a raised cap lifts it); returns
@@ -164,6 +168,14 @@ class Holds:
         if lifted:
             self.client.hdel(self.keys.holds, *(hold.code for hold in lifted))
         return lifted
+
+
+def holds_in_force(answers: list[object], stops: str | None = None) -> list[Hold]:
+    """From the answers of ``Holds.active_ops``: the holds that stop ``stops`` (all when None)."""
+    raised, budget = answers
+    holds = [_hold(str(raw)) for raw in [*(raised or []), *([budget] if budget else [])]]  # type: ignore[misc]
+    wanted = [h for h in holds if stops is None or h.stops in {stops, EVERYTHING}]
+    return sorted(wanted, key=lambda h: h.since)
 
 
 def _hold(raw: str) -> Hold:

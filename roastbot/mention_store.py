@@ -19,15 +19,15 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
-from pathlib import Path
 
 import redis
 
 from roastbot.approvals import ApprovalQueue
+from roastbot.batch import Batch, Op, command, load_script, passed
 from roastbot.keys import MENTION_STATE_TTL_S, MINUTE_BUCKET_TTL_S, RedisKeys
 from roastbot.lifecycle import (
     FINAL_STATES,
@@ -44,12 +44,7 @@ from roastbot.telemetry import Bookkeeping
 
 log = logging.getLogger(__name__)
 
-LUA_DIR = Path(__file__).with_name("lua")
 CLAIM_LEASE_S = 15.0
-
-
-def load_script(client: redis.Redis, name: str) -> redis.commands.core.Script:
-    return client.register_script((LUA_DIR / f"{name}.lua").read_text())
 
 
 class ClaimVerdict(StrEnum):
@@ -65,6 +60,18 @@ class Claim:
     since_update_s: float
     """Redis time since the record last changed (how long ago a dead holder was last seen)."""
     record: dict[str, str]
+    reads: list[object] = field(default_factory=list)
+    """The answers of the ops read with the claim (empty unless it was claimed)."""
+
+
+@dataclass(frozen=True)
+class Moved:
+    """A move with ops of its own: ``done`` unless a guard refused it; the answers of the
+    guards and of the ops after the move (None for those that did not run)."""
+
+    done: bool
+    guards: list[object]
+    after: list[object]
 
 
 class LostClaim(Exception):
@@ -84,7 +91,7 @@ class MentionStore:
         self.worker_id = worker_id
         self.lease_ms = max(1, int(lease_s * 1000))
         self.approvals = ApprovalQueue(client, keys, worker_id)
-        self._claim = load_script(client, "claim")
+        self._batch = Batch(client)
         self._transition = load_script(client, "transition")
         self._renew = load_script(client, "renew")
         self._held: dict[str, str] = {}  # mention id -> holder, renewed by the keeper
@@ -99,12 +106,18 @@ class MentionStore:
 
     # --- claims ------------------------------------------------------------------------
     def claim(
-        self, mention_id: str, reopen: State | None = None, create: bool = True, count: str = ""
+        self,
+        mention_id: str,
+        reopen: State | None = None,
+        create: bool = True,
+        count: str = "",
+        reads: Sequence[Op] = (),
     ) -> Claim:
         """Hold the mention unless it is final or parked; ``reopen`` opens one of those
         states to this claim (a replayed dead letter, a decided approval). Without
         ``create`` a mention with no record is closed to the claim. ``count`` names an event
-        counted in the same round trip, whatever the verdict."""
+        counted in the same round trip, whatever the verdict; ``reads`` run in it too, once
+        the mention is held (the first step's reads: its answers are the claim's ``reads``)."""
         closed = " ".join(sorted(closed_to(reopen)))
         first_state = State.CLAIMED.value if create else ""
         keys = [self.keys.mention_state(mention_id)]
@@ -112,12 +125,18 @@ class MentionStore:
         if count:
             keys.extend(Bookkeeping().keys(self.keys)[:2])  # the totals and this minute's counters
             args.extend([count, MINUTE_BUCKET_TTL_S])
-        verdict, state, since_ms, flat = self._claim(keys=keys, args=args)
+        claim, *answers = self._batch.run(
+            [Op("claim", tuple(keys), tuple(args), gate=ClaimVerdict.CLAIMED), *reads]
+        )
+        verdict, state, since_ms, flat = claim  # type: ignore[misc]
         record = dict(zip(flat[::2], flat[1::2], strict=True))
         if verdict == ClaimVerdict.CLAIMED and state in LEGACY_NAMES:
             self._rename(mention_id, state, LEGACY_NAMES[state])
             record["state"] = LEGACY_NAMES[state].value
-        return Claim(ClaimVerdict(verdict), parse_state(state), int(since_ms) / 1000, record)
+        held = verdict == ClaimVerdict.CLAIMED
+        return Claim(
+            ClaimVerdict(verdict), parse_state(state), int(since_ms) / 1000, record, answers if held else []
+        )
 
     def _rename(self, mention_id: str, old: str, state: State) -> None:
         """A record written before a state was renamed gets the new name (under our claim)."""
@@ -135,12 +154,18 @@ class MentionStore:
         reply_window_s: float = 3600.0,
         stamp: tuple[str, ...] = (),
         book: Bookkeeping | None = None,
+        first: Sequence[Op] = (),
+        guards: Sequence[Op] = (),
+        after: Sequence[Op] = (),
         **fields: object,
-    ) -> None:
+    ) -> Moved:
         """Move a mention we hold along one edge of the table, setting ``fields``;
         ``stamp`` names fields set to Redis's time where absent, ``log_reply`` records a
         reply in the conversation's log (the loop guard), ``book`` the counters of the state
-        entered (written with the move, in its round trip). LostClaim if we no longer hold it."""
+        entered. In the move's round trip too: ``first`` (the bookkeeping of what happened
+        already, written even when the move is not), ``guards`` (ops, gates among them: one
+        that refuses stops the move, ``done`` False), ``after`` once the move is written (the
+        writes that go with it, the next step's reads). LostClaim if we no longer hold it."""
         if not is_move(source, target):
             raise IllegalTransition(f"{source} -> {target} is not an edge of the mention's life")
         parking = target in PARKED_STATES
@@ -167,9 +192,26 @@ class MentionStore:
         keys = self._transition_keys(mention_id, conversation_id)
         if book:
             keys.extend(book.keys(self.keys))
-        written = self._transition(keys=keys, args=args)
-        if not int(written[0]):
-            raise LostClaim(f"{mention_id}: now {written[1] or 'unknown'}, held by {written[2] or 'nobody'}")
+        transition = Op("transition", tuple(keys), tuple(args), gate="1")
+        if not first and not guards and not after:
+            self._check_written(mention_id, self._transition(keys=keys, args=args))
+            return Moved(True, [], [])
+        # Held, checked before the guards: their writes are made only for a mention we hold.
+        held = Op("held", (self.keys.mention_state(mention_id),), (self.owner, source.value), gate="1")
+        answers = self._batch.run([*first, held, *guards, transition, *after])[len(first) :]
+        self._check_written(mention_id, answers[0])
+        guarded = answers[1 : 1 + len(guards)]
+        done = all(passed(op, answer) for op, answer in zip(guards, guarded, strict=True))
+        if done:
+            self._check_written(mention_id, answers[1 + len(guards)])
+        return Moved(done, guarded, answers[2 + len(guards) :])
+
+    @staticmethod
+    def _check_written(mention_id: str, written: object) -> None:
+        answer = written if isinstance(written, list) else [0]
+        state, holder = [*answer, "", ""][1:3]
+        if not int(answer[0]):
+            raise LostClaim(f"{mention_id}: now {state or 'unknown'}, held by {holder or 'nobody'}")
 
     def release(self, mention_id: str, state: State) -> None:
         """Hand an unfinished mention back (shutdown); its state stays for the next holder."""
@@ -185,6 +227,10 @@ class MentionStore:
             self.keys.conversation_replies(conversation_id),
             self.keys.post_waiting,
         ]
+
+    def run_ops(self, ops: Sequence[Op]) -> list[object]:
+        """Ops in one round trip (``roastbot.batch``)."""
+        return self._batch.run(ops)
 
     def record(self, mention_id: str) -> dict[str, str]:
         return self.client.hgetall(self.keys.mention_state(mention_id))
@@ -237,15 +283,21 @@ class MentionStore:
     def digest(text: str) -> str:
         return hashlib.sha1(" ".join(text.lower().split()).encode()).hexdigest()[:20]
 
+    def text_claim_ops(self, text: str) -> list[Op]:
+        """``claim_text`` as ops, the first a gate: it stops a batch when the text was posted or
+        reserved lately (a move guarded by it keeps a text no other mention has)."""
+        now = time.time()
+        key = self.keys.posted_digests
+        return [
+            Op("ZADD", (key,), ("NX", now, self.digest(text)), gate="1"),
+            command("ZREMRANGEBYSCORE", key, args=[0, now - self.POSTED_WINDOW_S]),
+            command("ZREMRANGEBYRANK", key, args=[0, -self.POSTED_CAP - 1]),
+        ]
+
     def claim_text(self, text: str) -> bool:
         """Reserve a text for one post; False when it was posted or reserved lately (X refuses
         the account's duplicates). Atomic: two consumers never pick the same text at once."""
-        now = time.time()
-        pipe = self.client.pipeline(transaction=False)
-        pipe.zadd(self.keys.posted_digests, {self.digest(text): now}, nx=True)
-        pipe.zremrangebyscore(self.keys.posted_digests, 0, now - self.POSTED_WINDOW_S)
-        pipe.zremrangebyrank(self.keys.posted_digests, 0, -self.POSTED_CAP - 1)
-        added, _, _ = pipe.execute()
+        added, *_ = self._batch.run(self.text_claim_ops(text))
         return bool(added)
 
     def conversation_replies(self, conversation_id: str, window_s: float) -> int:

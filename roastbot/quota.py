@@ -13,50 +13,10 @@ from dataclasses import dataclass
 
 import redis
 
+from roastbot.batch import Op, load_script
 from roastbot.keys import RedisKeys
 
-# Atomically take one unit of quota unless the window is known to be spent.
-# ARGV: now, and optionally a mention that leaves the waiting set KEYS[2] with the unit, in the
-# same step: triage counts a waiting mention ahead of others and a unit taken as spent, so a
-# mention counted as both for a moment made triage skip another that the quota could reach.
-# Returns {wait, window}: wait is 0 when the caller may go ahead, else a time (Unix
-# seconds) to wait for; window is the reset of the known window the unit was counted in, or 0.
-# X opens a window on the first call after the last one ended, so once the known window is
-# over the next one is counted here from its limit ("assumed") until its first answer says
-# how much is left and when it ends: callers racing into a new window are counted too.
-_RESERVE = """
-local function take()
-  local q = redis.call('HMGET', KEYS[1], 'limit', 'remaining', 'reset', 'assumed', 'assumed_at')
-  local limit, remaining, reset = tonumber(q[1]), tonumber(q[2]), tonumber(q[3])
-  local now = tonumber(ARGV[1])
-  if remaining == nil or reset == nil then
-    return {0, 0}
-  end
-  local assumed = q[4] == '1'
-  if reset <= now and (not assumed or now - tonumber(q[5] or '0') > 60) then
-    if limit == nil or limit <= 0 then
-      return {0, 0}
-    end
-    redis.call('HSET', KEYS[1], 'remaining', limit - 1, 'assumed', '1', 'assumed_at', now)
-    return {0, 0}
-  end
-  if remaining <= 0 then
-    if reset > now then
-      return {reset, 0}
-    end
-    return {now + 1, 0}
-  end
-  redis.call('HINCRBY', KEYS[1], 'remaining', -1)
-  return {0, reset}
-end
-local result = take()
-if result[1] == 0 and ARGV[2] and ARGV[2] ~= '' then
-  redis.call('ZREM', KEYS[2], ARGV[2])  -- its slot taken, it waits no more (lua/triage.lua)
-end
-return result
-"""
-
-# Give back one unit _RESERVE counted for a call that never reached X (the daily budget refused
+# Give back one unit lua/quota_take.lua counted for a call that never reached X (the daily budget refused
 # it first): only in the window it was counted in, never above the limit. ARGV: that window's reset.
 _GIVE_BACK = """
 local q = redis.call('HMGET', KEYS[1], 'limit', 'remaining', 'reset')
@@ -65,33 +25,6 @@ if remaining == nil or reset ~= tonumber(ARGV[1]) or (limit ~= nil and remaining
   return 0
 end
 redis.call('HINCRBY', KEYS[1], 'remaining', 1)
-return 1
-"""
-
-# Store what one answer said. KEYS: the quota hash, the set of endpoints with one. ARGV: limit,
-# remaining, reset, seen_at, refused (1/0), now, the endpoint.
-# Answers arrive out of order and do not count calls still in flight, so within one window
-# the count only goes down; an answer about a window that is already over is ignored.
-_RECORD = """
-redis.call('SADD', KEYS[2], ARGV[7])  -- the endpoints with a known quota (one round trip with it)
-local q = redis.call('HMGET', KEYS[1], 'remaining', 'reset', 'assumed')
-local remaining, reset = tonumber(ARGV[2]), tonumber(ARGV[3])
-local refused, now = ARGV[5] == '1', tonumber(ARGV[6])
-local stored_remaining, stored_reset = tonumber(q[1]), tonumber(q[2])
-if not refused then
-  if reset <= now then
-    return 0
-  end
-  if stored_remaining ~= nil and (reset == stored_reset or q[3] == '1') then
-    remaining = math.min(remaining, stored_remaining)
-  end
-end
-if not refused and reset ~= stored_reset then
-  -- The first answer of a window: its reset lies one window ahead (triage counts windows).
-  redis.call('HSET', KEYS[1], 'window_s', reset - now)
-end
-redis.call('HSET', KEYS[1], 'limit', ARGV[1], 'remaining', remaining, 'reset', reset,
-           'seen_at', ARGV[4], 'assumed', '0')
 return 1
 """
 
@@ -153,30 +86,38 @@ class QuotaBook:
     def __init__(self, client: redis.Redis, keys: RedisKeys) -> None:
         self.client = client
         self.keys = keys
-        self._reserve = client.register_script(_RESERVE)
-        self._record = client.register_script(_RECORD)
+        self._reserve = load_script(client, "quota_take")
+        self._record = load_script(client, "quota_record")
         self._give_back = client.register_script(_GIVE_BACK)
+
+    def record_op(
+        self, endpoint: str, headers: Mapping[str, str], refused: bool = False, now: float | None = None
+    ) -> Op | None:
+        """``record`` as an op (None when the answer carried no quota)."""
+        quota = parse_quota_headers(headers)
+        if not quota:
+            return None
+        now = time.time() if now is None else now
+        keys = (self.keys.quota(endpoint), self.keys.quota_endpoints)
+        remaining = 0 if refused else quota["remaining"]
+        return Op(
+            "quota_record",
+            keys,
+            (quota["limit"], remaining, quota["reset"], now, int(refused), now, endpoint),
+        )
 
     def record(
         self, endpoint: str, headers: Mapping[str, str], refused: bool = False, now: float | None = None
     ) -> None:
         """Store the quota X reported for an endpoint (a 429 means nothing is left)."""
-        quota = parse_quota_headers(headers)
-        if not quota:
-            return
-        now = time.time() if now is None else now
-        self._record(
-            keys=[self.keys.quota(endpoint), self.keys.quota_endpoints],
-            args=[
-                quota["limit"],
-                0 if refused else quota["remaining"],
-                quota["reset"],
-                now,
-                int(refused),
-                now,
-                endpoint,
-            ],
-        )
+        op = self.record_op(endpoint, headers, refused, now)
+        if op is not None:
+            self._record(keys=list(op.keys), args=list(op.args))
+
+    def write(self, ops: list[Op]) -> None:
+        """Ops of ``record_op`` (deferred by a caller that could not write them), now."""
+        for op in ops:
+            self._record(keys=list(op.keys), args=list(op.args))
 
     def mark_exhausted(self, endpoint: str, reset_at: float) -> None:
         pipe = self.client.pipeline(transaction=False)

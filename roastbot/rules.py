@@ -8,39 +8,13 @@ from dataclasses import dataclass
 
 import redis
 
+from roastbot.batch import Op, command, load_script
 from roastbot.keys import RedisKeys
 from roastbot.models import Mention
 
 AUTHOR_WINDOW_S = 3600
 OPT_OUT_PATTERN = re.compile(r"(?<![\w@#])stop(?![\w])", re.IGNORECASE)
 OPT_OUT_CONFIRMATION = "Got it, no more roasts for you. Mention me with START if you change your mind."
-
-# Reserve a mention's slot in a conversation's window, then in its author's hour, unless a
-# limit is reached (a limit of 0 or less is no limit); idempotent per mention. When the
-# author's hour is full the conversation's slot is given back. Returns '' when both are
-# granted, else the limit that refused: 'conversation_limit' or 'author_limit'.
-# KEYS[1] the conversation's roasts, KEYS[2] the author's roasts (sorted sets, mention -> time).
-# ARGV[1] now (s), ARGV[2] mention id, ARGV[3] conversation limit, ARGV[4] its window (s),
-# ARGV[5] author limit, ARGV[6] the author's window (s).
-_RESERVE_SLOTS = """
-local now, mention_id = tonumber(ARGV[1]), ARGV[2]
-local function reserve(key, limit, window)
-  if limit <= 0 then return true end
-  redis.call('ZREMRANGEBYSCORE', key, 0, now - window)
-  if redis.call('ZSCORE', key, mention_id) then return true end
-  if redis.call('ZCARD', key) >= limit then return false end
-  redis.call('ZADD', key, now, mention_id)
-  redis.call('EXPIRE', key, window)
-  return true
-end
-if not reserve(KEYS[1], tonumber(ARGV[3]), tonumber(ARGV[4])) then return 'conversation_limit' end
-if not reserve(KEYS[2], tonumber(ARGV[5]), tonumber(ARGV[6])) then
-  redis.call('ZREM', KEYS[1], mention_id)
-  redis.call('ZREM', KEYS[2], mention_id)
-  return 'author_limit'
-end
-return ''
-"""
 
 
 @dataclass(frozen=True)
@@ -50,6 +24,13 @@ class Standing:
     blocked: bool
     opted_out: bool
     conversation_replies: int  # the bot's replies in the conversation within the window
+
+    @classmethod
+    def of(cls, answers: list[object]) -> Standing:
+        """From the answers of ``AuthorRules.standing_ops`` (in a script or a pipeline)."""
+        blocked, opted_out, replies = answers
+        members = blocked if isinstance(blocked, list) else []
+        return cls(any(int(b) for b in members), bool(int(str(int(opted_out)))), int(str(replies)))  # type: ignore[call-overload]
 
 
 def wants_opt_out(mention: Mention, bot_username: str) -> bool:
@@ -66,27 +47,43 @@ class AuthorRules:
     def __init__(self, client: redis.Redis, keys: RedisKeys) -> None:
         self.client = client
         self.keys = keys
-        self._reserve = client.register_script(_RESERVE_SLOTS)
+        self._reserve = load_script(client, "rules_reserve")
+
+    def standing_ops(self, author_id: str, username: str, conversation_id: str, window_s: float) -> list[Op]:
+        """Block list, opt-out and the conversation's recent replies, as ops (``Standing.of``
+        reads their answers): the claim's round trip carries them."""
+        members = list({author_id, username.lower()} - {""}) or [author_id]
+        return [
+            command("SMISMEMBER", self.keys.block_list, args=members),
+            command("SISMEMBER", self.keys.opt_out, args=[author_id]),
+            command(
+                "ZCOUNT",
+                self.keys.conversation_replies(conversation_id),
+                args=[time.time() - window_s, "+inf"],
+            ),
+        ]
 
     def standing(self, author_id: str, username: str, conversation_id: str, window_s: float) -> Standing:
         """Block list, opt-out and the conversation's recent replies, in one pipeline."""
-        members = list({author_id, username.lower()} - {""}) or [author_id]
         pipe = self.client.pipeline(transaction=False)
-        pipe.smismember(self.keys.block_list, members)
-        pipe.sismember(self.keys.opt_out, author_id)
-        pipe.zcount(self.keys.conversation_replies(conversation_id), time.time() - window_s, "+inf")
-        blocked, opted_out, replies = pipe.execute()
-        return Standing(any(blocked), bool(opted_out), int(replies))
+        for op in self.standing_ops(author_id, username, conversation_id, window_s):
+            pipe.execute_command(op.name, *op.keys, *op.args)
+        return Standing.of(pipe.execute())
+
+    def reserve_op(self, mention: Mention, conversation_limit: int, window_s: float, author_limit: int) -> Op:
+        """``reserve`` as an op, a gate: it lets a batch go on when both slots are granted."""
+        keys = (
+            self.keys.conversation_roasts(mention.conversation_id),
+            self.keys.author_roasts(mention.author_id),
+        )
+        args = (time.time(), mention.id, conversation_limit, int(window_s), author_limit, AUTHOR_WINDOW_S)
+        return Op("rules_reserve", keys, args, gate="")
 
     def reserve(self, mention: Mention, conversation_limit: int, window_s: float, author_limit: int) -> str:
         """The conversation's and the author's slots for this mention, in one script: '' when
         both are granted, else the reason of the refusal ('conversation_limit', 'author_limit')."""
-        keys = [
-            self.keys.conversation_roasts(mention.conversation_id),
-            self.keys.author_roasts(mention.author_id),
-        ]
-        args = [time.time(), mention.id, conversation_limit, int(window_s), author_limit, AUTHOR_WINDOW_S]
-        return str(self._reserve(keys=keys, args=args))
+        op = self.reserve_op(mention, conversation_limit, window_s, author_limit)
+        return str(self._reserve(keys=list(op.keys), args=list(op.args)))
 
     def is_opted_out(self, author_id: str) -> bool:
         return bool(self.client.sismember(self.keys.opt_out, author_id))

@@ -20,23 +20,26 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 
 import redis
 from confluent_kafka import Message, Producer
 
 from roastbot.approvals import ApprovalDecision
+from roastbot.batch import Op
 from roastbot.dead_letters import DeadLetter, LetterSource, send_to_dead_letters
 from roastbot.keys import RedisKeys
 from roastbot.lifecycle import TRANSITIONS, Edge, Fact, State, edge_for
 from roastbot.logs import current_mention
-from roastbot.mention_store import Claim, ClaimVerdict, LostClaim, MentionStore
+from roastbot.mention_store import Claim, ClaimVerdict, LostClaim, MentionStore, Moved
 from roastbot.models import InvalidMessage, Mention, utc_now
 from roastbot.outcomes import Permanent, RateLimited
 from roastbot.retry import GaveUp, RetryPolicy, describe_bug
 from roastbot.roasting import Roaster
 from roastbot.roasting.base import PROVENANCE
+from roastbot.run import Outcome, Run
 from roastbot.settings import Settings
-from roastbot.steps import MentionSteps, Outcome, Run
+from roastbot.steps import MentionSteps
 from roastbot.telemetry import Bookkeeping, Telemetry
 from roastbot.x_gateway import XGateway
 
@@ -69,13 +72,13 @@ class MentionRunner(MentionSteps):
             self.telemetry.count("conversation_started")
         reopen = State.DEAD_LETTERED if mention.replay_of is not None else None
         with _about(mention.id):
-            claim = self._claim(mention.id, reopen, count="consumed")
+            claim = self._claim(mention.id, reopen, count="consumed", reads=self.reads.for_claim(mention))
             if claim.verdict == ClaimVerdict.CLOSED:
                 self.telemetry.count("duplicate_delivery")
                 return
-            self._hold_and_drive(
-                Run(mention, source, claim.state, claim.record, since_update_s=claim.since_update_s)
-            )
+            run = Run(mention, source, claim.state, claim.record, since_update_s=claim.since_update_s)
+            self.reads.take_claim(run, claim.reads)
+            self._hold_and_drive(run)
 
     def run_decision(self, decision: ApprovalDecision) -> None:
         """An operator approved (maybe edited) or rejected a parked roast."""
@@ -137,10 +140,17 @@ class MentionRunner(MentionSteps):
         self._enter(run, edge_for(run.state, Fact.BUG), outcome)
 
     # --- the drive -------------------------------------------------------------------------
-    def _claim(self, mention_id: str, reopen: State | None, create: bool = True, count: str = "") -> Claim:
+    def _claim(
+        self,
+        mention_id: str,
+        reopen: State | None,
+        create: bool = True,
+        count: str = "",
+        reads: list[Op] | None = None,
+    ) -> Claim:
         """``count``: the trigger's event, counted with the first claim (not on every retry)."""
         while True:
-            claim = self.store.claim(mention_id, reopen, create=create, count=count)
+            claim = self.store.claim(mention_id, reopen, create=create, count=count, reads=reads or [])
             if count:
                 self.telemetry.mirror(Bookkeeping((count,)))
                 count = ""
@@ -173,18 +183,30 @@ class MentionRunner(MentionSteps):
         while not run.state.is_final:
             if run.state == State.PENDING_APPROVAL and run.decision is None:
                 return  # parked: an operator's decision goes on from here
-            try:
-                outcome = self._step(run.state)(run)
-            except GaveUp as error:
-                outcome = Outcome(Fact.GAVE_UP, error=str(error), attempts=error.attempts)
-            except Permanent as error:
-                outcome = Outcome(Fact.REFUSED, f"permanent:{error.code}", error=str(error))
+            outcome = _outcome_of(lambda: self._step(run.state)(run))
+            assert outcome is not None, "every step observes a fact"
             if run.state == State.PENDING_APPROVAL:
                 run.decision = None  # applied
             self._enter(run, edge_for(run.state, outcome.fact), outcome)
 
     def _enter(self, run: Run, edge: Edge, outcome: Outcome) -> None:
-        """Record one move, then the bookkeeping of the state entered."""
+        """Record one move, with the bookkeeping of the state entered and the next step's
+        reads; when a guard of the outcome refuses the move, the outcome it leads to instead."""
+        while True:
+            moved, fields, target = self._move(run, edge, outcome)
+            if moved.done:
+                if outcome.on_guards:
+                    outcome.on_guards(True, moved.guards)
+                break
+            # A guard refused: the step goes on from there (another draft, a wait for its turn).
+            on_guards = outcome.on_guards
+            instead = _outcome_of(partial(on_guards, False, moved.guards)) if on_guards else None
+            assert instead is not None, "a guarded outcome says what a refusal leads to"
+            outcome, edge = instead, edge_for(run.state, instead.fact)
+        run.record.update({name: str(value) for name, value in fields.items()})
+        run.state = target
+
+    def _move(self, run: Run, edge: Edge, outcome: Outcome) -> tuple[Moved, dict[str, object], State]:
         mention, target = run.mention, edge.target
         reason = edge.reason or outcome.reason
         fields: dict[str, object] = dict(outcome.fields)
@@ -200,7 +222,12 @@ class MentionRunner(MentionSteps):
         reply_id = str(fields.get("reply_id", ""))
         record = {**run.record, **{name: str(value) for name, value in fields.items()}}
         book = self._bookkeeping(run, target, reason, reply_id, record, outcome.counts)
-        self.store.move(
+        after = list(outcome.after)
+        if target == State.POSTED:  # the tracker reads how it lands
+            tracked = {**self._roast_fields(run, record.get("roast", "")), **run.draft_info}
+            after.extend(self.engagement.track_ops(reply_id, tracked))
+        reads = self.reads.for_state(target)
+        moved = self.store.move(
             mention.id,
             edge.source,
             target,
@@ -209,14 +236,15 @@ class MentionRunner(MentionSteps):
             reply_window_s=self.settings.conversation_window_s,
             stamp=("posting_at",) if target == State.POSTING else (),
             book=book,
+            first=outcome.first,
+            guards=outcome.guards,
+            after=[*after, *reads],
             **fields,
         )
-        self.telemetry.mirror(book)
-        run.record.update(record)
-        run.state = target
-        if target == State.POSTED:
-            tracked = {**self._roast_fields(run, run.record.get("roast", "")), **run.draft_info}
-            self.engagement.track(reply_id, tracked)  # the tracker reads how it lands
+        if moved.done:
+            self.telemetry.mirror(book)
+            self.reads.take(run, target, moved.after[len(after) :])
+        return moved, fields, target
 
     def _bookkeeping(
         self,
@@ -309,6 +337,17 @@ def build_runner(
         policy=policy,
         kafka_producer=kafka_producer,
     )
+
+
+def _outcome_of(work: Callable[[], Outcome | None]) -> Outcome | None:
+    """What a step (or its part after a refused guard) observed; a call to X or the LLM that
+    gave up or was refused for good is an outcome too."""
+    try:
+        return work()
+    except GaveUp as error:
+        return Outcome(Fact.GAVE_UP, error=str(error), attempts=error.attempts)
+    except Permanent as error:
+        return Outcome(Fact.REFUSED, f"permanent:{error.code}", error=str(error))
 
 
 @contextmanager

@@ -34,6 +34,7 @@ import redis
 from prometheus_client import CollectorRegistry, Counter
 from twitter_text.extract_urls import extract_urls
 
+from roastbot.batch import Op, command, load_script
 from roastbot.holds import hold_record
 from roastbot.keys import MINUTE_BUCKET_TTL_S, SPEND_DAY_TTL_S, SPEND_READ_IDS_TTL_S, RedisKeys
 from roastbot.outcomes import Permanent
@@ -59,27 +60,6 @@ LLM = "llm"  # a reservation; settled as the two below
 LLM_INPUT = "llm_input"
 LLM_OUTPUT = "llm_output"
 POST_ITEMS = (X_REPLY, X_POST, X_POST_WITH_URL)
-
-# KEYS: the day's hash, the budget hold. ARGV: amount, configured cap (-1: none), hold record,
-# hold TTL (ms), day TTL (s), raise the hold (1/0). Returns 1 granted, 0 refused, 2 refused and the hold newly raised.
-_RESERVE = """
-local amount = tonumber(ARGV[1])
-local cap = tonumber(redis.call('HGET', KEYS[1], 'cap') or ARGV[2])
-local total = tonumber(redis.call('HGET', KEYS[1], 'total') or '0')
-redis.call('EXPIRE', KEYS[1], ARGV[5])
-if cap >= 0 and (redis.call('HEXISTS', KEYS[1], 'reached') == 1 or total + amount > cap) then
-  if ARGV[6] == '0' then return 0 end  -- a soft reservation (tracker reads): refused, no hold
-  redis.call('HSET', KEYS[1], 'reached', '1')
-  if redis.call('SET', KEYS[2], ARGV[3], 'NX', 'PX', ARGV[4]) then
-    return 2
-  end
-  return 0
-end
-redis.call('HINCRBY', KEYS[1], 'total', amount)
--- Granted: today's budget is not spent, so a hold left from an earlier day is stale.
-redis.call('DEL', KEYS[2])
-return 1
-"""
 
 
 class BudgetReached(Permanent):
@@ -206,12 +186,12 @@ class SpendLedger:
         self.prices = Prices.from_settings(settings)
         self.clock = clock
         self._counter = spend_counter(registry) if registry is not None else None
-        self._reserve = client.register_script(_RESERVE)
+        self._reserve = load_script(client, "spend_reserve")
 
     # --- reservations (posts, LLM calls) ----------------------------------------------
-    def reserve(self, item: str, amount: int, raise_hold: bool = True) -> Reservation:
-        """Add ``amount`` to today's total unless that passes the cap; BudgetReached if it would
-        (and, unless ``raise_hold`` is False, the budget hold stops posting and generating)."""
+    def reserve_op(self, item: str, amount: int, raise_hold: bool = True) -> tuple[Op, Reservation]:
+        """``reserve`` as an op, a gate (``refused`` reads a refusal's answer), and the
+        reservation it makes when it lets the batch go on."""
         now = self.clock()
         day = utc_day(now)
         cap = self.settings.daily_budget_usd
@@ -219,22 +199,40 @@ class SpendLedger:
             f"{BUDGET_SETTING} reached on {day} (UTC): the next {item} "
             f"(${amount / MICRO:.4f}) would pass the day's cap"
         )
-        granted = self._reserve(
-            keys=[self.keys.spend_day(day), self.keys.budget_hold],
-            args=[
-                amount,
-                -1 if cap is None else micro(cap),
-                hold_record(BUDGET_HOLD, detail, BUDGET_SETTING, since=now),
-                max(1, int((next_utc_midnight(now) - now) * 1000)),
-                SPEND_DAY_TTL_S,
-                int(raise_hold),
-            ],
+        args = (
+            amount,
+            -1 if cap is None else micro(cap),
+            hold_record(BUDGET_HOLD, detail, BUDGET_SETTING, since=now),
+            max(1, int((next_utc_midnight(now) - now) * 1000)),
+            SPEND_DAY_TTL_S,
+            int(raise_hold),
         )
-        if int(granted) == 1:
-            return Reservation(day, item, amount)
-        if int(granted) == 2:
+        op = Op("spend_reserve", (self.keys.spend_day(day), self.keys.budget_hold), args, gate="1")
+        return op, Reservation(day, item, amount)
+
+    def refused(self, answer: object, reservation: Reservation) -> BudgetReached:
+        """What a refused reservation means (2: this one raised the budget hold)."""
+        detail = (
+            f"{BUDGET_SETTING} reached on {reservation.day} (UTC): the next {reservation.item} "
+            f"(${reservation.amount / MICRO:.4f}) would pass the day's cap"
+        )
+        if str(answer) == "2":
             log.warning("daily budget reached: posting and generating stop until 00:00 UTC (%s)", detail)
-        raise BudgetReached(detail)
+        return BudgetReached(detail)
+
+    def reserve(self, item: str, amount: int, raise_hold: bool = True) -> Reservation:
+        """Add ``amount`` to today's total unless that passes the cap; BudgetReached if it would
+        (and, unless ``raise_hold`` is False, the budget hold stops posting and generating)."""
+        op, reservation = self.reserve_op(item, amount, raise_hold)
+        granted = self._reserve(keys=list(op.keys), args=list(op.args))
+        if int(granted) == 1:
+            return reservation
+        raise self.refused(granted, reservation)
+
+    def post_reservation_op(self, text: str, summoned: bool = True) -> tuple[Op, Reservation]:
+        """``reserve_post`` as an op (``reserve_op``)."""
+        item = self.prices.post_item(text, summoned)
+        return self.reserve_op(item, self.prices.of(item))
 
     def reserve_post(self, text: str, summoned: bool = True) -> Reservation:
         item = self.prices.post_item(text, summoned)
@@ -255,9 +253,15 @@ class SpendLedger:
     def settle(self, reservation: Reservation, charges: dict[str, tuple[int, int]] | None = None) -> None:
         """Book what the call cost: ``charges`` item -> (micro-dollars, count); by default the
         reserved item at its reserved price, once. The day's total moves by the difference."""
+        self._run(self.settle_ops(reservation, charges))
+
+    def settle_ops(
+        self, reservation: Reservation, charges: dict[str, tuple[int, int]] | None = None
+    ) -> list[Op]:
+        """``settle`` as ops, for a batch (the Prometheus counter counts them now)."""
         charges = charges if charges is not None else {reservation.item: (reservation.amount, 1)}
         actual = sum(amount for amount, _count in charges.values())
-        self._book(reservation.day, charges, total_delta=actual - reservation.amount)
+        return self._book_ops(reservation.day, charges, total_delta=actual - reservation.amount)
 
     def settle_llm(self, reservation: Reservation, usage: RoastDraft | ChatAnswer) -> None:
         """Book an LLM call (a roaster's draft or the guard's answer) from the tokens it used."""
@@ -286,21 +290,28 @@ class SpendLedger:
         return amount
 
     def _book(self, day: str, charges: dict[str, tuple[int, int]], total_delta: int) -> None:
+        self._run(self._book_ops(day, charges, total_delta))
+
+    def _book_ops(self, day: str, charges: dict[str, tuple[int, int]], total_delta: int) -> list[Op]:
         day_key, minute_key = self.keys.spend_day(day), self.keys.spend_minute(int(self.clock() // 60))
-        pipe = self.client.pipeline(transaction=False)
-        if total_delta:
-            pipe.hincrby(day_key, "total", total_delta)
+        ops = [command("HINCRBY", day_key, args=["total", total_delta])] if total_delta else []
         for item, (amount, count) in charges.items():
-            pipe.hincrby(day_key, f"usd:{item}", amount)
-            pipe.hincrby(day_key, f"count:{item}", count)
-            pipe.hincrby(minute_key, item, amount)
-        pipe.expire(day_key, SPEND_DAY_TTL_S)
-        pipe.expire(minute_key, MINUTE_BUCKET_TTL_S)
-        pipe.execute()
+            ops.append(command("HINCRBY", day_key, args=[f"usd:{item}", amount]))
+            ops.append(command("HINCRBY", day_key, args=[f"count:{item}", count]))
+            ops.append(command("HINCRBY", minute_key, args=[item, amount]))
+        ops.append(command("EXPIRE", day_key, args=[SPEND_DAY_TTL_S]))
+        ops.append(command("EXPIRE", minute_key, args=[MINUTE_BUCKET_TTL_S]))
         if self._counter is not None:
             for item, (amount, _count) in charges.items():
                 if amount:
                     self._counter.labels(item=item).inc(amount / MICRO)
+        return ops
+
+    def _run(self, ops: list[Op]) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        for op in ops:
+            pipe.execute_command(op.name, *op.keys, *op.args)
+        pipe.execute()
 
     # --- what was spent ---------------------------------------------------------------
     def day(self, day: str) -> DaySpend:

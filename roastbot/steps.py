@@ -11,20 +11,18 @@ the claim renewed meanwhile.
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TypeVar
 
 from confluent_kafka import Producer
 
-from roastbot.approvals import ApprovalDecision, Decision
+from roastbot.approvals import Decision
 from roastbot.author_memory import AuthorHistory, AuthorMemory
+from roastbot.batch import Op
 from roastbot.control import Control
-from roastbot.dead_letters import LetterSource
 from roastbot.engagement import EngagementBook
 from roastbot.holds import CAUSES, GENERATING, POSTING, Holds, credential_for
-from roastbot.lifecycle import Fact, State
+from roastbot.lifecycle import Fact
 from roastbot.mention_store import MentionStore
 from roastbot.models import Mention
 from roastbot.outcomes import Permanent, RateLimited, Transient
@@ -33,6 +31,7 @@ from roastbot.retry import RetryPolicy
 from roastbot.roasting import Roaster, RoastRequest, check_roast, generate_safe_roast
 from roastbot.roasting.pipeline import SafeRoastResult
 from roastbot.rules import OPT_OUT_CONFIRMATION, AuthorRules, wants_opt_out
+from roastbot.run import CarriedReads, Outcome, Run
 from roastbot.settings import Settings
 from roastbot.spend import BudgetReached
 from roastbot.telemetry import Telemetry
@@ -47,34 +46,6 @@ REFUSALS_TO_SKIP = {"deleted", "reply_restricted", "too_long"}
 CONFIRMATION = "opt_out_confirmation"  # the kind of a text that answers an opt-out
 HOLD_POLL_S = 1.0
 TURN_POLL_S = 0.25  # a mention waiting its turn looks again: better ones may have come or gone
-
-
-@dataclass
-class Outcome:
-    fact: Fact
-    reason: str = ""
-    fields: dict[str, object] = field(default_factory=dict)
-    error: str = ""  # for a dead letter
-    attempts: int = 1
-    counts: tuple[str, ...] = ()  # counted with the move this outcome leads to
-
-
-@dataclass
-class Run:
-    """One trigger's pass over one mention: what the steps know beyond the state hash."""
-
-    mention: Mention
-    source: LetterSource  # what a dead letter carries
-    state: State
-    record: dict[str, str]
-    decision: ApprovalDecision | None = None
-    taken_over_posting: bool = False  # the claim found `posting`: an earlier POST may have landed
-    since_update_s: float = 0.0
-    slot_granted: bool = False  # one unit of post quota taken for the next POST
-    post_slot: Slot | None = None  # the last unit taken, to give back if the POST never left
-    regenerations: int = 0
-    avoid: list[str] = field(default_factory=list)
-    draft_info: dict[str, str] = field(default_factory=dict)
 
 
 class MentionSteps:
@@ -103,6 +74,7 @@ class MentionSteps:
         self.holds = Holds(client, keys)
         self.quota = QuotaBook(client, keys)
         self.memory = AuthorMemory(client, keys)
+        self.reads = CarriedReads(settings, self.rules, self.control, self.holds, self.memory)
         self.engagement = EngagementBook(client, keys, settings)  # posted replies, for the tracker
         self.triage = QuotaTriage(
             client,
@@ -125,7 +97,7 @@ class MentionSteps:
         if mention.age_s() > settings.max_mention_age_s:
             return Outcome(Fact.RULE_SKIP, "too_old")
         window = settings.conversation_window_s
-        standing = self.rules.standing(mention.author_id, author, mention.conversation_id, window)
+        standing = self.reads.standing(run)  # read with the claim
         if standing.blocked:
             return Outcome(Fact.RULE_SKIP, "blocked")
         if wants_opt_out(mention, bot.username):
@@ -139,57 +111,76 @@ class MentionSteps:
         # Replies actually posted, whatever the per-conversation limit (0 turns that one off).
         if standing.conversation_replies >= settings.loop_guard_replies:
             return Outcome(Fact.RULE_SKIP, "loop_guard:conversation")
-        limit = self.control.switches().per_author_limit_per_hour
+        limit = self.reads.switches(run).per_author_limit_per_hour
         limit = settings.per_author_limit_per_hour if limit is None else limit
-        refused = self.rules.reserve(mention, settings.per_conversation_limit, window, limit)
-        if refused:
-            return Outcome(Fact.RULE_SKIP, refused)
-        return self.admit(run)
+        return self.admit(run, self.rules.reserve_op(mention, settings.per_conversation_limit, window, limit))
 
-    def admit(self, run: Run) -> Outcome:
-        """Quota triage, last of the rules: a mention the post quota cannot reach in time is
-        skipped now, before any roast is written for it (LLM calls cost too)."""
+    def admit(self, run: Run, reserve: Op) -> Outcome:
+        """The limits' slots (``reserve``), then quota triage, last of the rules: a mention the
+        post quota cannot reach in time is skipped now, before any roast is written for it (LLM
+        calls cost too). Both guard the move to generating, in its round trip."""
         mention = run.mention
-        if not self.triage.admit(mention).in_time:
+
+        def refused(done: bool, answers: list[object]) -> Outcome | None:
+            if done:
+                return None
+            if answers[0]:  # a limit refused (its name): the triage never ran
+                return Outcome(Fact.RULE_SKIP, str(answers[0]))
             self.rules.give_back(mention)
             return Outcome(Fact.QUOTA_TRIAGED)
+
         fields = {
             "triage_score": repr(self.triage.score(mention)),
             "mention_created_at": f"{mention.created_at.timestamp():.3f}",
         }
-        return Outcome(Fact.RULES_PASSED, fields=fields)
+        guards = (reserve, self.triage.admit_op(mention))
+        return Outcome(Fact.RULES_PASSED, fields=fields, guards=guards, on_guards=refused)
 
     # --- generating: the one place a roast is written ------------------------------------
     def generate_roast(self, run: Run) -> Outcome:
         """A safe roast the bot has not posted lately (X would refuse a duplicate), and not one
-        this author got lately: the author's memory is read once before writing and the roast
-        is remembered as soon as it is ready (so a retry, a duplicate's regeneration or an
-        operator's queue never offers it to them again; a post is never held up by it)."""
+        this author got lately: the author's memory is read once (with the claim) and the roast
+        remembered with the move to ready (so a retry, a duplicate's regeneration or an
+        operator's queue never offers it to them again). That move claims the text first: when
+        another mention has it, this step writes another draft (FRESH_TEXT_ROUNDS at most)."""
         mention, rounds = run.mention, self.settings.roast_max_attempts
-        history = self.memory.history(mention.author_id)
-        avoid = list(run.avoid)
-        for round_number in range(FRESH_TEXT_ROUNDS):
-            request = roast_request(mention, run.regenerations + round_number * rounds, tuple(avoid), history)
-            result: SafeRoastResult = self.call(
-                "roast",
-                lambda request=request: generate_safe_roast(
-                    self.roaster, request, request.author_username, max_attempts=rounds
-                ),
-                held_by=GENERATING,
-            )
-            if result.draft is None:
-                self.rules.give_back(mention)
-                return Outcome(Fact.UNSAFE, "safety:" + ",".join(result.reasons))
-            if self.store.claim_text(result.draft.text):
-                run.draft_info = result.draft.provenance()
-                self.memory.remember(mention.author_id, result.draft.text, result.draft.skeleton)
-                return Outcome(Fact.ROAST_READY, fields={"roast": result.draft.text}, counts=("roasted",))
-            avoid.append(result.draft.text)
-        return Outcome(Fact.NO_FRESH_TEXT)
+        if run.history is None:
+            run.history = self.memory.history(mention.author_id)
+        if run.text_rounds >= FRESH_TEXT_ROUNDS:
+            return Outcome(Fact.NO_FRESH_TEXT)
+        attempt = run.regenerations + run.text_rounds * rounds
+        request = roast_request(mention, attempt, tuple(run.avoid), run.history)
+        result: SafeRoastResult = self.call(
+            "roast",
+            lambda: generate_safe_roast(self.roaster, request, request.author_username, max_attempts=rounds),
+            held_by=GENERATING,
+            run=run,
+        )
+        if result.draft is None:
+            self.rules.give_back(mention)
+            return Outcome(Fact.UNSAFE, "safety:" + ",".join(result.reasons))
+        draft = result.draft
+
+        def taken(done: bool, _answers: list[object]) -> Outcome | None:
+            if done:
+                return None
+            run.avoid.append(draft.text)
+            run.text_rounds += 1
+            return self.generate_roast(run)
+
+        run.draft_info = draft.provenance()
+        return Outcome(
+            Fact.ROAST_READY,
+            fields={"roast": draft.text},
+            counts=("roasted",),
+            guards=tuple(self.store.text_claim_ops(draft.text)),
+            after=tuple(self.memory.remember_ops(mention.author_id, draft.text, draft.skeleton)),
+            on_guards=taken,
+        )
 
     # --- ready: dry run, an operator, or a post slot --------------------------------------
     def route(self, run: Run) -> Outcome:
-        switches = self.control.switches()
+        switches = self.reads.switches(run)  # read with the move to ready
         dry_run = switches.dry_run if switches.dry_run is not None else self.settings.dry_run
         if dry_run:
             return Outcome(Fact.DRY_RUN)
@@ -198,29 +189,57 @@ class MentionSteps:
             # the decision starts from the state hash, and records it with the posted roast.
             fields = {"mention": run.mention.model_dump_json(), **run.draft_info}
             return Outcome(Fact.NEEDS_APPROVAL, fields=fields)
-        if not self.wait_for_turn(run):
-            return Outcome(Fact.QUOTA_TRIAGED)
-        run.slot_granted = True
-        return Outcome(Fact.SLOT_GRANTED)
+        return self.take_turn(run)
+
+    def take_turn(self, run: Run) -> Outcome:
+        """The move to posting, guarded by the post slot (``lua/post_slot.lua``) and the POST's
+        price: once no hold stops posting and no better-scored mention needs the slot; skipped
+        once the quota cannot reach this one in time (a wait is bounded, so is its commit)."""
+        self.wait_while_held(POSTING, run)
+        guards = [self.triage.slot_op(run.mention)]
+        spend, text = self.gateway.spend, run.record.get("roast", "")
+        reservation = None
+        if spend is not None and text:  # the POST's price, reserved in the same round trip
+            reserve, reservation = spend.post_reservation_op(text)
+            guards.append(reserve)
+
+        def answered(done: bool, answers: list[object]) -> Outcome | None:
+            granted = self.read_slot(run, answers[0])
+            if granted and done:
+                run.reservation = reservation
+                return None
+            if granted and spend is not None and reservation is not None:  # the budget refused
+                self.raise_hold(spend.refused(answers[1], reservation))  # counted as the POST's refusal was
+                if run.post_slot:
+                    self.quota.give_back("post", run.post_slot)  # refused before it left: X counted nothing
+                self.triage.rejoin(run.mention)  # it waits in ready, for the budget's hold
+                run.slot_granted, run.post_slot = False, None
+                return self.take_turn(run)  # after the budget's hold
+            return Outcome(Fact.QUOTA_TRIAGED) if granted is False else self.take_turn(run)
+
+        return Outcome(Fact.SLOT_GRANTED, guards=tuple(guards), on_guards=answered)
 
     def wait_for_turn(self, run: Run) -> bool:
-        """A post slot once no better-scored waiting mention needs it; False as soon as the
-        quota can no longer reach this one in time (so a wait is bounded, and so is the
-        commit of its offset)."""
+        """A post slot as ``take_turn`` takes it, without a move; False once it is too late."""
         while True:
-            self.wait_while_held(POSTING)
-            verdict = self.triage.turn(run.mention)
-            if not verdict.in_time:
-                return False
-            if verdict.wait_s <= 0:
-                slot = self.quota.take("post", leaving=run.mention.id)
-                if slot.wait_until is None:
-                    run.post_slot = slot
-                    return True
-                wait_s = slot.wait_until - time.time() + random.uniform(0, 0.5)
-            else:
-                wait_s = verdict.wait_s
-            self.policy.pause(min(wait_s, TURN_POLL_S))
+            self.wait_while_held(POSTING, run)
+            [answer] = self.store.run_ops([self.triage.slot_op(run.mention)])
+            granted = self.read_slot(run, answer)
+            if granted is not None:
+                return granted
+
+    def read_slot(self, run: Run, answer: object) -> bool | None:
+        """``lua/post_slot.lua``'s answer: True granted, False too late, None after a short wait."""
+        granted, in_time, wait, window, waits_for = answer  # type: ignore[misc]
+        if int(granted):
+            run.slot_granted = True
+            run.post_slot = Slot(None, float(window) or None)
+            return True
+        if not int(in_time):
+            return False
+        wait_s = float(wait) + (random.uniform(0, 0.5) if waits_for == "quota" else 0.0)
+        self.policy.pause(min(wait_s, TURN_POLL_S))
+        return None
 
     # --- pending_approval: an operator's decision -----------------------------------------
     def review(self, run: Run) -> Outcome:
@@ -254,8 +273,9 @@ class MentionSteps:
                 if not run.slot_granted and not self.wait_for_turn(run):
                     raise _TooLate  # X refused a POST for quota: behind every waiting mention
                 run.slot_granted = False
+                reservation, run.reservation = run.reservation, None
                 try:
-                    return self.gateway.post_reply(text, mention.id)
+                    return self.gateway.post_reply(text, mention.id, reservation, book=run.posted_book.extend)
                 except RateLimited as error:
                     self.quota.mark_exhausted("post", error.reset_at)
                     self.telemetry.count("failed:x_rate_limited")  # the 429s despite the shared quota
@@ -267,7 +287,9 @@ class MentionSteps:
                     raise
                 except Permanent as error:
                     if isinstance(error, BudgetReached) and run.post_slot:
-                        self.quota.give_back("post", run.post_slot)  # refused before it left: X counted nothing
+                        self.quota.give_back(
+                            "post", run.post_slot
+                        )  # refused before it left: X counted nothing
                     if error.code not in CAUSES:
                         raise
                     self.raise_hold(error)  # then wait for an operator before the next POST
@@ -278,13 +300,18 @@ class MentionSteps:
             return self._refused(run, text, error, uncertain[0])
         except _TooLate:
             return Outcome(Fact.QUOTA_TRIAGED)
+        finally:
+            if run.reservation and self.gateway.spend:  # no POST took it (a shutdown, a reply found)
+                self.gateway.spend.refund(run.reservation)
+            run.reservation = None
         if found:
             self.telemetry.count("reconciled")
         return self._posted(run, reply_id)
 
     def _posted(self, run: Run, reply_id: str) -> Outcome:
         fact = Fact.CONFIRMATION_POSTED if run.record.get("kind") == CONFIRMATION else Fact.REPLY_POSTED
-        return Outcome(fact, fields={"reply_id": reply_id})
+        book, run.posted_book = tuple(run.posted_book), []
+        return Outcome(fact, fields={"reply_id": reply_id}, first=book)
 
     def _refused(self, run: Run, text: str, error: Permanent, uncertain: bool) -> Outcome:
         if error.code == "duplicate":
@@ -301,6 +328,7 @@ class MentionSteps:
                 return Outcome(Fact.DUPLICATE_AGAIN)
             run.regenerations += 1
             run.avoid.append(text)
+            run.text_rounds = 0  # a new roast, with rounds of its own
             return Outcome(Fact.DUPLICATE_TEXT)
         if error.code in REFUSALS_TO_SKIP:
             return Outcome(Fact.REPLY_REFUSED, error.code)
@@ -313,13 +341,15 @@ class MentionSteps:
         return self.call("reconcile", lambda: self.gateway.find_reply_to(mention.id, after))
 
     # --- calls and waits ------------------------------------------------------------------
-    def call(self, what: str, attempt: Callable[[], T], *, held_by: str | None = None) -> T:
+    def call(
+        self, what: str, attempt: Callable[[], T], *, held_by: str | None = None, run: Run | None = None
+    ) -> T:
         """A call to X or the LLM under the retry policy (first waiting out the holds that
         stop ``held_by``). A refusal no retry can fix and every mention would meet (a revoked
         credential...) raises a hold for everyone and waits until an operator lifts it."""
         while True:
             if held_by:
-                self.wait_while_held(held_by)
+                self.wait_while_held(held_by, run)
             try:
                 return self.policy.call(what, attempt)
             except Permanent as error:
@@ -333,9 +363,12 @@ class MentionSteps:
         self.holds.raise_hold(error.code, error.reason, credential_for(error.code, self.settings))
         self.telemetry.count(f"failed:{error.code}")
 
-    def wait_while_held(self, stops: str) -> None:
-        while self.holds.active(stops):
+    def wait_while_held(self, stops: str, run: Run | None = None) -> None:
+        """Until no hold stops ``stops`` (first as the run's last round trip read them)."""
+        held = self.reads.holds(run, stops) if run is not None else self.holds.active(stops)
+        while held:
             self.policy.pause(HOLD_POLL_S)
+            held = self.holds.active(stops)
 
 
 class _TooLate(Exception):

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import redis
 
+from roastbot.batch import Op, load_script
 from roastbot.keys import RedisKeys
-from roastbot.mention_store import load_script
 from roastbot.models import Mention
 from roastbot.settings import TriageOrder
 
@@ -74,6 +74,22 @@ class QuotaTriage:
         )
         return Verdict(bool(int(in_time)), float(wait), int(ahead))
 
+    def _args(self, mention: Mention, now: float | None) -> tuple[object, ...]:
+        now = time.time() if now is None else now
+        return (now, mention.id, self.score(mention), max(0.0, mention.age_s()), self.budget_s)
+
+    def admit_op(self, mention: Mention, now: float | None = None) -> Op:
+        """``admit`` as an op, a gate: it lets a batch go on when the mention joined the set."""
+        keys = (self.keys.quota("post"), self.keys.post_waiting)
+        return Op("triage", keys, (*self._args(mention, now), "admit"), gate="1")
+
+    def slot_op(self, mention: Mention, now: float | None = None) -> Op:
+        """A waiting mention's post slot when its turn has come (``lua/post_slot.lua``: its
+        turn, then a unit of the post quota taken as it leaves the set), a gate."""
+        return Op(
+            "post_slot", (self.keys.quota("post"), self.keys.post_waiting), self._args(mention, now), gate="1"
+        )
+
     def admit(self, mention: Mention, now: float | None = None) -> Verdict:
         """Join the waiting set when the quota reaches the mention in time (after all waiting)."""
         return self._ask(mention.id, self.score(mention), mention.age_s(), "admit", now)
@@ -81,6 +97,10 @@ class QuotaTriage:
     def turn(self, mention: Mention, now: float | None = None) -> Verdict:
         """For a waiting mention: its wait, the better-scored ones going first."""
         return self._ask(mention.id, self.score(mention), mention.age_s(), "turn", now)
+
+    def rejoin(self, mention: Mention) -> None:
+        """Back in the set after its slot was given back (the budget refused the POST's price)."""
+        self.client.zadd(self.keys.post_waiting, {mention.id: self.score(mention)})
 
     def score(self, mention: Mention) -> float:
         return triage_score(mention, self.order)

@@ -21,6 +21,7 @@ import requests
 import tweepy
 from requests.adapters import HTTPAdapter
 
+from roastbot.batch import Op
 from roastbot.models import Author, utc_now
 from roastbot.outcomes import Permanent, RateLimited, Transient
 from roastbot.quota import QuotaBook
@@ -173,12 +174,22 @@ class XGateway:
         self._bot: Author | None = None
         self._bot_lock = threading.Lock()
         self._read_item = threading.local()  # a call's own billing item (post_metrics)
+        self._deferred = threading.local()  # a posted reply's bookkeeping, for post_reply's caller
+
+    @property
+    def spend(self) -> SpendLedger | None:
+        return self._spend
 
     def _record_quota(self, response: requests.Response) -> None:
         if self._quota is None:
             return
         endpoint = endpoint_name(response.request.method or "GET", response.request.path_url)
+        deferred: list[Op] | None = getattr(self._deferred, "ops", None)
         try:
+            if deferred is not None and endpoint == "post" and 200 <= response.status_code < 300:
+                op = self._quota.record_op(endpoint, response.headers)
+                deferred.extend([op] if op else [])  # post_reply hands it to its caller's write
+                return
             self._quota.record(endpoint, response.headers, refused=response.status_code == 429)
         except Exception:  # quota bookkeeping must never break the call itself
             log.warning("could not record quota for %s", endpoint, exc_info=True)
@@ -278,24 +289,45 @@ class XGateway:
             self._read_item.item = None
         return {str(tweet.id): dict(tweet.public_metrics or {}) for tweet in response.data or []}
 
-    def post_reply(self, text: str, in_reply_to_tweet_id: str) -> str:
+    def post_reply(
+        self,
+        text: str,
+        in_reply_to_tweet_id: str,
+        reservation: Reservation | None = None,
+        book: Callable[[list[Op]], None] | None = None,
+    ) -> str:
         """Post a reply; returns the new tweet's id. Its price is reserved against the daily
-        budget first (``spend.BudgetReached`` when it would pass the cap) and given back when
-        the POST fails: the mention is the one that mentioned the bot, so it is a summoned reply."""
-        reservation: Reservation | None = self._spend.reserve_post(text) if self._spend else None
+        budget first (``spend.BudgetReached`` when it would pass the cap), unless the caller
+        reserved it (``reservation``), and given back when the POST fails: the mention is the
+        one that mentioned the bot, so it is a summoned reply. ``book`` takes the bookkeeping
+        of a posted reply (its quota, its price) for the caller to write with its own next
+        round trip; without it the gateway writes it at once."""
+        if reservation is None and self._spend is not None:
+            reservation = self._spend.reserve_post(text)
+        self._deferred.ops = [] if book is not None else None
         try:
-            response = self._call(
-                "post",
-                lambda: self._client.create_tweet(
-                    text=text, in_reply_to_tweet_id=in_reply_to_tweet_id, user_auth=True
-                ),
-            )
-            if not response.data or "id" not in response.data:
-                raise Transient("post: answer without an id")
-        except BaseException:
-            self._book_post(reservation, posted=False)
-            raise
-        self._book_post(reservation, posted=True)
+            try:
+                response = self._call(
+                    "post",
+                    lambda: self._client.create_tweet(
+                        text=text, in_reply_to_tweet_id=in_reply_to_tweet_id, user_auth=True
+                    ),
+                )
+                if not response.data or "id" not in response.data:
+                    raise Transient("post: answer without an id")
+            except BaseException:
+                self._write(self._deferred.ops or [])
+                self._book_post(reservation, posted=False)
+                raise
+            ops = list(self._deferred.ops or [])
+        finally:
+            self._deferred.ops = None
+        if book is not None and self._spend is not None and reservation is not None:
+            ops.extend(self._spend.settle_ops(reservation))
+        elif reservation is not None:
+            self._book_post(reservation, posted=True)
+        if book is not None:
+            book(ops)
         return str(response.data["id"])
 
     def _book_post(self, reservation: Reservation | None, posted: bool) -> None:
@@ -308,6 +340,15 @@ class XGateway:
                 self._spend.refund(reservation)
         except Exception:  # the post itself is done (or failed): bookkeeping must not change that
             log.warning("could not book the spend of a post", exc_info=True)
+
+    def _write(self, ops: list[Op]) -> None:
+        """Bookkeeping the caller will not get (the POST failed): written now, never raising."""
+        if not ops or self._quota is None:
+            return
+        try:
+            self._quota.write(ops)
+        except Exception:
+            log.warning("could not record the quota of a post", exc_info=True)
 
     def find_reply_to(
         self, mention_id: str, posted_after: float | None = None, max_pages: int = 32

@@ -24,6 +24,7 @@ from roastbot.redis_conn import connect_redis
 from roastbot.roasting import Roaster, roaster_from_settings
 from roastbot.runner import MentionRunner, build_runner
 from roastbot.settings import Settings
+from roastbot.spend import SpendLedger
 from roastbot.telemetry import Telemetry
 from roastbot.x_gateway import XGateway
 from tests.integration.pipeline import Pipeline
@@ -67,10 +68,13 @@ class RunnerBench(Pipeline):
 
     def deliver(self, mention_id: str, **changes: object) -> dict[str, str]:
         """Run one delivery of the mention (with ``changes`` to its fields); its state after."""
-        mention = self.fetched(mention_id).model_copy(update=changes)
-        where = (self.settings.kafka_topic_mentions, 0, next(self._offsets))
-        self.runner.run_message(Delivered(where, mention.conversation_id.encode(), mention.to_bytes()))  # type: ignore[arg-type]
+        self.runner.run_message(self.delivered(self.fetched(mention_id).model_copy(update=changes)))  # type: ignore[arg-type]
         return self.state(mention_id)
+
+    def delivered(self, mention: Mention) -> Delivered:
+        """The mention as the next message of the topic."""
+        where = (self.settings.kafka_topic_mentions, 0, next(self._offsets))
+        return Delivered(where, mention.conversation_id.encode(), mention.to_bytes())
 
     def park(self, text: str) -> str:
         """A new mention, roasted and parked for an operator (approval mode on)."""
@@ -91,7 +95,7 @@ class RunnerBench(Pipeline):
 
 @contextmanager
 def runner_bench(
-    settings: Settings, x: httpx.Client, roaster: Roaster | None = None
+    settings: Settings, x: httpx.Client, roaster: Roaster | None = None, spend: SpendLedger | None = None
 ) -> Iterator[RunnerBench]:
     client = connect_redis(settings)
     keys = RedisKeys.of(settings)
@@ -100,7 +104,7 @@ def runner_bench(
     runner = build_runner(
         settings,
         telemetry=telemetry,
-        gateway=XGateway(settings, QuotaBook(client, keys)),
+        gateway=XGateway(settings, QuotaBook(client, keys), spend=spend),
         roaster=roaster or roaster_from_settings(settings),
         kafka_producer=make_producer(settings),
         stop_event=stop,

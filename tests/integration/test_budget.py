@@ -60,7 +60,10 @@ def test_the_budget_stops_posting_at_the_cap_and_a_raised_cap_resumes_it(
         time.sleep(OBSERVE_S)
         waiting = [i for i in ids if not bot.replies(i)]
         assert len(waiting) == 1, "a third reply passed the cap"
-        assert bot.state(waiting[0]).get("state") == "posting"  # waits, not skipped or dead-lettered
+        # Waits, not skipped or dead-lettered: in ready, for its price is reserved with the move
+        # to posting (refused, the slot given back), and back among the mentions waiting a slot.
+        assert bot.state(waiting[0]).get("state") == "ready"
+        assert client.zscore(RedisKeys.of(settings).post_waiting, waiting[0]) is not None
         assert spend.today().total == 20_000 and spend.today().posts == 2  # the cap, to the cent
         # The refused third post never reached X: the shared post quota still says what X said.
         x_post = x.get("/sandbox/limits").json()["counters"]["post:user"]  # X's x-rate-limit-* window

@@ -11,8 +11,11 @@ import httpx
 import pytest
 
 from roastbot.approvals import Decision
+from roastbot.author_memory import AuthorMemory
 from roastbot.models import utc_now
+from roastbot.roasting import generate_safe_roast
 from roastbot.settings import Settings
+from roastbot.steps import roast_request
 from tests.integration.conftest import read_topic
 from tests.integration.runner_bench import runner_bench
 
@@ -117,6 +120,23 @@ def test_duplicate_content_is_regenerated_once_then_skipped(
         assert state["state"] == "skipped" and state["reason"] == "duplicate_content"
     refused = x.get("/sandbox/stats").json()["posts_refused_by_reason"]
     assert sum(refused.values()) == 3
+
+
+def test_a_text_another_mention_has_is_refused_by_the_move_and_a_new_draft_posted(
+    x: httpx.Client, sandbox_settings: Settings
+) -> None:
+    # The move to ready claims the text first (roastbot.batch): taken, the step writes again.
+    with runner_bench(sandbox_settings, x) as bot:
+        mention = bot.fetched(bot.mention("roast my sourdough", author={"username": "taken"}))
+        request = roast_request(
+            mention, 0, (), AuthorMemory(bot.control.client, bot.keys).history(mention.author_id)
+        )
+        first = generate_safe_roast(bot.runner.roaster, request, "taken").draft
+        assert first is not None and bot.runner.store.claim_text(first.text)  # another mention's now
+        state = bot.deliver(mention.id)
+        assert state["state"] == "posted" and state["roast"] and state["roast"] != first.text
+        assert [r["text"] for r in bot.replies(mention.id)] == [state["roast"]]
+        assert not bot.runner.store.claim_text(state["roast"])  # claimed by the move that kept it
 
 
 def test_an_approved_text_x_calls_a_duplicate_is_never_replaced(

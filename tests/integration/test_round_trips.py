@@ -1,0 +1,64 @@
+"""Redis round trips per posted mention: the runner's whole path, counted by the counting
+connection (roastbot.redis_conn) on one in-process runner, not timed. Each step's reads and
+writes ride on the moves (roastbot.batch): a regression past the figure here fails."""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections import Counter
+
+import httpx
+import pytest
+
+from roastbot import redis_conn
+from roastbot.keys import RedisKeys
+from roastbot.quota import QuotaBook
+from roastbot.redis_conn import connect_redis
+from roastbot.settings import Settings
+from roastbot.spend import SpendLedger
+from tests.integration.runner_bench import runner_bench
+
+pytestmark = pytest.mark.integration
+
+# 1 the claim (+ standing, switches, author memory); 2 the limits' slots + triage + the move
+# to generating (+ holds); 3 the text claim + the move to ready + author memory (+ switches,
+# holds); 4 the post slot + the POST's price + the move to posting; 5 the POST's quota and price
+# + the move to posted + the engagement record. Was 21 (one per read, write and move).
+ROUND_TRIPS_PER_POSTED_MENTION = 5
+
+
+def test_a_posted_mention_costs_at_most_its_round_trips(
+    x: httpx.Client, sandbox_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, keys = connect_redis(sandbox_settings), RedisKeys.of(sandbox_settings)
+    spend = SpendLedger(client, keys, sandbox_settings)  # as the worker wires it
+    with runner_bench(sandbox_settings, x, spend=spend) as bot:
+        assert bot.deliver(bot.mention("warm me up"))["state"] == "posted"  # scripts loaded, bot user read
+        mention = bot.fetched(bot.mention("count my round trips", author={"username": "counted"}))
+        callers: Counter[str] = Counter()
+        test_thread = threading.get_ident()
+        add = redis_conn.ROUND_TRIPS.add
+
+        def counted() -> None:
+            add()
+            if threading.get_ident() == test_thread:
+                frames = [f for f in traceback.extract_stack() if "/roastbot/" in f.filename]
+                callers[" < ".join(f"{f.name}" for f in reversed(frames[-4:]))] += 1
+
+        replies_paid = spend.today().counts.get("x_reply", 0)
+        asked_at = time.time()
+        monkeypatch.setattr(redis_conn.ROUND_TRIPS, "add", counted)
+        before = redis_conn.ROUND_TRIPS.count
+        bot.runner.run_message(bot.delivered(mention))  # type: ignore[arg-type]
+        made, counter_saw = sum(callers.values()), redis_conn.ROUND_TRIPS.count - before
+        monkeypatch.undo()
+        state = bot.state(mention.id)
+        assert state["state"] == "posted"
+        # What rode on the moves was written: the POST's price and quota, the tracker's record.
+        assert spend.today().counts.get("x_reply", 0) == replies_paid + 1
+        assert (QuotaBook(client, keys).snapshot("post").seen_at or 0) >= asked_at
+        assert client.hget(keys.engagement_post(state["reply_id"]), "mention_id") == mention.id
+        assert counter_saw >= made > 0  # the counting connection saw them all
+        assert made <= ROUND_TRIPS_PER_POSTED_MENTION, "\n".join(f"{n} x {c}" for c, n in callers.items())
