@@ -19,12 +19,10 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from twitter_text import parse_tweet
-
 from roastbot.roasting.base import RoastDraft, RoastRequest
 from roastbot.roasting.grammar import skeleton, slots
 from roastbot.roasting.normalize import clean
-from roastbot.roasting.safety import MAX_WEIGHTED_LENGTH, has_injection_marker
+from roastbot.roasting.safety import MAX_WEIGHTED_LENGTH, has_injection_marker, parsed_tweet
 from roastbot.roasting.subject import Subject, subjects_in
 from roastbot.roasting.topics import GENERIC
 
@@ -246,7 +244,7 @@ def _weighted_shuffle(weighted: Sequence[tuple[str, int]], rng: random.Random) -
 
 
 def _fits(text: str) -> bool:
-    return parse_tweet(text).weightedLength <= MAX_WEIGHTED_LENGTH
+    return parsed_tweet(text).weightedLength <= MAX_WEIGHTED_LENGTH
 
 
 def _comparable(text: str) -> str:
