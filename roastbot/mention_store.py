@@ -40,6 +40,7 @@ from roastbot.lifecycle import (
     is_move,
     parse_state,
 )
+from roastbot.redis_conn import RedisClient
 from roastbot.telemetry import Bookkeeping
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ LUA_DIR = Path(__file__).with_name("lua")
 CLAIM_LEASE_S = 15.0
 
 
-def load_script(client: redis.Redis, name: str) -> redis.commands.core.Script:
+def load_script(client: RedisClient, name: str) -> redis.commands.core.Script:
     return client.register_script((LUA_DIR / f"{name}.lua").read_text())
 
 
@@ -77,7 +78,7 @@ def _encode(value: object) -> str:
 
 class MentionStore:
     def __init__(
-        self, client: redis.Redis, keys: RedisKeys, worker_id: str, lease_s: float = CLAIM_LEASE_S
+        self, client: RedisClient, keys: RedisKeys, worker_id: str, lease_s: float = CLAIM_LEASE_S
     ) -> None:
         self.client = client
         self.keys = keys

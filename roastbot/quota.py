@@ -11,9 +11,8 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import redis
-
 from roastbot.keys import RedisKeys
+from roastbot.redis_conn import RedisClient
 
 # Atomically take one unit of quota unless the window is known to be spent.
 # ARGV: now, and optionally a mention that leaves the waiting set KEYS[2] with the unit, in the
@@ -150,7 +149,7 @@ def parse_quota_headers(headers: Mapping[str, str]) -> dict[str, int]:
 
 
 class QuotaBook:
-    def __init__(self, client: redis.Redis, keys: RedisKeys) -> None:
+    def __init__(self, client: RedisClient, keys: RedisKeys) -> None:
         self.client = client
         self.keys = keys
         self._reserve = client.register_script(_RESERVE)
