@@ -20,13 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import redis
 
 HOME = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(HOME))
 from roastbot.kafka_wiring import delete_topics  # noqa: E402
 from roastbot.keys import RedisKeys  # noqa: E402
-from roastbot.redis_conn import connect_redis  # noqa: E402
+from roastbot.redis_conn import RedisClient, connect_redis  # noqa: E402
 from roastbot.settings import SANDBOX_X_CREDENTIALS, Settings  # noqa: E402
 from scripts import stack  # noqa: E402
 
@@ -56,7 +55,7 @@ class StackHandle:
     def keys(self) -> RedisKeys:
         return RedisKeys.of(self.settings)
 
-    def redis(self) -> redis.Redis:
+    def redis(self) -> RedisClient:
         return connect_redis(self.settings)
 
     def x(self, timeout_s: float = 30) -> httpx.Client:
@@ -124,7 +123,7 @@ def _stack_settings(
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
-def drop_prefix(client: redis.Redis, keys: RedisKeys) -> None:
+def drop_prefix(client: RedisClient, keys: RedisKeys) -> None:
     """Delete every key of one bot (SCAN walks every primary of a cluster)."""
     for key in client.scan_iter(match=keys.every_key, count=1000):
         client.delete(key)
@@ -141,6 +140,7 @@ def isolated_stack(
     partitions: int = 6,
     quiet: bool = False,
     private_redis: bool = False,
+    ready_timeout_s: float = 60.0,
     **env: str,
 ) -> Iterator[StackHandle]:
     """A whole sandbox-mode stack under its own supervisord; torn down and cleaned up after.
@@ -185,7 +185,7 @@ def isolated_stack(
         with _quietly(quiet):
             stack.up(config)
         handle = StackHandle(config, settings, isolated=True, private_redis=private_redis)
-        handle.wait_ready()
+        handle.wait_ready(ready_timeout_s)
         yield handle
     finally:
         with _quietly(quiet):
