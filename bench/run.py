@@ -48,8 +48,9 @@ and 3 Kafka brokers on 19100-19102, the stack's topics with replication factor 3
 min.insync.replicas 2. Clusters not running are started after the single-node runs and
 stopped at the end (about 1 GB of memory and a minute of start-up). The cluster rows are named
 <scenario>-cluster (JSON in bench/results/<scenario>-cluster.json, with the comparison), and a
-line per pair gives the cluster/single ratio of throughput, p50, p99, the consumers' CPU ms per
-mention and their Redis round trips per mention. The exit status is 1 unless every run of both
+line per pair gives the cluster/single ratio of the injection rate (a loaded machine's injector
+may fall short of its rate, and the throughput then follows it), throughput, p50, p99, the
+consumers' CPU ms per mention and their Redis round trips per mention. The exit status is 1 unless every run of both
 ended with every mention final, none lost and none replied twice. E.g.
 
     .venv/bin/python bench/run.py --scenario burst --clusters [--quick]
