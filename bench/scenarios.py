@@ -42,8 +42,6 @@ class Bench:
                 redis_cluster=True,
                 kafka_bootstrap=self.clusters.kafka_bootstrap,
                 private_redis=True,  # the local cluster serves only this bench
-                # A fresh Kafka cluster makes __consumer_offsets (3 replicas) at the first join.
-                ready_timeout_s=180,
                 **self.clusters.kafka_env,
                 **env,
             ) as handle:
