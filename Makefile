@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # other two (tests/conftest.py). Most tests wait on servers and subprocesses, not the CPU.
 PYTEST_WORKERS ?= 3
 
-.PHONY: up up-real down status test test-cluster test-fast bench quality lint venv deps
+.PHONY: up up-real down status test test-cluster test-cluster-ci test-fast bench quality lint venv deps
 
 $(STAMP): requirements.txt pyproject.toml
 	@command -v python3.11 >/dev/null || { echo "python3.11 is required"; exit 1; }
@@ -52,6 +52,13 @@ test: venv deps
 test-cluster: venv deps
 	$(PY) scripts/services.py up
 	$(PY) -m pytest -m cluster tests/cluster $(PYTEST_ARGS)
+
+# The lean subset of tests/cluster (marker `cluster_ci`): the Redis primary kill and the Kafka
+# leader kill under 2,000 mentions each, every Lua script and MULTI of the code once on the
+# Redis Cluster (test_multi_key_calls_on_cluster.py), and the wiring checks.
+test-cluster-ci: venv deps
+	$(PY) scripts/services.py up
+	$(PY) -m pytest -m cluster_ci tests/cluster $(PYTEST_ARGS)
 
 bench: venv deps
 	$(PY) scripts/services.py up

@@ -23,7 +23,7 @@ from app.redaction import redact
 from roastbot import dlq_admin
 from roastbot.kafka_wiring import make_producer
 from roastbot.keys import RedisKeys
-from roastbot.redis_conn import connect_redis_url
+from roastbot.redis_conn import RedisClient, connect_redis_url
 from roastbot.settings import Settings, describe_validation_error
 from roastbot.supervisor_rpc import SupervisorClient
 
@@ -61,12 +61,12 @@ def load_console_settings() -> Settings:
 
 
 @st.cache_resource(show_spinner=False)
-def _redis_client(url: str, cluster: bool) -> redis.Redis:
+def _redis_client(url: str, cluster: bool) -> RedisClient:
     # The console fails fast (no retry loop): a page explains an outage instead of hanging.
     return connect_redis_url(url, cluster, fail_fast=True)
 
 
-def console_redis(settings: Settings) -> tuple[redis.Redis, RedisKeys]:
+def console_redis(settings: Settings) -> tuple[RedisClient, RedisKeys]:
     """The console's Redis client and the configured bot's keys."""
     with redis_errors(settings):  # a cluster client reads the slot map as it is made
         client = _redis_client(settings.redis_url, settings.redis_cluster)

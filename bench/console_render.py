@@ -28,7 +28,6 @@ from pathlib import Path
 HOME = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(HOME))
 
-import redis  # noqa: E402
 import streamlit as st  # noqa: E402
 from streamlit import config as streamlit_config  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
@@ -47,7 +46,7 @@ from roastbot.lifecycle import State  # noqa: E402
 from roastbot.mention_store import MentionStore, plant  # noqa: E402
 from roastbot.models import Author, Mention  # noqa: E402
 from roastbot.producer import SEEN_CAP, SEEN_WINDOW_S  # noqa: E402
-from roastbot.redis_conn import connect_redis  # noqa: E402
+from roastbot.redis_conn import RedisClient, connect_redis  # noqa: E402
 from roastbot.rules import AUTHOR_WINDOW_S  # noqa: E402
 from roastbot.settings import SANDBOX_X_CREDENTIALS, Settings  # noqa: E402
 from roastbot.telemetry import Telemetry, epoch_minute, latency_bucket  # noqa: E402
@@ -94,7 +93,7 @@ def mention(mention_id: int, author_id: int) -> Mention:
     )
 
 
-def state_template(client: redis.Redis, keys: RedisKeys) -> dict[str, str]:
+def state_template(client: RedisClient, keys: RedisKeys) -> dict[str, str]:
     """A posted mention's state hash exactly as the consumer leaves it (through the core API)."""
     states = MentionStore(client, keys, "consumer-bench-host-12345")
     path = [State.CLAIMED, State.GENERATING, State.READY, State.POSTING, State.POSTED]
@@ -104,7 +103,7 @@ def state_template(client: redis.Redis, keys: RedisKeys) -> dict[str, str]:
     return fields
 
 
-def seed(client: redis.Redis, settings: Settings, roasts: int, dead_letters: int) -> None:
+def seed(client: RedisClient, settings: Settings, roasts: int, dead_letters: int) -> None:
     keys = RedisKeys.of(settings)
     now = time.time()
     current = epoch_minute(now)
@@ -251,7 +250,7 @@ def render_times(settings: Settings, rounds: int) -> dict[str, list[float]]:
     return times
 
 
-def memory_report(client: redis.Redis, settings: Settings, roasts: int) -> list[tuple[str, int, str, float]]:
+def memory_report(client: RedisClient, settings: Settings, roasts: int) -> list[tuple[str, int, str, float]]:
     """(what, bytes per unit, how many live for 1M mentions, MB) from MEMORY USAGE samples."""
     keys = RedisKeys.of(settings)
 
@@ -305,7 +304,7 @@ def memory_report(client: redis.Redis, settings: Settings, roasts: int) -> list[
     return [(what, round(unit), count, total / 1e6) for what, unit, count, total in rows]
 
 
-def cleanup(client: redis.Redis, settings: Settings) -> None:
+def cleanup(client: RedisClient, settings: Settings) -> None:
     pipe = client.pipeline(transaction=False)
     for key in client.scan_iter(match=RedisKeys.of(settings).every_key, count=5000):
         pipe.delete(key)

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import httpx
-import redis
 
 from roastbot.keys import RedisKeys
+from roastbot.redis_conn import RedisClient
 
 FINAL_STATES = frozenset({"posted", "skipped", "dead_lettered"})
 # Skips that answer the author on purpose (the reply id is kept in the state hash).
@@ -127,7 +127,7 @@ class Ledger:
         return "\n".join(lines)
 
 
-def read_states(client: redis.Redis, keys: RedisKeys, mention_ids: list[str]) -> list[dict[str, str]]:
+def read_states(client: RedisClient, keys: RedisKeys, mention_ids: list[str]) -> list[dict[str, str]]:
     states: list[dict[str, str]] = []
     for start in range(0, len(mention_ids), 500):
         pipe = client.pipeline(transaction=False)
@@ -183,13 +183,13 @@ def build_outcome(mention_id: str, state: dict[str, str], view: dict | None) -> 
     )
 
 
-def collect(client: redis.Redis, keys: RedisKeys, sandbox_url: str, mention_ids: list[str]) -> Ledger:
+def collect(client: RedisClient, keys: RedisKeys, sandbox_url: str, mention_ids: list[str]) -> Ledger:
     states = read_states(client, keys, mention_ids)
     views = read_tweets(sandbox_url, mention_ids)
     return Ledger([build_outcome(m, s, v) for m, s, v in zip(mention_ids, states, views, strict=True)])
 
 
-def count_final(client: redis.Redis, keys: RedisKeys, mention_ids: list[str]) -> int:
+def count_final(client: RedisClient, keys: RedisKeys, mention_ids: list[str]) -> int:
     """How many of the mentions have a final state in Redis (cheap: one field each)."""
     done = 0
     for start in range(0, len(mention_ids), 1000):

@@ -16,6 +16,7 @@ from bench import redis_counts
 from bench.load import Injection
 from bench.sampling import ProcessSampler
 from bench.stacks import StackHandle
+from roastbot.redis_conn import primaries_info
 
 STALL_S = 90.0  # no mention reached a final state for this long: stop waiting, report the rest as lost
 
@@ -57,7 +58,8 @@ def prefix_memory(handle: StackHandle) -> tuple[int, int, dict[str, int]]:
 
 
 def used_memory(handle: StackHandle) -> int:
-    return int(handle.redis().info("memory")["used_memory"])
+    """INFO used_memory, summed over the primaries of a cluster."""
+    return sum(int(info["used_memory"]) for info in primaries_info(handle.redis(), "memory").values())
 
 
 def program_pids(handle: StackHandle) -> Callable[[], dict[str, int]]:

@@ -23,11 +23,12 @@ from typing import Any
 import redis
 
 from roastbot.keys import RedisKeys
+from roastbot.redis_conn import RedisClient, primaries_info
 
 HEARTBEAT_EVERY_S = 2.0  # roastbot.consumer.HEARTBEAT_EVERY_S: the last count is at most this old
 
 
-def consumer_round_trips(client: redis.Redis, keys: RedisKeys) -> dict[str, int]:
+def consumer_round_trips(client: RedisClient, keys: RedisKeys) -> dict[str, int]:
     """Round trips so far per live consumer (worker id -> count), from their heartbeats."""
     counts: dict[str, int] = {}
     for worker in client.zrange(keys.workers, 0, -1):
@@ -41,10 +42,15 @@ def round_trip_delta(before: dict[str, int], after: dict[str, int]) -> int:
     return sum(count - before.get(worker, 0) for worker, count in after.items())
 
 
-def command_stats(client: redis.Redis) -> dict[str, int]:
-    """Calls per command since the server started (``scripted`` ones under their own key)."""
-    stats = client.info("commandstats")
-    return {name.removeprefix("cmdstat_"): int(value["calls"]) for name, value in stats.items()}
+def command_stats(client: RedisClient) -> dict[str, int]:
+    """Calls per command since the server started (``scripted`` ones under their own key),
+    summed over the primaries of a cluster."""
+    calls: dict[str, int] = {}
+    for stats in primaries_info(client, "commandstats").values():
+        for name, value in stats.items():
+            command = name.removeprefix("cmdstat_")
+            calls[command] = calls.get(command, 0) + int(value["calls"])
+    return calls
 
 
 def command_delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
@@ -108,7 +114,8 @@ def redis_report(
         "redis_round_trips_counted_by": "the consumers' clients (one per command, pipeline or script call)",
         "redis_commands_per_mention": per_mention(commands, mentions),
         "redis_commands_scope": (
-            "private redis-server: every client of the stack (consumers, producer, bench polling)"
+            "private Redis (a cluster's primaries summed): every client of the stack (consumers, "
+            "producer, bench polling)"
             if private
             else "shared Redis: server-wide, includes other users' commands"
         ),

@@ -1,7 +1,7 @@
 """Roastbot under load: the whole stack in sandbox mode, driven through the sandbox's control API.
 
     .venv/bin/python bench/run.py [--scenario NAME ...] [--quick] [--use-running [VAR_DIR]]
-                                  [--private-redis [PORT]]
+                                  [--private-redis [PORT]] [--clusters]
 
 Each scenario starts an isolated stack (scripts/stack.py on free ports, a private Redis
 key prefix and private topics on the dev Kafka and Redis), injects mentions, waits until
@@ -41,6 +41,20 @@ Scenarios:
                hour, the together roaster against the LLM fake. Reports posts, the share of posts
                to mentions under an hour old at post time, LLM calls per post, skipped by reason.
 
+--clusters runs each chosen scenario twice in one go, first on the single nodes (the dev Kafka
+and Redis, or --private-redis), then on the local clusters of `scripts/services.py up --cluster`
+(bench/clusters.py): Redis Cluster, 3 primaries + 3 replicas on 7100-7105 (REDIS_CLUSTER=true),
+and 3 Kafka brokers on 19100-19102, the stack's topics with replication factor 3 and
+min.insync.replicas 2. Clusters not running are started after the single-node runs and
+stopped at the end (about 1 GB of memory and a minute of start-up). The cluster rows are named
+<scenario>-cluster (JSON in bench/results/<scenario>-cluster.json, with the comparison), and a
+line per pair gives the cluster/single ratio of the injection rate (a loaded machine's injector
+may fall short of its rate, and the throughput then follows it), throughput, p50, p99, the
+consumers' CPU ms per mention and their Redis round trips per mention. The exit status is 1 unless every run of both
+ended with every mention final, none lost and none replied twice. E.g.
+
+    .venv/bin/python bench/run.py --scenario burst --clusters [--quick]
+
 --use-running drives the stack `make up` started (ports from var/run/supervisor.env) instead:
 the stack's own settings stay (consumers, roaster, tier), so only the load differs.
 """
@@ -51,12 +65,14 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 HOME = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(HOME))
 
+from bench.clusters import comparison, exactly_once, local_clusters, ratio_line  # noqa: E402
 from bench.scenarios import SCENARIOS, Bench  # noqa: E402
 
 RESULTS = HOME / "bench" / "results"
@@ -67,7 +83,7 @@ RESULTS = HOME / "bench" / "results"
 
 def table(results: list[dict[str, Any]]) -> str:
     head = (
-        f"{'scenario':<14}{'injected':>9}{'replied':>8}{'skipped':>8}{'DLQ':>5}{'lost':>5}{'dup':>4}"
+        f"{'scenario':<18}{'injected':>9}{'replied':>8}{'skipped':>8}{'DLQ':>5}{'lost':>5}{'dup':>4}"
         f"{'thr/s':>7}{'p50 s':>8}{'p95 s':>8}{'p99 s':>8}{'cons CPU s/1k':>14}{'prod CPU s/1k':>14}"
         f"{'peak RSS MB':>12}{'Redis B/m':>10}{'cons CPU ms/m':>14}{'RT/m':>6}{'load':>6}"
     )
@@ -83,7 +99,7 @@ def table(results: list[dict[str, Any]]) -> str:
         )
         latency = r["latency_s"]
         lines.append(
-            f"{r['scenario']:<14}{r['injected']:>9}{r['replies_posted']:>8}{skipped:>8}{dead:>5}{r['lost']:>5}"
+            f"{r['scenario']:<18}{r['injected']:>9}{r['replies_posted']:>8}{skipped:>8}{dead:>5}{r['lost']:>5}"
             f"{r['duplicated']:>4}{_cell(r['throughput_mentions_per_s']):>7}{_cell(latency['p50']):>8}"
             f"{_cell(latency['p95']):>8}{_cell(latency['p99']):>8}{consumers_cpu:>14.1f}"
             f"{cpu.get('producer', 0):>14.1f}{rss:>12.0f}{r['redis']['bytes_per_mention']:>10}"
@@ -122,27 +138,68 @@ def main(argv: list[str] | None = None) -> int:
         help="run each isolated stack on a redis-server of its own (default port 18201), so "
         "INFO commandstats counts only the stack's commands",
     )
+    parser.add_argument(
+        "--clusters",
+        action="store_true",
+        help="run each scenario on the single nodes, then on the local clusters (services.py "
+        "--cluster ports), and print the cluster/single ratios",
+    )
     parser.add_argument("--seed", type=int, default=20261102, help="mention texts and authors")
     args = parser.parse_args(argv)
+    if args.clusters and args.use_running is not None:
+        parser.error("--clusters starts stacks of its own: it cannot drive a running one")
     bench = Bench(
         quick=args.quick, use_running=args.use_running, seed=args.seed, private_redis_port=args.private_redis
     )
     RESULTS.mkdir(parents=True, exist_ok=True)
-    results: list[dict[str, Any]] = []
-    for name in args.scenario or list(SCENARIOS):
-        print(f"== {name}{' (quick)' if args.quick else ''}", flush=True)
-        scenario_results = SCENARIOS[name](bench)
-        (RESULTS / f"{name}.json").write_text(json.dumps(scenario_results, indent=2) + "\n")
-        results.extend(scenario_results)
-        for result in scenario_results:
-            print(json.dumps(result), flush=True)
+    names = args.scenario or list(SCENARIOS)
+    single = run_scenarios(bench, names, args.quick)
+    results = [result for name in names for result in single[name]]
+    ratios: list[str] = []
+    if args.clusters:
+        # After the single-node runs: idle brokers and nodes would take their share of the cores.
+        print("== the local clusters", flush=True)
+        with local_clusters() as target:
+            clustered = run_scenarios(replace(bench, clusters=target), names, args.quick, "-cluster")
+        for name in names:
+            for one, many in zip(single[name], clustered[name], strict=True):
+                many["versus_single"] = comparison(one, many)
+                ratios.append(ratio_line(one["scenario"], many["versus_single"]))
+            _write(f"{name}-cluster", clustered[name])  # again, with the comparison
+            results += clustered[name]
     print()
     print(table(results))
     print(
         f"(nproc {os.cpu_count()}; cons CPU ms/m: all consumers' CPU per mention; RT/m: their Redis "
         f"round trips per mention; load: 1-min load average at the end; JSON in {RESULTS.relative_to(HOME)}/)"
     )
+    for line in ratios:
+        print(line)
+    if args.clusters:
+        failures = [problem for r in results if (problem := exactly_once(r))]
+        print("FAILED: " + "; ".join(failures) if failures else "every run: 0 lost, 0 duplicated")
+        return 1 if failures else 0
     return 0
+
+
+def run_scenarios(
+    bench: Bench, names: list[str], quick: bool, suffix: str = ""
+) -> dict[str, list[dict[str, Any]]]:
+    """Each scenario in turn (its results named with ``suffix``), printed and written as JSON."""
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for name in names:
+        print(f"== {name}{suffix}{' (quick)' if quick else ''}", flush=True)
+        runs[name] = SCENARIOS[name](bench)
+        for result in runs[name]:
+            result["scenario"] += suffix
+            result["infrastructure"] = "local clusters" if bench.clusters else "single nodes"
+            print(json.dumps(result), flush=True)
+        _write(f"{name}{suffix}", runs[name])
+    return runs
+
+
+def _write(name: str, results: list[dict[str, Any]]) -> None:
+    (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import ledger as ledgers
+from bench.clusters import ClusterTarget
 from bench.load import Injector
 from bench.measure import STALL_S, measured, program_pids, summarize, wait_until_final
 from bench.redis_counts import private_redis
@@ -24,6 +25,7 @@ class Bench:
     use_running: Path | None
     seed: int
     private_redis_port: int | None = None  # run each stack on a redis-server of its own there
+    clusters: ClusterTarget | None = None  # run each stack on the local clusters (--clusters)
     say: Callable[[str], None] = print
 
     @contextmanager
@@ -32,6 +34,19 @@ class Bench:
             yield running_stack(self.use_running)
             return
         self.say(f"  starting an isolated stack: {consumers} consumer(s) {env or ''}")
+        if self.clusters is not None:
+            with isolated_stack(
+                consumers,
+                quiet=True,
+                redis_url=self.clusters.redis_url,
+                redis_cluster=True,
+                kafka_bootstrap=self.clusters.kafka_bootstrap,
+                private_redis=True,  # the local cluster serves only this bench
+                **self.clusters.kafka_env,
+                **env,
+            ) as handle:
+                yield handle
+            return
         if self.private_redis_port is None:
             with isolated_stack(consumers, quiet=True, **env) as handle:
                 yield handle

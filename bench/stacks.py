@@ -20,17 +20,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import redis
 
 HOME = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(HOME))
 from roastbot.kafka_wiring import delete_topics  # noqa: E402
 from roastbot.keys import RedisKeys  # noqa: E402
-from roastbot.redis_conn import connect_redis  # noqa: E402
+from roastbot.redis_conn import RedisClient, connect_redis  # noqa: E402
 from roastbot.settings import SANDBOX_X_CREDENTIALS, Settings  # noqa: E402
+from roastbot.telemetry import held_partitions  # noqa: E402
 from scripts import stack  # noqa: E402
 
 SHARED_PORTS = frozenset({6379, 8501, 8700, 8701, 9001, 9092, 9093, 9100})
+# From spawn to every partition held: a consumer takes about 40 s to start at load 10 on the 2
+# cores here (its imports and the roaster's models, before it joins the group), twice that at
+# load 20; 60 s failed the Kafka leader-kill test and the bench on the clusters at load 19.
+READY_TIMEOUT_S = 180.0
 
 
 def free_port() -> int:
@@ -56,7 +60,7 @@ class StackHandle:
     def keys(self) -> RedisKeys:
         return RedisKeys.of(self.settings)
 
-    def redis(self) -> redis.Redis:
+    def redis(self) -> RedisClient:
         return connect_redis(self.settings)
 
     def x(self, timeout_s: float = 30) -> httpx.Client:
@@ -80,15 +84,9 @@ class StackHandle:
 
     def assigned_partitions(self) -> set[int]:
         """Partitions the live consumers report in their heartbeats."""
-        client = self.redis()
-        assigned: set[int] = set()
-        for worker in client.zrange(self.keys.workers, 0, -1):
-            beat = client.hgetall(self.keys.heartbeat(worker))
-            if beat.get("role") == "consumer" and beat.get("partitions"):
-                assigned |= {int(p) for p in beat["partitions"].split(",")}
-        return assigned
+        return held_partitions(self.redis(), self.keys)
 
-    def wait_ready(self, timeout_s: float = 60) -> None:
+    def wait_ready(self, timeout_s: float = READY_TIMEOUT_S) -> None:
         """Until the producer has polled once (since_id set: mentions older than its first poll
         are never fetched, by design) and the consumers hold every partition."""
         client = self.redis()
@@ -124,7 +122,7 @@ def _stack_settings(
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
-def drop_prefix(client: redis.Redis, keys: RedisKeys) -> None:
+def drop_prefix(client: RedisClient, keys: RedisKeys) -> None:
     """Delete every key of one bot (SCAN walks every primary of a cluster)."""
     for key in client.scan_iter(match=keys.every_key, count=1000):
         client.delete(key)
@@ -141,6 +139,7 @@ def isolated_stack(
     partitions: int = 6,
     quiet: bool = False,
     private_redis: bool = False,
+    ready_timeout_s: float = READY_TIMEOUT_S,
     **env: str,
 ) -> Iterator[StackHandle]:
     """A whole sandbox-mode stack under its own supervisord; torn down and cleaned up after.
@@ -185,7 +184,7 @@ def isolated_stack(
         with _quietly(quiet):
             stack.up(config)
         handle = StackHandle(config, settings, isolated=True, private_redis=private_redis)
-        handle.wait_ready()
+        handle.wait_ready(ready_timeout_s)
         yield handle
     finally:
         with _quietly(quiet):

@@ -21,6 +21,7 @@ import redis
 
 from roastbot.keys import RedisKeys
 from roastbot.models import Mention
+from roastbot.redis_conn import RedisClient
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class ApprovalDecision:
 
 
 class ApprovalQueue:
-    def __init__(self, client: redis.Redis, keys: RedisKeys, consumer_name: str = "console") -> None:
+    def __init__(self, client: RedisClient, keys: RedisKeys, consumer_name: str = "console") -> None:
         self.client = client
         self.keys = keys
         self.consumer_name = consumer_name

@@ -21,6 +21,7 @@ import redis
 
 from roastbot.batch import Op, command
 from roastbot.keys import AUTHOR_MEMORY_CAP, AUTHOR_MEMORY_WINDOW_S, RedisKeys
+from roastbot.redis_conn import RedisClient
 
 log = logging.getLogger(__name__)
 RECENT_FOR_PROMPT = 3  # the roasts an LLM is shown as material not to repeat
@@ -41,7 +42,7 @@ class AuthorHistory:
 class AuthorMemory:
     def __init__(
         self,
-        client: redis.Redis,
+        client: RedisClient,
         keys: RedisKeys,
         *,
         window_s: float = AUTHOR_MEMORY_WINDOW_S,

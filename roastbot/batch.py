@@ -17,6 +17,8 @@ from pathlib import Path
 
 import redis
 
+from roastbot.redis_conn import RedisClient
+
 LUA_DIR = Path(__file__).with_name("lua")
 # The scripts a batch can run by name (post_slot runs triage and quota_take).
 OPERATIONS = (
@@ -32,7 +34,7 @@ OPERATIONS = (
 )
 
 
-def load_script(client: redis.Redis, name: str) -> redis.commands.core.Script:
+def load_script(client: RedisClient, name: str) -> redis.commands.core.Script:
     return client.register_script((LUA_DIR / f"{name}.lua").read_text())
 
 
@@ -62,7 +64,7 @@ def batch_source() -> str:
 
 
 class Batch:
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self._script = client.register_script(batch_source())
 
     def run(self, ops: Sequence[Op]) -> list[object]:

@@ -10,10 +10,9 @@ import json
 import time
 from dataclasses import dataclass
 
-import redis
-
 from roastbot.batch import Op, command, flat_to_dict
 from roastbot.keys import AUDIT_STREAM_CAP, RedisKeys
+from roastbot.redis_conn import RedisClient
 
 
 @dataclass(frozen=True)
@@ -46,7 +45,7 @@ def _flag(value: str | None) -> bool | None:
 
 
 class Control:
-    def __init__(self, client: redis.Redis, keys: RedisKeys) -> None:
+    def __init__(self, client: RedisClient, keys: RedisKeys) -> None:
         self.client = client
         self.keys = keys
 

@@ -16,12 +16,12 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-import redis
 from confluent_kafka import KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from roastbot.kafka_wiring import make_reader
 from roastbot.keys import RedisKeys
 from roastbot.models import InvalidMessage, Mention
+from roastbot.redis_conn import RedisClient
 from roastbot.settings import Settings
 
 REPLAY_RECORDS_CAP = 10_000  # replay results kept (oldest dropped first)
@@ -188,7 +188,7 @@ def _letter(message: Message) -> DeadLetterMessage:
 
 
 # --- discard ---------------------------------------------------------------------------
-def discard(client: redis.Redis, keys: RedisKeys, letters: Iterable[str]) -> int:
+def discard(client: RedisClient, keys: RedisKeys, letters: Iterable[str]) -> int:
     """Hide dead letters (by coordinates) in the console; returns how many were newly hidden."""
     names = list(dict.fromkeys(letters))
     if not names:
@@ -201,7 +201,7 @@ def discard(client: redis.Redis, keys: RedisKeys, letters: Iterable[str]) -> int
     return int(added)
 
 
-def discarded(client: redis.Redis, keys: RedisKeys) -> set[str]:
+def discarded(client: RedisClient, keys: RedisKeys) -> set[str]:
     return set(client.zrange(replay_keys(keys).discarded, 0, -1))
 
 
@@ -217,7 +217,7 @@ class ReplayOutcome:
 
 
 def replay(
-    client: redis.Redis,
+    client: RedisClient,
     keys: RedisKeys,
     producer: Producer,
     settings: Settings,
@@ -287,7 +287,7 @@ def replay(
     return [outcomes[coords] for coords in unique]
 
 
-def _trim_records(client: redis.Redis, target: ReplayKeys) -> None:
+def _trim_records(client: RedisClient, target: ReplayKeys) -> None:
     excess = client.zcard(target.index) - REPLAY_RECORDS_CAP
     if excess > 0:
         oldest = [name for name, _score in client.zpopmin(target.index, excess)]
@@ -335,7 +335,7 @@ class ReplayRecord:
         return self.mention_state.get("reply_id", "") if self.mention_state.get("state") == "posted" else ""
 
 
-def replay_history(client: redis.Redis, keys: RedisKeys, limit: int = 200) -> list[ReplayRecord]:
+def replay_history(client: RedisClient, keys: RedisKeys, limit: int = 200) -> list[ReplayRecord]:
     """The newest replays with their mentions' current state."""
     target = replay_keys(keys)
     names = client.zrevrange(target.index, 0, limit - 1)
@@ -362,7 +362,7 @@ def replay_history(client: redis.Redis, keys: RedisKeys, limit: int = 200) -> li
 
 
 def replay_records(
-    client: redis.Redis, keys: RedisKeys, names: Sequence[str]
+    client: RedisClient, keys: RedisKeys, names: Sequence[str]
 ) -> dict[str, dict[str, object]]:
     """coordinates -> latest replay record for the given dead letters (to mark rows)."""
     if not names:

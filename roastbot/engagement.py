@@ -17,11 +17,10 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import redis
-
 from roastbot.batch import Op, command
 from roastbot.keys import ENGAGEMENT_POSTS_CAP, RedisKeys
 from roastbot.models import Mention
+from roastbot.redis_conn import RedisClient
 from roastbot.settings import Settings
 
 # The roast record's fields kept per reply; the last four are roastbot.roasting.base.PROVENANCE,
@@ -54,7 +53,7 @@ class EngagementBook:
     """The tracker's schedule and the metrics per posted reply, in Redis."""
 
     def __init__(
-        self, client: redis.Redis, keys: RedisKeys, settings: Settings, clock: Callable[[], float] = time.time
+        self, client: RedisClient, keys: RedisKeys, settings: Settings, clock: Callable[[], float] = time.time
     ) -> None:
         self.client = client
         self.keys = keys

@@ -13,10 +13,9 @@ import json
 import time
 from dataclasses import dataclass
 
-import redis
-
 from roastbot.batch import Op, command
 from roastbot.keys import RedisKeys
+from roastbot.redis_conn import RedisClient
 from roastbot.settings import Settings
 
 POSTING = "posting"
@@ -137,7 +136,7 @@ def hold_record(code: str, detail: str, credential: str = "", since: float | Non
 
 
 class Holds:
-    def __init__(self, client: redis.Redis, keys: RedisKeys) -> None:
+    def __init__(self, client: RedisClient, keys: RedisKeys) -> None:
         self.client = client
         self.keys = keys
 

@@ -40,6 +40,7 @@ from roastbot.lifecycle import (
     is_move,
     parse_state,
 )
+from roastbot.redis_conn import RedisClient
 from roastbot.telemetry import Bookkeeping
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ def _encode(value: object) -> str:
 
 class MentionStore:
     def __init__(
-        self, client: redis.Redis, keys: RedisKeys, worker_id: str, lease_s: float = CLAIM_LEASE_S
+        self, client: RedisClient, keys: RedisKeys, worker_id: str, lease_s: float = CLAIM_LEASE_S
     ) -> None:
         self.client = client
         self.keys = keys

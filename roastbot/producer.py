@@ -29,6 +29,7 @@ from roastbot.logs import OutageLog
 from roastbot.models import Mention
 from roastbot.outcomes import ExternalError, Permanent, RateLimited, Transient
 from roastbot.quota import QuotaBook
+from roastbot.redis_conn import RedisClient
 from roastbot.retry import full_jitter
 from roastbot.settings import Settings
 from roastbot.since_id import SinceId
@@ -75,7 +76,7 @@ class MentionProducer:
     def __init__(
         self,
         settings: Settings,
-        client: redis.Redis,
+        client: RedisClient,
         gateway: XGateway,
         telemetry: Telemetry,
         kafka_producer: Producer | None = None,

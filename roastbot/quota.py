@@ -11,10 +11,9 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import redis
-
 from roastbot.batch import Op, load_script
 from roastbot.keys import RedisKeys
+from roastbot.redis_conn import RedisClient
 
 # Give back one unit lua/quota_take.lua counted for a call that never reached X (the daily budget refused
 # it first): only in the window it was counted in, never above the limit. ARGV: that window's reset.
@@ -83,7 +82,7 @@ def parse_quota_headers(headers: Mapping[str, str]) -> dict[str, int]:
 
 
 class QuotaBook:
-    def __init__(self, client: redis.Redis, keys: RedisKeys) -> None:
+    def __init__(self, client: RedisClient, keys: RedisKeys) -> None:
         self.client = client
         self.keys = keys
         self._reserve = load_script(client, "quota_take")

@@ -8,8 +8,8 @@ keys carry one hash tag per bot (``roastbot.keys``), so everything the bot does 
 ``transaction=True`` stay MULTI/EXEC on a cluster (legal because their keys share the slot);
 ``transaction=False`` ones are plain batches in both modes.
 
-It also counts the round trips this process made to a single Redis (the bench divides them by
-mentions).
+It also counts the round trips this process made, to a single Redis or to the nodes of a
+Cluster (the bench divides them by mentions).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 import redis
 from redis.backoff import ExponentialBackoff
 from redis.cluster import RedisCluster
+from redis.connection import Connection, SSLConnection
 from redis.exceptions import RedisClusterException
 from redis.retry import Retry
 
@@ -27,6 +28,7 @@ from roastbot.settings import Settings
 
 # Either client: the bot's code uses only the commands both answer the same way.
 RedisClient = redis.Redis | RedisCluster
+
 
 class _RoundTrips:
     """Every request written to a socket: one command, one pipeline or one script call each
@@ -71,13 +73,13 @@ def redis_round_trips() -> int:
 CLUSTER_RETRIES = 8
 
 
-def connect_redis(settings: Settings, fail_fast: bool = False) -> redis.Redis:
+def connect_redis(settings: Settings, fail_fast: bool = False) -> RedisClient:
     """A client that retries a dropped connection a few times before raising; ``fail_fast``
     (the console) answers an outage in seconds instead, so a page can explain it."""
     return connect_redis_url(settings.redis_url, settings.redis_cluster, fail_fast)
 
 
-def connect_redis_url(url: str, cluster: bool, fail_fast: bool = False) -> redis.Redis:
+def connect_redis_url(url: str, cluster: bool, fail_fast: bool = False) -> RedisClient:
     options: dict[str, Any] = {
         "decode_responses": True,
         "socket_timeout": 3.0 if fail_fast else 5.0,
@@ -87,9 +89,17 @@ def connect_redis_url(url: str, cluster: bool, fail_fast: bool = False) -> redis
         retries = 1 if fail_fast else CLUSTER_RETRIES
         # RedisCluster retries ConnectionError, TimeoutError and ClusterDownError itself,
         # re-initialising the slot map between attempts.
+        # Every node's pool makes counting connections. The URL's scheme would override the
+        # class (rediss:// sets SSLConnection), so the class carries TLS and the URL says redis://.
+        tls = url.startswith("rediss://")
+        if tls:
+            url = "redis://" + url.removeprefix("rediss://")
         try:
-            client: Any = RedisCluster.from_url(
-                url, retry=Retry(ExponentialBackoff(cap=2.0, base=0.25), retries), **options
+            client = RedisCluster.from_url(
+                url,
+                retry=Retry(ExponentialBackoff(cap=2.0, base=0.25), retries),
+                connection_class=_counting(SSLConnection if tls else Connection),
+                **options,
             )
         except RedisClusterException as error:
             # It reads the slot map at once; callers handle an outage as a RedisError.
@@ -110,7 +120,7 @@ def connect_redis_url(url: str, cluster: bool, fail_fast: bool = False) -> redis
     return single
 
 
-def primaries_info(client: redis.Redis, section: str) -> dict[str, dict[str, Any]]:
+def primaries_info(client: RedisClient, section: str) -> dict[str, dict[str, Any]]:
     """INFO ``section`` of every primary (one entry, "redis", on a single Redis)."""
     if isinstance(client, RedisCluster):
         return dict(client.info(section, target_nodes=RedisCluster.PRIMARIES))

@@ -6,11 +6,10 @@ import re
 import time
 from dataclasses import dataclass
 
-import redis
-
 from roastbot.batch import Op, command, load_script
 from roastbot.keys import RedisKeys
 from roastbot.models import Mention
+from roastbot.redis_conn import RedisClient
 
 AUTHOR_WINDOW_S = 3600
 OPT_OUT_PATTERN = re.compile(r"(?<![\w@#])stop(?![\w])", re.IGNORECASE)
@@ -44,7 +43,7 @@ def wants_opt_out(mention: Mention, bot_username: str) -> bool:
 
 
 class AuthorRules:
-    def __init__(self, client: redis.Redis, keys: RedisKeys) -> None:
+    def __init__(self, client: RedisClient, keys: RedisKeys) -> None:
         self.client = client
         self.keys = keys
         self._reserve = load_script(client, "rules_reserve")

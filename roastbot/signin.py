@@ -26,9 +26,8 @@ import secrets
 import time
 from dataclasses import dataclass
 
-import redis
-
 from roastbot.keys import RedisKeys
+from roastbot.redis_conn import RedisClient
 
 FREE_FAILURES_PER_CLIENT = 5
 FREE_FAILURES_GLOBAL = 20
@@ -66,7 +65,7 @@ def client_scope(address: str | None) -> str:
 class SignInGuard:
     """The failure budget of the console's sign-in."""
 
-    def __init__(self, client: redis.Redis, keys: RedisKeys) -> None:
+    def __init__(self, client: RedisClient, keys: RedisKeys) -> None:
         self.client = client
         self.keys = keys
         self._record = client.register_script(_RECORD_FAILURE)
@@ -115,7 +114,7 @@ def _unb64(text: str) -> bytes:
 class SessionTokens:
     """Signed, expiring session cookies for the console."""
 
-    def __init__(self, client: redis.Redis, keys: RedisKeys, password: str) -> None:
+    def __init__(self, client: RedisClient, keys: RedisKeys, password: str) -> None:
         self.client = client
         self.keys = keys
         self.password = password

@@ -6,12 +6,12 @@ Redis lost it, the newest mention on the mentions topic stands in for it.
 
 from __future__ import annotations
 
-import redis
 from confluent_kafka import TopicPartition
 
 from roastbot.kafka_wiring import make_reader
 from roastbot.keys import RedisKeys
 from roastbot.models import InvalidMessage, Mention
+from roastbot.redis_conn import RedisClient
 from roastbot.settings import Settings
 
 _ADVANCE = """
@@ -26,7 +26,7 @@ return 0
 
 
 class SinceId:
-    def __init__(self, settings: Settings, client: redis.Redis, keys: RedisKeys) -> None:
+    def __init__(self, settings: Settings, client: RedisClient, keys: RedisKeys) -> None:
         self.settings = settings
         self.client = client
         self.key = keys.since_id

@@ -30,7 +30,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-import redis
 from prometheus_client import CollectorRegistry, Counter
 from twitter_text.extract_urls import extract_urls
 
@@ -38,6 +37,7 @@ from roastbot.batch import Op, command, load_script
 from roastbot.holds import hold_record
 from roastbot.keys import MINUTE_BUCKET_TTL_S, SPEND_DAY_TTL_S, SPEND_READ_IDS_TTL_S, RedisKeys
 from roastbot.outcomes import Permanent
+from roastbot.redis_conn import RedisClient
 from roastbot.settings import Settings
 
 if TYPE_CHECKING:  # the roasting package loads the safety models: not for the producer
@@ -174,7 +174,7 @@ class SpendLedger:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: RedisClient,
         keys: RedisKeys,
         settings: Settings,
         registry: CollectorRegistry | None = None,

@@ -14,10 +14,10 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import redis
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from roastbot.keys import MINUTE_BUCKET_TTL_S, RECENT_ROASTS_CAP, RedisKeys
+from roastbot.redis_conn import RedisClient
 
 # Mention-to-reply latency buckets (seconds), shared by Redis and Prometheus.
 LATENCY_BUCKETS_S = (0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 900, 3600, 6 * 3600, 24 * 3600)
@@ -75,7 +75,7 @@ class Bookkeeping:
 class Telemetry:
     """What one worker reports about itself."""
 
-    def __init__(self, client: redis.Redis, keys: RedisKeys, role: str, worker_id: str | None = None) -> None:
+    def __init__(self, client: RedisClient, keys: RedisKeys, role: str, worker_id: str | None = None) -> None:
         self.client = client
         self.keys = keys
         self.role = role
@@ -152,7 +152,7 @@ class Telemetry:
         pipe.execute()
 
 
-def held_partitions(client: redis.Redis, keys: RedisKeys) -> set[int]:
+def held_partitions(client: RedisClient, keys: RedisKeys) -> set[int]:
     """The partitions the live consumers say they hold (their heartbeats' ``partitions``)."""
     held: set[int] = set()
     for worker in client.zrange(keys.workers, 0, -1):

@@ -15,11 +15,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import redis
-
 from roastbot.batch import Op, load_script
 from roastbot.keys import RedisKeys
 from roastbot.models import Mention
+from roastbot.redis_conn import RedisClient
 from roastbot.settings import TriageOrder
 
 
@@ -53,7 +52,7 @@ class WaitingMention:
 class QuotaTriage:
     def __init__(
         self,
-        client: redis.Redis,
+        client: RedisClient,
         keys: RedisKeys,
         *,
         order: TriageOrder,

@@ -11,11 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 
 from roastbot.kafka_wiring import delete_topics, ensure_topics
 from roastbot.keys import RedisKeys
-from roastbot.redis_conn import connect_redis
+from roastbot.redis_conn import RedisClient, connect_redis
 from roastbot.settings import SANDBOX_X_CREDENTIALS, Settings
 
 HOME = Path(__file__).resolve().parent.parent
@@ -109,7 +108,7 @@ def make_test_settings(**overrides: object) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
-def drop_prefix(client: redis.Redis, keys: RedisKeys) -> None:
+def drop_prefix(client: RedisClient, keys: RedisKeys) -> None:
     """Delete every key of one bot (SCAN walks every primary of a cluster)."""
     for key in client.scan_iter(match=keys.every_key, count=1000):
         client.delete(key)
@@ -126,5 +125,5 @@ def settings(infrastructure: None) -> Iterator[Settings]:
 
 
 @pytest.fixture
-def redis_client(settings: Settings) -> redis.Redis:
+def redis_client(settings: Settings) -> RedisClient:
     return connect_redis(settings)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.stacks import READY_TIMEOUT_S
 from roastbot.kafka_wiring import delete_topics
 from roastbot.keys import RedisKeys
 from roastbot.redis_conn import connect_redis
@@ -24,9 +25,6 @@ from tests.conftest import drop_prefix, make_test_settings
 from tests.helpers import free_port, wait_for
 
 HOME = Path(__file__).resolve().parent.parent
-# From spawn to every partition held, a consumer takes about 40 s on the 2 loaded cores here
-# (its imports and word data before it joins the group), twice that at load 20.
-READY_TIMEOUT_S = 180.0
 
 
 @dataclass

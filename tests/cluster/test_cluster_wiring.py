@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import redis
 from redis.cluster import RedisCluster as ClusterClient
 from redis.crc import key_slot
@@ -11,6 +12,8 @@ from roastbot.mention_store import MentionStore
 from roastbot.redis_conn import connect_redis
 from roastbot.settings import Settings
 from scripts.local_services.redis_cluster import RedisCluster
+
+pytestmark = pytest.mark.cluster_ci
 
 
 def test_the_settings_here_give_a_cluster_client_and_tagged_keys(

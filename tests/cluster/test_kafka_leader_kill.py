@@ -24,7 +24,7 @@ from tests.chaos.conftest import chaos_seed  # noqa: F401  (a fixture)
 from tests.chaos.support import CHAOS_MENTIONS, BackgroundLoad, audit, wait_all_final, wait_until_recovered
 from tests.helpers import wait_for
 
-pytestmark = pytest.mark.chaos
+pytestmark = [pytest.mark.chaos, pytest.mark.cluster_ci]
 
 TEST_KAFKA_CLUSTER_PORT = int(os.environ.get("ROASTBOT_TEST_KAFKA_CLUSTER_PORT") or 19120)
 

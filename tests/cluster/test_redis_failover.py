@@ -18,7 +18,7 @@ from tests.chaos.conftest import chaos_seed  # noqa: F401  (a fixture)
 from tests.chaos.support import CHAOS_MENTIONS, BackgroundLoad, audit, wait_all_final, wait_until_recovered
 from tests.helpers import wait_for
 
-pytestmark = pytest.mark.chaos
+pytestmark = [pytest.mark.chaos, pytest.mark.cluster_ci]
 
 
 def test_a_killed_primary_is_failed_over_and_every_mention_is_replied_once(
