@@ -67,7 +67,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "roaster_first_sight_cpu_ms": first_sight_ms,
         "roaster_cpu_ms": cpu_ms_per_call([lambda r=r: roaster.roast(r) for r in requests], args.passes),
         "safety_cpu_ms": cpu_ms_per_call(
-            [lambda d=d, r=r: check_roast(d, r.author_username) for d, r in zip(drafts, requests, strict=True)],
+            [
+                lambda d=d, r=r: check_roast(d, r.author_username)
+                for d, r in zip(drafts, requests, strict=True)
+            ],
             args.passes,
         ),
         "pipeline_cpu_ms": cpu_ms_per_call(
@@ -77,11 +80,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "nproc": os.cpu_count(),
     }
     if not args.json_only:
-        print(f"{'offline roaster, new words':<28}{figures['roaster_first_sight_cpu_ms']:>8.3f} ms CPU a roast")
+        print(
+            f"{'offline roaster, new words':<28}{figures['roaster_first_sight_cpu_ms']:>8.3f} ms CPU a roast"
+        )
         print(f"{'offline roaster':<28}{figures['roaster_cpu_ms']:>8.3f} ms CPU a roast")
         print(f"{'safety check':<28}{figures['safety_cpu_ms']:>8.3f} ms CPU a draft")
         print(f"{'generate_safe_roast':<28}{figures['pipeline_cpu_ms']:>8.3f} ms CPU a mention")
-        print(f"({figures['mentions']} dev-set mentions x {args.passes} passes; load {figures['load_avg_1m']})")
+        print(
+            f"({figures['mentions']} dev-set mentions x {args.passes} passes; load {figures['load_avg_1m']})"
+        )
     print(json.dumps(figures, sort_keys=True))
     return 0
 

@@ -85,9 +85,8 @@ class Settings(BaseSettings):
     # A loopback redis:// URL without credentials gets the local Redis's generated password.
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", validate_default=True)
     redis_key_prefix: str = Field(default="roastbot", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
-    # REDIS_URL names one node of a Redis Cluster (the client discovers the rest); every key
-    # then carries the hash tag {prefix}, so one bot's keys share one slot. Off: key names
-    # stay exactly as they were (no rename on upgrade).
+    # REDIS_URL names one node of a Redis Cluster (the client finds the rest); every key then
+    # carries the hash tag {prefix}, one slot a bot. Off: key names stay as they were.
     redis_cluster: bool = False
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_topic_mentions: str = Field(default="mentions", pattern=r"^[A-Za-z0-9._-]+$")
@@ -223,7 +222,9 @@ class Settings(BaseSettings):
         return None if value == "" else value
 
     # Empty means unset: no budget cap, the broker's replication defaults.
-    @field_validator("daily_budget_usd", "kafka_replication_factor", "kafka_min_insync_replicas", mode="before")
+    @field_validator(
+        "daily_budget_usd", "kafka_replication_factor", "kafka_min_insync_replicas", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -18,9 +18,7 @@ def _book(settings: Settings, redis_client: redis.Redis, clock: list[float]) -> 
     settings = settings.model_copy(
         update={"engagement_checks_s": [86400.0, 3600.0], "engagement_retention_s": 7200.0}
     )
-    return EngagementBook(
-        redis_client, RedisKeys.of(settings), settings, clock=lambda: clock[0]
-    )
+    return EngagementBook(redis_client, RedisKeys.of(settings), settings, clock=lambda: clock[0])
 
 
 def test_each_check_reschedules_until_the_last(settings: Settings, redis_client: redis.Redis) -> None:
