@@ -56,6 +56,11 @@ def scope_rank(scope: str) -> int:
     return len(_FOLDER_ORDER)
 
 
+def chaos_runs_left(assigned: dict[str, dict[str, bool]]) -> int:
+    """Chaos runs handed to one worker and not yet done (``assigned``: scope -> test -> done)."""
+    return sum(not done for done in assigned.get(CHAOS_RUNS, {}).values())
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     """How ``make test`` splits the suite over its pytest-xdist workers: the chaos runs go
     whole to one worker, one test after another (each loads the machine on its own and judges
@@ -77,9 +82,11 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
 
         def _reschedule(self, node: object) -> None:
             # xdist queues the next file once two tests are left; behind two chaos runs it
-            # would wait minutes while other workers idle.
-            chaos = self.assigned_work.get(node, {}).get(CHAOS_RUNS)
-            if self.workqueue and chaos and not all(chaos.values()):
+            # would wait minutes while other workers idle. But a worker runs a test only once
+            # it holds the one after it (xdist's WorkerInteractor.run_one_test), so the last
+            # chaos run needs a file behind it: held back too, it waited, never started, until
+            # every other file was handed out (CI20: minutes of an idle worker).
+            if self.workqueue and chaos_runs_left(self.assigned_work.get(node, {})) > 1:
                 return
             super()._reschedule(node)
 
