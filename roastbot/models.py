@@ -99,6 +99,11 @@ class Mention(BaseModel):
     def age_s(self, now: datetime | None = None) -> float:
         return ((now or utc_now()) - self.created_at).total_seconds()
 
+    @property
+    def author_username(self) -> str:
+        """The author's @handle, or "" when X sent no user object for them."""
+        return self.author.username if self.author else ""
+
 
 class InvalidMessage(ValueError):
     """A Kafka message that can never become a mention."""

@@ -80,19 +80,23 @@ class CarriedReads:
     def for_claim(self, mention: Mention) -> list[Op]:
         """What the rules read (the author's standing, the switches) and the author's memory
         (for the roast), in the claim's round trip."""
-        author = mention.author.username if mention.author else ""
-        window = self.settings.conversation_window_s
         return [
-            *self.rules.standing_ops(mention.author_id, author, mention.conversation_id, window),
+            *self.rules.standing_ops(*self._standing_of(mention)),
             self.control.switches_op(),
             self.memory.history_op(mention.author_id),
         ]
 
     def take_claim(self, run: Run, answers: list[object]) -> None:
-        if answers:  # none unless the mention was claimed
-            run.standing = Standing.of(answers[:3])
-            run.switches = RuntimeSwitches.of(answers[3])
-            run.history = history_of(answers[4])
+        if answers:  # none unless the mention was claimed; in for_claim's order
+            *standing, switches, history = answers
+            run.standing = Standing.of(standing)
+            run.switches = RuntimeSwitches.of(switches)
+            run.history = history_of(history)
+
+    def _standing_of(self, mention: Mention) -> tuple[str, str, str, float]:
+        """Whose standing the rules read: the author (id and handle) in this conversation."""
+        window = self.settings.conversation_window_s
+        return mention.author_id, mention.author_username, mention.conversation_id, window
 
     def for_state(self, state: State) -> list[Op]:
         """What the step of ``state`` acts on first, read in the round trip of the move there:
@@ -113,9 +117,7 @@ class CarriedReads:
         standing, run.standing = run.standing, None
         if standing is not None:
             return standing
-        mention, window = run.mention, self.settings.conversation_window_s
-        author = mention.author.username if mention.author else ""
-        return self.rules.standing(mention.author_id, author, mention.conversation_id, window)
+        return self.rules.standing(*self._standing_of(run.mention))
 
     def switches(self, run: Run) -> RuntimeSwitches:
         switches, run.switches = run.switches, None

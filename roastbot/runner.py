@@ -279,7 +279,7 @@ class MentionRunner(MentionSteps):
         return {
             "mention_id": mention.id,
             "author_id": mention.author_id,
-            "author": mention.author.username if mention.author else "",
+            "author": mention.author_username,
             "mention": mention.text,
             "roast": roast,
         }

@@ -89,7 +89,7 @@ class MentionSteps:
         mention, settings = run.mention, self.settings
         # Read once per process: later mentions skip the retry policy's per-call cost.
         bot = self.gateway.known_bot_user or self.call("bot_user", self.gateway.bot_user)
-        author = mention.author.username if mention.author else ""
+        author = mention.author_username
         if mention.author_id == bot.id:
             return Outcome(Fact.RULE_SKIP, "own_tweet")
         if {mention.author_id, author.lower()} & settings.known_bots:
@@ -248,7 +248,7 @@ class MentionSteps:
         if decision.decision == Decision.REJECT:
             return Outcome(Fact.REJECTED)
         text = decision.text.strip() or run.record.get("roast", "")
-        verdict = check_roast(text, run.mention.author.username if run.mention.author else "")
+        verdict = check_roast(text, run.mention.author_username)
         if not verdict.ok:
             return Outcome(Fact.APPROVED_UNSAFE, "safety:" + ",".join(verdict.reasons), {"roast": text})
         return Outcome(Fact.APPROVED, fields={"roast": text, "approved_by": decision.actor or "operator"})
@@ -287,9 +287,8 @@ class MentionSteps:
                     raise
                 except Permanent as error:
                     if isinstance(error, BudgetReached) and run.post_slot:
-                        self.quota.give_back(
-                            "post", run.post_slot
-                        )  # refused before it left: X counted nothing
+                        # Refused before it left: X counted nothing.
+                        self.quota.give_back("post", run.post_slot)
                     if error.code not in CAUSES:
                         raise
                     self.raise_hold(error)  # then wait for an operator before the next POST

@@ -55,7 +55,7 @@ def letters_section() -> None:
             mention = letter.mention_or_none()
             text = " ".join(
                 [letter.error, letter.value.decode("utf-8", "replace")]
-                + ([mention.text, mention.author.username if mention.author else ""] if mention else [])
+                + ([mention.text, mention.author_username] if mention else [])
             ).lower()
             return search in text
         return True
