@@ -48,6 +48,7 @@ COMMIT_EVERY_S = 1.0
 SWITCH_CHECK_EVERY_S = 0.5
 HEARTBEAT_EVERY_S = 2.0
 REVOKE_WAIT_S = 20.0
+COMMIT_ANSWER_WAIT_S = 5.0  # at shutdown, for the last commit's answer; unanswered, it is redone
 
 
 class MentionConsumer:
@@ -89,6 +90,7 @@ class MentionConsumer:
         self.paused = False  # by an operator
         self.throttled = False  # by a full read-ahead buffer
         self.last_error = ""
+        self.commits_sent = self.commits_answered = 0  # async commits, and answers to them
 
     # --- rebalance callbacks (called inside poll, on this thread) ------------------
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -133,7 +135,7 @@ class MentionConsumer:
     # --- the loop ------------------------------------------------------------------
     def run(self) -> None:
         ensure_topics(self.settings)
-        consumer = make_consumer(self.settings)
+        consumer = make_consumer(self.settings, on_commit=self._on_committed)
         self.consumer = consumer
         consumer.subscribe(
             [self.settings.kafka_topic_mentions],
@@ -295,6 +297,11 @@ class MentionConsumer:
         self.paused = paused
 
     def _commit(self, partitions: set[int] | None = None) -> None:
+        """Send the commit points that moved, without waiting for the answer: a synchronous
+        commit to a broker that had just restarted blocked this thread for minutes (seen in
+        CI: the loop stopped polling while it held its partitions, until max.poll.interval.ms
+        passed), a known hazard of librdkafka's synchronous commit. The answer comes back in
+        poll() (``_on_committed``); a point not confirmed yet is sent again next time."""
         if self.consumer is None:
             return
         points = self.offsets.commit_points(partitions)
@@ -302,12 +309,31 @@ class MentionConsumer:
             return
         offsets = [TopicPartition(self.settings.kafka_topic_mentions, p, o) for p, o in points.items()]
         try:
-            self.consumer.commit(offsets=offsets, asynchronous=False)
-            self.offsets.mark_committed(points)
+            self.consumer.commit(offsets=offsets, asynchronous=True)
+            self.commits_sent += 1
         except KafkaException as error:
             # Nothing is lost: the same points are tried again next time.
             self.last_error = f"commit: {error}"
             log.warning("commit failed: %s", error)
+
+    def _on_committed(self, error: KafkaError | None, partitions: list[TopicPartition]) -> None:
+        """Kafka's answer to a commit (called inside poll, on this thread)."""
+        self.commits_answered += 1
+        failed = [tp for tp in partitions if tp.error is not None]
+        if error is not None or failed:
+            # Nothing is lost: unconfirmed points are sent again next time.
+            self.last_error = f"commit: {error or failed[0].error}"
+            log.warning("commit failed: %s", error or [(tp.partition, tp.error) for tp in failed])
+        self.offsets.mark_committed(
+            {tp.partition: tp.offset for tp in partitions if tp.error is None and error is None}
+        )
+
+    def _await_commits(self, timeout_s: float) -> None:
+        """Poll (it delivers the answers) until every commit sent is answered or time is up; a
+        message read meanwhile is never started, so it is redelivered."""
+        deadline = time.monotonic() + timeout_s
+        while self.consumer and self.commits_answered < self.commits_sent and time.monotonic() < deadline:
+            self.consumer.poll(0.1)
 
     def _on_kafka_error(self, error: KafkaError) -> None:
         self.last_error = f"kafka: {error}"
@@ -341,6 +367,7 @@ class MentionConsumer:
         self.pool.shutdown(wait=True, cancel_futures=True)
         self._keeper_stop.set()
         self._commit()
+        self._await_commits(COMMIT_ANSWER_WAIT_S)
         if self.consumer is not None:
             self.consumer.close()
         self.kafka_producer.flush(10)

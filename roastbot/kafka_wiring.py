@@ -127,6 +127,10 @@ def make_producer(settings: Settings, **extra: object) -> Producer:
 
 def make_consumer(settings: Settings, group_id: str | None = None, **extra: object) -> Consumer:
     """Consumer with manual offset storage: offsets move only when work is finished."""
+    return Consumer(consumer_config(settings, group_id, **extra))
+
+
+def consumer_config(settings: Settings, group_id: str | None = None, **extra: object) -> dict[str, object]:
     config = {
         **_base_config(settings),
         "group.id": group_id or settings.kafka_consumer_group,
@@ -139,7 +143,7 @@ def make_consumer(settings: Settings, group_id: str | None = None, **extra: obje
         "max.poll.interval.ms": 300_000,
         **extra,
     }
-    return Consumer(config)
+    return config
 
 
 def make_reader(settings: Settings, **extra: object) -> Consumer:

@@ -57,8 +57,12 @@ class OffsetTracker:
             return points
 
     def mark_committed(self, points: dict[int, int]) -> None:
+        """Kafka confirmed these points. Answers may come late: one for a partition given up
+        since is dropped, and an older point never replaces a newer one."""
         with self._lock:
-            self._committed.update(points)
+            for number, point in points.items():
+                if number in self._partitions:
+                    self._committed[number] = max(point, self._committed.get(number, point))
 
     def forget(self, partitions: set[int]) -> None:
         """Drop revoked partitions; their unfinished work is redelivered elsewhere."""

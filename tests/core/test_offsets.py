@@ -36,3 +36,14 @@ def test_forget_drops_revoked_partitions() -> None:
     assert tracker.in_flight() == 1
     assert tracker.commit_points() == {2: 7}
     assert tracker.in_flight({2}) == 1
+
+
+def test_a_late_answer_never_moves_the_committed_point_back() -> None:
+    tracker = OffsetTracker()
+    for offset in (1, 2):
+        tracker.started(0, offset)
+        tracker.finished(0, offset)
+    tracker.mark_committed({0: 3})  # the newer commit answered first
+    tracker.mark_committed({0: 2})  # then the older one
+    assert tracker.commit_points() == {}  # 3 stays the committed point: nothing to send again
+
