@@ -15,9 +15,16 @@ from pathlib import Path
 import pytest
 
 from bench.stacks import isolated_stack
-from tests.chaos.support import CHAOS_MENTIONS, BackgroundLoad, audit, wait_all_final, wait_until_recovered
+from tests.chaos.support import (
+    CHAOS_MENTIONS,
+    RUN_TIMEOUT,
+    BackgroundLoad,
+    audit,
+    wait_all_final,
+    wait_until_recovered,
+)
 
-pytestmark = pytest.mark.chaos
+pytestmark = [pytest.mark.chaos, RUN_TIMEOUT]
 MENTIONS = CHAOS_MENTIONS // 2
 
 

@@ -11,6 +11,7 @@ import pytest
 from bench.stacks import isolated_stack
 from tests.chaos.support import (
     CHAOS_MENTIONS,
+    RUN_TIMEOUT,
     BackgroundLoad,
     Killer,
     audit,
@@ -19,7 +20,7 @@ from tests.chaos.support import (
 )
 from tests.helpers import wait_for
 
-pytestmark = pytest.mark.chaos
+pytestmark = [pytest.mark.chaos, RUN_TIMEOUT]
 
 
 def test_consumers_sigkilled_20_times_at_random_moments(
