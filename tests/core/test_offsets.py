@@ -46,4 +46,3 @@ def test_a_late_answer_never_moves_the_committed_point_back() -> None:
     tracker.mark_committed({0: 3})  # the newer commit answered first
     tracker.mark_committed({0: 2})  # then the older one
     assert tracker.commit_points() == {}  # 3 stays the committed point: nothing to send again
-
