@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from roastbot.x_gateway import XSession
+from roastbot.x_session import XSession
 
 
 def _session(base_url: str) -> XSession:
