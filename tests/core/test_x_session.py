@@ -9,7 +9,7 @@ from roastbot.x_session import XSession
 
 
 def _session(base_url: str) -> XSession:
-    return XSession(base_url, timeout_s=5, on_answer=lambda response: None)
+    return XSession(base_url, timeout_s=5, on_answer=lambda response, taken: None)
 
 
 def _effective(session: XSession, url: str) -> dict[str, object]:
