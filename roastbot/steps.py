@@ -220,7 +220,8 @@ class MentionSteps:
         return Outcome(Fact.SLOT_GRANTED, guards=tuple(guards), on_guards=answered)
 
     def wait_for_turn(self, run: Run) -> bool:
-        """A post slot as ``take_turn`` takes it, without a move; False once it is too late."""
+        """A post slot as ``take_turn`` takes it, in a round trip of its own (a POST tried again
+        has no move to ride on; the gateway reserves its price); False once it is too late."""
         while True:
             self.wait_while_held(POSTING, run)
             [answer] = self.store.run_ops([self.triage.slot_op(run.mention)])
@@ -308,7 +309,6 @@ class MentionSteps:
         return self._posted(run, posted)
 
     def _posted(self, run: Run, posted: PostedReply) -> Outcome:
-        """The move to posted, writing the POST's bookkeeping (its quota, its price) first."""
         fact = Fact.CONFIRMATION_POSTED if run.record.get("kind") == CONFIRMATION else Fact.REPLY_POSTED
         return Outcome(fact, fields={"reply_id": posted.tweet_id}, first=posted.ops)
 
