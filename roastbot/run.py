@@ -51,7 +51,6 @@ class Run:
     slot_granted: bool = False  # one unit of post quota taken for the next POST
     post_slot: Slot | None = None  # the last unit taken, to give back if the POST never left
     reservation: Reservation | None = None  # the next POST's price, reserved with the move to posting
-    posted_book: list[Op] = field(default_factory=list)  # a posted reply's quota and price, to write
     regenerations: int = 0
     avoid: list[str] = field(default_factory=list)
     text_rounds: int = 0  # drafts whose text another mention had (X refuses duplicates)

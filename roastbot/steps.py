@@ -36,7 +36,7 @@ from roastbot.settings import Settings
 from roastbot.spend import BudgetReached
 from roastbot.telemetry import Telemetry
 from roastbot.triage import QuotaTriage
-from roastbot.x_gateway import XGateway
+from roastbot.x_gateway import PostedReply, XGateway
 
 T = TypeVar("T")
 # Drafts tried before a mention is skipped for repeating a recent roast (X refuses the same
@@ -220,7 +220,8 @@ class MentionSteps:
         return Outcome(Fact.SLOT_GRANTED, guards=tuple(guards), on_guards=answered)
 
     def wait_for_turn(self, run: Run) -> bool:
-        """A post slot as ``take_turn`` takes it, without a move; False once it is too late."""
+        """A post slot as ``take_turn`` takes it, in a round trip of its own (a POST tried again
+        has no move to ride on; the gateway reserves its price); False once it is too late."""
         while True:
             self.wait_while_held(POSTING, run)
             [answer] = self.store.run_ops([self.triage.slot_op(run.mention)])
@@ -265,17 +266,17 @@ class MentionSteps:
         uncertain = [run.taken_over_posting]
         found: list[str] = []
 
-        def attempt() -> str:
+        def attempt() -> PostedReply:
             while True:
                 if uncertain[0] and (reply := self.find_own_reply(mention)):
                     found.append(reply)
-                    return reply
+                    return PostedReply(reply)
                 if not run.slot_granted and not self.wait_for_turn(run):
                     raise _TooLate  # X refused a POST for quota: behind every waiting mention
                 run.slot_granted = False
                 reservation, run.reservation = run.reservation, None
                 try:
-                    return self.gateway.post_reply(text, mention.id, reservation, book=run.posted_book.extend)
+                    return self.gateway.post_reply_deferred(text, mention.id, reservation)
                 except RateLimited as error:
                     self.quota.mark_exhausted("post", error.reset_at)
                     self.telemetry.count("failed:x_rate_limited")  # the 429s despite the shared quota
@@ -294,7 +295,7 @@ class MentionSteps:
                     self.raise_hold(error)  # then wait for an operator before the next POST
 
         try:
-            reply_id = self.policy.call("post", attempt)
+            posted = self.policy.call("post", attempt)
         except Permanent as error:
             return self._refused(run, text, error, uncertain[0])
         except _TooLate:
@@ -305,12 +306,11 @@ class MentionSteps:
             run.reservation = None
         if found:
             self.telemetry.count("reconciled")
-        return self._posted(run, reply_id)
+        return self._posted(run, posted)
 
-    def _posted(self, run: Run, reply_id: str) -> Outcome:
+    def _posted(self, run: Run, posted: PostedReply) -> Outcome:
         fact = Fact.CONFIRMATION_POSTED if run.record.get("kind") == CONFIRMATION else Fact.REPLY_POSTED
-        book, run.posted_book = tuple(run.posted_book), []
-        return Outcome(fact, fields={"reply_id": reply_id}, first=book)
+        return Outcome(fact, fields={"reply_id": posted.tweet_id}, first=posted.ops)
 
     def _refused(self, run: Run, text: str, error: Permanent, uncertain: bool) -> Outcome:
         if error.code == "duplicate":
@@ -320,7 +320,7 @@ class MentionSteps:
                 self.policy.pause(self.settings.x_timeout_s)
                 if reply := self.find_own_reply(run.mention):
                     self.telemetry.count("reconciled")
-                    return self._posted(run, reply)
+                    return self._posted(run, PostedReply(reply))
                 return Outcome(Fact.DUPLICATE_UNCONFIRMED)
             # An operator approved this text, or a new one was written already: no other text.
             if run.regenerations or run.record.get("approved_by") or run.record.get("kind") == CONFIRMATION:

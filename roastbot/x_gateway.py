@@ -1,25 +1,25 @@
 """The one X gateway: tweepy's v2 Client for the real API or the local sandbox.
 
-tweepy hard-codes https://api.twitter.com; we hand the client a Session that rewrites
-that prefix to ``X_API_BASE_URL`` (no global patching), sets a timeout tweepy never
-sets, and records every rate-limit header in the shared QuotaBook. Every answer
-becomes a Mention or one of the typed outcomes in ``roastbot.outcomes``.
+tweepy hard-codes https://api.twitter.com; we hand the client a Session
+(``roastbot.x_session``) that rewrites that prefix to ``X_API_BASE_URL`` (no global
+patching) and sets a timeout tweepy never sets; every rate-limit header it hands back is
+recorded in the shared QuotaBook. Every answer becomes a Mention or one of the typed
+outcomes in ``roastbot.outcomes``.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import requests
 import tweepy
-from requests.adapters import HTTPAdapter
 
 from roastbot.batch import Op
 from roastbot.models import Author, utc_now
@@ -29,12 +29,12 @@ from roastbot.settings import Settings
 from roastbot.spend import X_OTHER_READ, X_READ, Reservation, SpendLedger
 from roastbot.x_mentions import FetchedMention, MalformedAnswer, ParsedPage, parse_mentions_page
 from roastbot.x_refusals import refusal_code
+from roastbot.x_session import NotJsonAnswer, XSession
 
-__all__ = ["FetchedMention", "ParsedPage", "XGateway"]
+__all__ = ["FetchedMention", "ParsedPage", "PostedReply", "XGateway"]
 
 log = logging.getLogger(__name__)
 
-X_API_HOST = "https://api.twitter.com"
 # public_metrics: likes and replies of a mention, followers of its author (quota triage).
 TWEET_FIELDS = [
     "id",
@@ -70,59 +70,6 @@ def endpoint_name(method: str, path: str) -> str:
     return "other"
 
 
-class NotJsonAnswer(requests.RequestException):
-    """A 2xx answer whose body is not a JSON object: garbage from the server (or a proxy)."""
-
-
-class XSession(requests.Session):
-    """Rewrites X's host to the configured base URL, records quota headers, and refuses
-    a 2xx body that is not JSON before tweepy parses it."""
-
-    def __init__(
-        self,
-        base_url: str,
-        timeout_s: float,
-        on_answer: Callable[[requests.Response], None],
-        pool_size: int = 10,
-        on_data: Callable[[requests.Response, dict[str, Any]], None] | None = None,
-    ) -> None:
-        super().__init__()
-        self._on_data = on_data
-        self._base_url = base_url
-        self._timeout_s = timeout_s
-        # One connection per thread that may call at once; requests keeps 10 per host, and
-        # a busier consumer would open a new connection per call and log each one it drops.
-        adapter = HTTPAdapter(pool_maxsize=pool_size)
-        self.mount("https://", adapter)
-        self.mount("http://", adapter)
-        # The environment's proxy and CA settings, read once: requests would walk os.environ
-        # twice per call for them, a fifth of a post's CPU. (The process's environment does
-        # not change while it runs; a netrc file, the one other thing trust_env reads, has
-        # no business in OAuth-signed calls.)
-        self.proxies = requests.utils.get_environ_proxies(base_url or X_API_HOST)
-        self.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-        self.trust_env = False
-        self.hooks["response"].append(lambda response, *args, **kwargs: on_answer(response))
-
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        url = url.decode() if isinstance(url, bytes) else url
-        if self._base_url and url.startswith(X_API_HOST):
-            url = self._base_url + url[len(X_API_HOST) :]
-        kwargs.setdefault("timeout", self._timeout_s)
-        response = super().request(method, url, *args, **kwargs)
-        if 200 <= response.status_code < 300 and response.content:
-            try:
-                body = response.json()
-            except ValueError:
-                body = None
-            if not isinstance(body, dict):
-                raise NotJsonAnswer(f"{response.status_code} answer is not a JSON object", response=response)
-            response.json = lambda **_kwargs: body  # type: ignore[method-assign]  # parsed once
-            if self._on_data is not None:
-                self._on_data(response, body)
-        return response
-
-
 def _refusal_code(error: tweepy.HTTPException) -> str:
     """Name X's refusal from its structured problem (roastbot.x_refusals)."""
     try:
@@ -145,6 +92,15 @@ def _reset_at(response: requests.Response | None) -> float:
     return max(resets) if resets else time.time() + 60
 
 
+@dataclass(frozen=True)
+class PostedReply:
+    """A reply X took: its id, and its bookkeeping (the POST's quota, its price) as ops for
+    the caller to write with its own next round trip."""
+
+    tweet_id: str
+    ops: tuple[Op, ...] = ()
+
+
 class XGateway:
     """Every call the bot makes to X."""
 
@@ -164,32 +120,37 @@ class XGateway:
         self._client.session = XSession(
             settings.x_api_base_url,
             settings.x_timeout_s,
-            self._record_quota,
+            self._answered,
             pool_size=max(10, settings.consumer_concurrency),
             on_data=self._record_reads,
         )
         # Mentions are read as plain JSON (roastbot.x_mentions says why), on the same session.
         self._json_client = tweepy.Client(**credentials, return_type=dict, wait_on_rate_limit=False)
         self._json_client.session = self._client.session
+        # Posts get X's answer as requests has it: post_reply books the quota in its headers.
+        self._post_client = tweepy.Client(
+            **credentials, return_type=requests.Response, wait_on_rate_limit=False
+        )
+        self._post_client.session = self._client.session
         self._bot: Author | None = None
         self._bot_lock = threading.Lock()
         self._read_item = threading.local()  # a call's own billing item (post_metrics)
-        self._deferred = threading.local()  # a posted reply's bookkeeping, for post_reply's caller
 
     @property
     def spend(self) -> SpendLedger | None:
         return self._spend
 
-    def _record_quota(self, response: requests.Response) -> None:
+    def _answered(self, response: requests.Response, taken: bool) -> None:
+        """The session's callback, on every answer: its quota recorded now, but for a POST's
+        answer its caller takes (``post_reply`` books that one from the answer it gets)."""
+        endpoint = endpoint_name(response.request.method or "GET", response.request.path_url)
+        if not (taken and endpoint == "post"):
+            self._record_quota(endpoint, response)
+
+    def _record_quota(self, endpoint: str, response: requests.Response) -> None:
         if self._quota is None:
             return
-        endpoint = endpoint_name(response.request.method or "GET", response.request.path_url)
-        deferred: list[Op] | None = getattr(self._deferred, "ops", None)
         try:
-            if deferred is not None and endpoint == "post" and 200 <= response.status_code < 300:
-                op = self._quota.record_op(endpoint, response.headers)
-                deferred.extend([op] if op else [])  # post_reply hands it to its caller's write
-                return
             self._quota.record(endpoint, response.headers, refused=response.status_code == 429)
         except Exception:  # quota bookkeeping must never break the call itself
             log.warning("could not record quota for %s", endpoint, exc_info=True)
@@ -289,46 +250,53 @@ class XGateway:
             self._read_item.item = None
         return {str(tweet.id): dict(tweet.public_metrics or {}) for tweet in response.data or []}
 
-    def post_reply(
-        self,
-        text: str,
-        in_reply_to_tweet_id: str,
-        reservation: Reservation | None = None,
-        book: Callable[[list[Op]], None] | None = None,
-    ) -> str:
-        """Post a reply; returns the new tweet's id. Its price is reserved against the daily
-        budget first (``spend.BudgetReached`` when it would pass the cap), unless the caller
-        reserved it (``reservation``), and given back when the POST fails: the mention is the
-        one that mentioned the bot, so it is a summoned reply. ``book`` takes the bookkeeping
-        of a posted reply (its quota, its price) for the caller to write with its own next
-        round trip; without it the gateway writes it at once."""
+    def post_reply(self, text: str, in_reply_to_tweet_id: str, reservation: Reservation | None = None) -> str:
+        """Post a reply; returns the new tweet's id. Its bookkeeping (its quota, its price) is
+        written at once: for a caller without a round trip of its own to carry it."""
+        tweet_id, answer, reservation = self._post(text, in_reply_to_tweet_id, reservation)
+        self._record_quota("post", answer)
+        self._book_post(reservation, posted=True)
+        return tweet_id
+
+    def post_reply_deferred(
+        self, text: str, in_reply_to_tweet_id: str, reservation: Reservation | None = None
+    ) -> PostedReply:
+        """``post_reply``, the posted reply's bookkeeping left to the caller (``PostedReply.ops``)
+        to write with its own next round trip."""
+        tweet_id, answer, reservation = self._post(text, in_reply_to_tweet_id, reservation)
+        quota = self._quota.record_op("post", answer.headers) if self._quota is not None else None
+        ops = [quota] if quota is not None else []
+        if self._spend is not None and reservation is not None:
+            ops.extend(self._spend.settle_ops(reservation))
+        return PostedReply(tweet_id, tuple(ops))
+
+    def _post(
+        self, text: str, in_reply_to_tweet_id: str, reservation: Reservation | None
+    ) -> tuple[str, requests.Response, Reservation | None]:
+        """The POST: the new tweet's id, X's answer (its quota headers, to book) and the price
+        reserved. The price is reserved against the daily budget first (``spend.BudgetReached``
+        when it would pass the cap) unless the caller did: the mention is the one that mentioned
+        the bot, so it is a summoned reply. A POST that fails has its price given back and its
+        quota written at once (by the session's callback, or here when X answered in full)."""
         if reservation is None and self._spend is not None:
             reservation = self._spend.reserve_post(text)
-        self._deferred.ops = [] if book is not None else None
+        answer: requests.Response | None = None
         try:
-            try:
-                response = self._call(
-                    "post",
-                    lambda: self._client.create_tweet(
-                        text=text, in_reply_to_tweet_id=in_reply_to_tweet_id, user_auth=True
-                    ),
-                )
-                if not response.data or "id" not in response.data:
-                    raise Transient("post: answer without an id")
-            except BaseException:
-                self._write(self._deferred.ops or [])
-                self._book_post(reservation, posted=False)
-                raise
-            ops = list(self._deferred.ops or [])
-        finally:
-            self._deferred.ops = None
-        if book is not None and self._spend is not None and reservation is not None:
-            ops.extend(self._spend.settle_ops(reservation))
-        elif reservation is not None:
-            self._book_post(reservation, posted=True)
-        if book is not None:
-            book(ops)
-        return str(response.data["id"])
+            answer = self._call(
+                "post",
+                lambda: self._post_client.create_tweet(
+                    text=text, in_reply_to_tweet_id=in_reply_to_tweet_id, user_auth=True
+                ),
+            )
+            data = answer.json().get("data")
+            if not isinstance(data, dict) or "id" not in data:
+                raise Transient("post: answer without an id")
+        except BaseException:
+            if answer is not None:
+                self._record_quota("post", answer)
+            self._book_post(reservation, posted=False)
+            raise
+        return str(data["id"]), answer, reservation
 
     def _book_post(self, reservation: Reservation | None, posted: bool) -> None:
         if self._spend is None or reservation is None:
@@ -340,15 +308,6 @@ class XGateway:
                 self._spend.refund(reservation)
         except Exception:  # the post itself is done (or failed): bookkeeping must not change that
             log.warning("could not book the spend of a post", exc_info=True)
-
-    def _write(self, ops: list[Op]) -> None:
-        """Bookkeeping the caller will not get (the POST failed): written now, never raising."""
-        if not ops or self._quota is None:
-            return
-        try:
-            self._quota.write(ops)
-        except Exception:
-            log.warning("could not record the quota of a post", exc_info=True)
 
     def find_reply_to(
         self, mention_id: str, posted_after: float | None = None, max_pages: int = 32

@@ -14,7 +14,7 @@ from roastbot.lifecycle import State
 from roastbot.mention_store import MentionStore, plant
 from roastbot.quota import QuotaBook
 from roastbot.settings import Settings
-from roastbot.x_gateway import CLOCK_SKEW_S, XGateway
+from roastbot.x_gateway import CLOCK_SKEW_S, PostedReply, XGateway
 from sandbox.x_api.app import create_app
 from sandbox.x_api.config import SandboxConfig
 from tests.helpers import ServerThread, wait_for
@@ -214,18 +214,18 @@ def _takeover_with_lagging_timeline(
         )
         visible_at = time.time() + visible_after_s
         find: Callable[..., str | None] = XGateway.find_reply_to
-        post: Callable[..., str] = XGateway.post_reply
+        post: Callable[..., PostedReply] = XGateway.post_reply_deferred  # the consumer's POST
         posts: list[str] = []
 
         def lagging_find(self: XGateway, *args: object, **kwargs: object) -> str | None:
             return find(self, *args, **kwargs) if time.time() >= visible_at else None
 
-        def counted_post(self: XGateway, text: str, *args: object, **kwargs: object) -> str:
+        def counted_post(self: XGateway, text: str, *args: object, **kwargs: object) -> PostedReply:
             posts.append(text)
             return post(self, text, *args, **kwargs)
 
         monkeypatch.setattr(XGateway, "find_reply_to", lagging_find)
-        monkeypatch.setattr(XGateway, "post_reply", counted_post)
+        monkeypatch.setattr(XGateway, "post_reply_deferred", counted_post)
         bot.control.set_switch("paused", False)
         state = bot.final_state(mention_id, timeout_s=30)
         return state, reply_id, posts, bot.replies(mention_id)

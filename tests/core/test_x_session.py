@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from roastbot.x_gateway import XSession
+from roastbot.x_session import XSession
 
 
 def _session(base_url: str) -> XSession:
-    return XSession(base_url, timeout_s=5, on_answer=lambda response: None)
+    return XSession(base_url, timeout_s=5, on_answer=lambda response, taken: None)
 
 
 def _effective(session: XSession, url: str) -> dict[str, object]:

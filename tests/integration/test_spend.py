@@ -12,6 +12,7 @@ import pytest
 import redis
 from prometheus_client import CollectorRegistry
 
+from roastbot.batch import Batch
 from roastbot.holds import EVERYTHING, Holds
 from roastbot.keys import RedisKeys
 from roastbot.outcomes import Permanent, Transient
@@ -123,6 +124,31 @@ def test_a_refused_post_gives_its_reservation_back(
     with pytest.raises(Permanent, match="duplicate"):
         gateway.post_reply("Same old roast.", mention_id)
     assert spend.today().total == 0 and spend.today().posts == 0
+
+
+def test_a_deferred_post_leaves_its_bookkeeping_to_the_caller_unless_it_fails(
+    x: httpx.Client, sandbox_settings: Settings, redis_client: redis.Redis
+) -> None:
+    # The consumer writes a posted reply's quota and price with the move to posted; a POST
+    # that fails has no such move, so its quota is written at once and its price given back.
+    keys = RedisKeys.of(sandbox_settings)
+    quota, spend = QuotaBook(redis_client, keys), ledger_for(redis_client, sandbox_settings)
+    gateway = XGateway(sandbox_settings, quota, spend=spend)
+    first, second = x.post("/sandbox/mentions", json={"text": "roast me", "count": 2}).json()["ids"]
+    posted = gateway.post_reply_deferred("Your tabs have tabs.", first)
+    assert [r["id"] for r in x.get(f"/sandbox/tweets/{first}/replies").json()["replies"]] == [posted.tweet_id]
+    assert quota.snapshot("post").seen_at is None  # not written: the caller's round trip carries it
+    assert spend.today().total == 10_000 and spend.today().counts == {}  # reserved, not yet settled
+    Batch(redis_client).run(posted.ops)
+    assert quota.snapshot("post").seen_at is not None
+    assert spend.today().counts == {X_REPLY: 1} and spend.today().total == 10_000
+
+    redis_client.delete(keys.quota("post"))
+    x.post("/sandbox/faults", json={"malformed_rate": 1.0, "endpoints": ["post"]})
+    with pytest.raises(Transient, match="malformed"):
+        gateway.post_reply_deferred("Your tabs have more tabs.", second)
+    assert quota.snapshot("post").seen_at is not None  # X counted it: its quota written at once
+    assert spend.today().total == 10_000 and spend.today().counts == {X_REPLY: 1}  # price given back
 
 
 def test_llm_calls_are_booked_from_usage_at_the_models_price(
