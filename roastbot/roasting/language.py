@@ -16,8 +16,9 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import simplemma
 import wordfreq
+
+from roastbot.roasting.lemmas import lemmatize
 
 if TYPE_CHECKING:
     import yake
@@ -127,7 +128,7 @@ def zipf(word: str, lang: str) -> float:
 @lru_cache(maxsize=65536)
 def lemma(word: str) -> str:
     """English lemma, lower-case ("tabs" -> "tab", "died" -> "die")."""
-    return simplemma.lemmatize(word, lang="en").casefold()
+    return lemmatize(word, "en").casefold()
 
 
 def warm_up() -> None:
