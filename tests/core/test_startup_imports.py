@@ -4,7 +4,8 @@ Every supervisord program is a fresh interpreter, and the test suite starts hund
 importing openai and together costs about a second of CPU each time, for nothing on the
 offline roaster, the producer, the tracker and the console. YAKE (numpy, networkx: about
 0.25 s) loads for the offline roaster's first keyword ranking, twitter-text (about 0.3 s)
-for the first post priced or roast checked: neither at the producer's or tracker's start.
+for the first post priced or roast checked: neither at the producer's or tracker's start,
+nor the roasters' word data, which the persona check in their settings once pulled in.
 """
 
 from __future__ import annotations
@@ -38,8 +39,12 @@ def test_a_worker_starts_without_yake(worker: str) -> None:
 
 
 @pytest.mark.parametrize("worker", ["workers.producer", "workers.tracker"])
-def test_a_worker_that_never_posts_starts_without_twitter_text(worker: str) -> None:
-    assert "twitter_text" not in _modules_after(f"import {worker}")
+def test_a_worker_that_never_roasts_starts_without_the_roasters_data(worker: str) -> None:
+    # Its settings, validated, read the persona: that must not import the whole roasting package.
+    loaded = _modules_after(f"import {worker}; from roastbot.settings import Settings; Settings()")
+    assert "roastbot.roasting.persona" in loaded  # the validation ran
+    heavy = {"twitter_text", "wordfreq", "simplemma", "yake", "roastbot.roasting.offline"}
+    assert loaded.isdisjoint(heavy), sorted(loaded & heavy)
 
 
 def test_pricing_a_post_loads_twitter_text() -> None:
