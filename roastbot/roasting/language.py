@@ -133,9 +133,9 @@ def lemma(word: str) -> str:
 
 def warm_up() -> None:
     """Load what every mention needs now rather than on the first one: each language's stop
-    words (the language is told by them) and English word data (about 0.3 s of CPU). Another
-    language's frequencies (about 0.1 s each) and lemmas (0.2-0.8 s) load on its first
-    mention; loading all seven at every start cost about 1.5 s of CPU and 280 MB."""
+    words (the language is told by them) and English word data (about 0.15 s of CPU). Another
+    language's frequencies (0.1-0.25 s) and lemmas (0.05-0.4 s, cached: lemmas.py) load on its first
+    mention; loading all seven at every start cost about 1 s of CPU and 240 MB."""
     for lang in languages():
         stopwords(lang)
     zipf("the", "en")
