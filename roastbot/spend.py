@@ -31,7 +31,6 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter
-from twitter_text.extract_urls import extract_urls
 
 from roastbot.batch import Op, command, load_script
 from roastbot.holds import hold_record
@@ -111,6 +110,10 @@ class Prices:
     def post_item(text: str, summoned: bool = True) -> str:
         """The item a post is billed as: any URL makes it the dear kind (X finds URLs as
         twitter-text does); a reply to a post that mentioned the bot is the cheap kind."""
+        # Imported here: twitter-text costs about 0.3 s of CPU (pkg_resources, its emoji
+        # pattern), and the producer and the tracker, which never post, would pay it at start.
+        from twitter_text.extract_urls import extract_urls
+
         if extract_urls(text):
             return X_POST_WITH_URL
         return X_REPLY if summoned else X_POST

@@ -12,8 +12,7 @@ import tomllib
 from functools import cache
 from importlib import resources
 
-import simplemma
-
+from roastbot.roasting.lemmas import lemmatize
 from roastbot.roasting.subject import Subject
 
 SLOT = re.compile(r"\{(\w+)\}")
@@ -48,7 +47,7 @@ def is_plural(word: str) -> bool:
         return True
     if word in _rules()["singular_words"] or not word.endswith("s") or word.endswith("ss"):
         return False
-    return simplemma.lemmatize(word, lang="en").casefold() != word
+    return lemmatize(word, "en").casefold() != word
 
 
 def shown(subject: Subject) -> str:

@@ -1,17 +1,27 @@
 """The language cues the subject reader goes by (data/subject.toml), and the libraries'
 word data: YAKE's stop-word lists and keyword extractor, wordfreq's frequencies, simplemma's
 English lemmas. Split from ``roastbot.roasting.subject`` so that module keeps to reading.
+
+Each language's data loads on its first use: a worker starts with English only (``warm_up``),
+and YAKE itself (numpy, networkx: about 0.25 s of CPU) is imported for the first keyword
+ranking, its stop-word lists being read from its files without it.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import tomllib
 from functools import cache, lru_cache
 from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-import simplemma
 import wordfreq
-import yake
+
+from roastbot.roasting.lemmas import lemmatize
+
+if TYPE_CHECKING:
+    import yake
 
 MAX_WORDS = 3
 FREQUENCY_LEAD = 0.75
@@ -27,12 +37,31 @@ def config() -> dict[str, object]:
 
 @cache
 def extractor(lang: str) -> yake.KeywordExtractor:
+    import yake  # only for a keyword ranking (see the module docstring)
+
     return yake.KeywordExtractor(lan=lang, n=MAX_WORDS, top=8, dedupLim=0.9)
 
 
 @cache
 def stopwords(lang: str) -> frozenset[str]:
-    return frozenset(word.casefold() for word in extractor(lang).stopword_set)
+    """YAKE's stop-word list for ``lang``, read as its KeywordExtractor reads it (the
+    language-agnostic list when it has none; tested equal to ``extractor(lang).stopword_set``)."""
+    folder = _yake_folder() / "core" / "StopwordsList"
+    path = folder / f"stopwords_{lang[:2].lower()}.txt"
+    if not path.exists():
+        path = folder / "stopwords_noLang.txt"
+    try:
+        text = path.read_text("utf-8")
+    except UnicodeDecodeError:
+        text = path.read_text("ISO-8859-1")
+    return frozenset(word.casefold() for word in text.lower().split("\n"))
+
+
+def _yake_folder() -> Path:
+    spec = importlib.util.find_spec("yake")  # found, not imported
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("yake is not installed (requirements.txt)")
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 @cache
@@ -99,13 +128,15 @@ def zipf(word: str, lang: str) -> float:
 @lru_cache(maxsize=65536)
 def lemma(word: str) -> str:
     """English lemma, lower-case ("tabs" -> "tab", "died" -> "die")."""
-    return simplemma.lemmatize(word, lang="en").casefold()
+    return lemmatize(word, "en").casefold()
 
 
 def warm_up() -> None:
-    """Load every language's word data now (about 1.5 s of CPU and 280 MB) rather than on
-    the first mentions of each language, which would otherwise pay for it mid-burst."""
+    """Load what every mention needs now rather than on the first one: each language's stop
+    words (the language is told by them) and English word data (about 0.15 s of CPU). Another
+    language's frequencies (0.1-0.25 s) and lemmas (0.05-0.4 s, cached: lemmas.py) load on its first
+    mention; loading all seven at every start cost about 1 s of CPU and 240 MB."""
     for lang in languages():
         stopwords(lang)
-        zipf("the", lang)
+    zipf("the", "en")
     lemma("tabs")

@@ -14,8 +14,6 @@ import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-import simplemma
-
 from roastbot.roasting.language import (
     MAX_WORDS,
     detect_language,
@@ -30,6 +28,7 @@ from roastbot.roasting.language import pronouns as _pronouns
 from roastbot.roasting.language import request_words as _request_words
 from roastbot.roasting.language import stopwords as _stopwords
 from roastbot.roasting.language import time_words as _time_words
+from roastbot.roasting.lemmas import lemmatize
 from roastbot.roasting.normalize import clean
 from roastbot.roasting.safety import passes_word_rules, safe_words
 from roastbot.roasting.topics import family_of, in_lexicon, lexicon
@@ -152,7 +151,7 @@ def _is_foreign_verb(word: str, lang: str) -> bool:
     endings = _infinitive_endings(lang)
     if not endings or _known(word, lang):
         return False
-    base = simplemma.lemmatize(word, lang=lang).casefold()
+    base = lemmatize(word, lang).casefold()
     return base != word and base.endswith(endings)
 
 
