@@ -97,6 +97,16 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     return ChaosApart(config, log)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Chaos runs (the cluster failovers too) time out at 600 s, past their own deadlines
+    (wait_all_final allows up to 300 s after the load): a run that stalls fails naming the
+    mentions left and their states, not with pytest-timeout's stack from inside the wait
+    (CI21, where the suite's 300 s default fired first)."""
+    for item in items:
+        if item.get_closest_marker("chaos") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(600))
+
+
 @pytest.fixture(scope="session")
 def infrastructure() -> None:
     """Kafka and Redis are up (idempotent: starts nothing when they already run)."""

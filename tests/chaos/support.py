@@ -16,18 +16,12 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import pytest
-
 from bench import ledger as ledgers
 from bench.load import Injection, Injector
 from bench.stacks import StackHandle
 from tests.helpers import wait_for
 
 CHAOS_MENTIONS = int(os.environ.get("CHAOS_MENTIONS", "2000"))
-# Past a run's own deadlines (wait_all_final allows up to 300 s after the load): a run that
-# stalls fails with the mentions left and their states, not with pytest-timeout's stack trace
-# from inside the wait (CI21, whose 300 s suite default fired first).
-RUN_TIMEOUT = pytest.mark.timeout(600)
 _SPAWNED = re.compile(r"spawned: '([\w-]+)' with pid (\d+)")
 
 

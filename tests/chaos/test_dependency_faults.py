@@ -15,16 +15,9 @@ from pathlib import Path
 import pytest
 
 from bench.stacks import isolated_stack
-from tests.chaos.support import (
-    CHAOS_MENTIONS,
-    RUN_TIMEOUT,
-    BackgroundLoad,
-    audit,
-    wait_all_final,
-    wait_until_recovered,
-)
+from tests.chaos.support import CHAOS_MENTIONS, BackgroundLoad, audit, wait_all_final, wait_until_recovered
 
-pytestmark = [pytest.mark.chaos, RUN_TIMEOUT]
+pytestmark = pytest.mark.chaos
 MENTIONS = CHAOS_MENTIONS // 2
 
 

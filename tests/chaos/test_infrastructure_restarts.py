@@ -12,17 +12,10 @@ import pytest
 from bench.stacks import isolated_stack
 from roastbot.control import Control
 from scripts import services
-from tests.chaos.support import (
-    CHAOS_MENTIONS,
-    RUN_TIMEOUT,
-    BackgroundLoad,
-    audit,
-    wait_all_final,
-    wait_until_recovered,
-)
+from tests.chaos.support import CHAOS_MENTIONS, BackgroundLoad, audit, wait_all_final, wait_until_recovered
 from tests.helpers import wait_for
 
-pytestmark = [pytest.mark.chaos, RUN_TIMEOUT]
+pytestmark = pytest.mark.chaos
 
 
 def test_kafka_broker_restart(tmp_path: Path, chaos_seed: int, private_kafka: services.Config) -> None:

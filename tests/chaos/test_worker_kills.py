@@ -11,7 +11,6 @@ import pytest
 from bench.stacks import isolated_stack
 from tests.chaos.support import (
     CHAOS_MENTIONS,
-    RUN_TIMEOUT,
     BackgroundLoad,
     Killer,
     audit,
@@ -20,7 +19,7 @@ from tests.chaos.support import (
 )
 from tests.helpers import wait_for
 
-pytestmark = [pytest.mark.chaos, RUN_TIMEOUT]
+pytestmark = pytest.mark.chaos
 
 
 def test_consumers_sigkilled_20_times_at_random_moments(
