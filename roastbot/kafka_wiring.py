@@ -32,6 +32,7 @@ _OWN_KAFKA_VARIABLES = {
     "KAFKA_REPLICATION_FACTOR",
     "KAFKA_MIN_INSYNC_REPLICAS",
     "KAFKA_CONTROLLER_PORT",
+    "KAFKA_CLUSTER_PORT",  # scripts/services.py's local cluster
     "KAFKA_HEAP_OPTS",
     "KAFKA_OPTS",
 }
