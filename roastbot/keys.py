@@ -122,8 +122,8 @@ class RedisKeys:
     @property
     def post_waiting(self) -> str:
         """Sorted set mention id -> triage score (higher: posted sooner) of mentions that passed
-        quota triage and wait for a post slot (states generating and ready); the score and the
-        mention's created_at live in its state hash too."""
+        quota triage and wait for a post slot (states generating and ready, and posting once
+        the budget handed a slot back); the score and created_at live in its state hash too."""
         return self._key("triage", "waiting")
 
     @property

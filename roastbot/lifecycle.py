@@ -53,6 +53,8 @@ the mention until an operator's decision arrives. Waits are not edges: a step wa
 posting hold, for quota or for the LLM stays in its state while its claim is renewed.
 A mention in ``generating`` or ``ready`` waits for a post slot: it is in the waiting set
 (``roastbot.triage``) from the edge that enters those states to the edge that leaves them.
+One in ``posting`` whose slot the budget handed back (a POST tried again, its price refused)
+waits there again, at its score, until its next slot or the edge that leaves ``posting``.
 """
 
 from __future__ import annotations

@@ -210,10 +210,7 @@ class MentionSteps:
                 return None
             if granted and spend is not None and reservation is not None:  # the budget refused
                 self.raise_hold(spend.refused(answers[1], reservation))  # counted as the POST's refusal was
-                if run.post_slot:
-                    self.quota.give_back("post", run.post_slot)  # refused before it left: X counted nothing
-                self.triage.rejoin(run.mention)  # it waits in ready, for the budget's hold
-                run.slot_granted, run.post_slot = False, None
+                self.give_back_slot(run)
                 return self.take_turn(run)  # after the budget's hold
             return Outcome(Fact.QUOTA_TRIAGED) if granted is False else self.take_turn(run)
 
@@ -228,6 +225,11 @@ class MentionSteps:
             granted = self.read_slot(run, answer)
             if granted is not None:
                 return granted
+
+    def give_back_slot(self, run: Run) -> None:
+        """The budget refused the POST's price: the slot back, the mention waiting again."""
+        self.triage.rejoin(run.mention, run.post_slot)
+        run.slot_granted, run.post_slot = False, None
 
     def read_slot(self, run: Run, answer: object) -> bool | None:
         """``lua/post_slot.lua``'s answer: True granted, False too late, None after a short wait."""
@@ -287,9 +289,8 @@ class MentionSteps:
                         self.policy.pause(self.settings.x_timeout_s)  # a request given up on may still land
                     raise
                 except Permanent as error:
-                    if isinstance(error, BudgetReached) and run.post_slot:
-                        # Refused before it left: X counted nothing.
-                        self.quota.give_back("post", run.post_slot)
+                    if isinstance(error, BudgetReached):  # a POST tried again reserved its own price
+                        self.give_back_slot(run)
                     if error.code not in CAUSES:
                         raise
                     self.raise_hold(error)  # then wait for an operator before the next POST

@@ -7,7 +7,8 @@ resets, the window's length) says when its slot comes, as the earliest moment, s
 that could still be answered in time is never triaged out. Waiting mentions then take slots
 best first by TRIAGE. The estimate lives in one place, ``lua/triage.lua``, atomic with the
 set it reads, so two consumers admitting at once never both take the last slot; the runner's
-transitions keep the set (``lua/transition.lua``: a mention waits in generating and ready).
+transitions keep the set (``lua/transition.lua``: a mention waits in generating and ready),
+and a slot the budget hands back puts its mention back (``rejoin``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from roastbot.batch import Op, load_script
 from roastbot.keys import RedisKeys
 from roastbot.models import Mention
+from roastbot.quota import QuotaBook, Slot
 from roastbot.redis_conn import RedisClient
 from roastbot.settings import TriageOrder
 
@@ -64,6 +66,7 @@ class QuotaTriage:
         self.order = order
         self.budget_s = min(max_reply_delay_s, max_age_s)
         self._triage = load_script(client, "triage")
+        self._quota = QuotaBook(client, keys)
 
     def _ask(self, mention_id: str, score: float, age_s: float, mode: str, now: float | None) -> Verdict:
         now = time.time() if now is None else now
@@ -97,8 +100,13 @@ class QuotaTriage:
         """For a waiting mention: its wait, the better-scored ones going first."""
         return self._ask(mention.id, self.score(mention), mention.age_s(), "turn", now)
 
-    def rejoin(self, mention: Mention) -> None:
-        """Back in the set after its slot was given back (the budget refused the POST's price)."""
+    def rejoin(self, mention: Mention, slot: Slot | None) -> None:
+        """A slot handed back: the budget refused the POST's price before it left, so X counted
+        nothing. Its unit goes back to the post quota, and the mention back in the set at its
+        score (the slot took it out): it waits for the budget's hold where it stood, not behind
+        every mention that waits, whether the move to posting or a POST tried again was refused."""
+        if slot is not None:
+            self._quota.give_back("post", slot)
         self.client.zadd(self.keys.post_waiting, {mention.id: self.score(mention)})
 
     def score(self, mention: Mention) -> float:

@@ -10,6 +10,7 @@ def test_kafka_prefixed_variables_pass_through_as_librdkafka_properties() -> Non
         "KAFKA_SASL_USERNAME": "svc",
         "KAFKA_BOOTSTRAP_SERVERS": "broker:9092",  # our own setting, not passed through
         "KAFKA_TOPIC_MENTIONS": "mentions",
+        "KAFKA_CLUSTER_PORT": "19100",  # scripts/services.py's, not librdkafka's cluster.port
         "REDIS_URL": "redis://x",
     }
     assert librdkafka_overrides(environ) == {

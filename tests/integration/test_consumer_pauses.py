@@ -15,10 +15,9 @@ from collections.abc import Callable
 
 import pytest
 from confluent_kafka import Consumer, ConsumerGroupState, TopicPartition
-from confluent_kafka.admin import AdminClient
 
 import roastbot.consumer
-from roastbot.kafka_wiring import consumer_lag, make_consumer
+from roastbot.kafka_wiring import consumer_lag, make_admin, make_consumer
 from roastbot.settings import Settings
 from tests.helpers import wait_for
 from tests.integration.test_consumer_flow import JOIN_S, STEP_S, Key, build, produce, running
@@ -47,9 +46,7 @@ def quick_to_lose(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def group_state(settings: Settings) -> ConsumerGroupState:
-    # A plain admin client: make_admin's timed out on this request while the group had a
-    # member (confluent-kafka 2.16.1, not looked into further).
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
+    admin = make_admin(settings)
     group = settings.kafka_consumer_group
     return admin.describe_consumer_groups([group])[group].result(timeout=10).state
 

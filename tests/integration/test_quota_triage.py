@@ -14,11 +14,15 @@ import pytest
 
 from roastbot.holds import Holds
 from roastbot.kafka_wiring import consumer_lag
+from roastbot.keys import RedisKeys
 from roastbot.models import utc_now
+from roastbot.quota import QuotaBook
+from roastbot.redis_conn import connect_redis
 from roastbot.retry import Interrupted
 from roastbot.roasting import Roaster, RoastRequest, roaster_from_settings
 from roastbot.roasting.base import RoastDraft
 from roastbot.settings import Settings
+from roastbot.spend import SpendLedger
 from roastbot.x_gateway import XGateway
 from tests.helpers import wait_for
 from tests.integration.pipeline import pipeline
@@ -44,11 +48,12 @@ class CountingRoaster:
         return self.inner.roast(request)
 
 
-def spend_posts(x: httpx.Client, gateway: XGateway, count: int) -> None:
-    """Post ``count`` replies outside the bot's mentions: X's answers tell the shared quota."""
+def spend_posts(x: httpx.Client, gateway: XGateway, count: int, label: str = "Spending") -> None:
+    """Post ``count`` replies outside the bot's mentions: X's answers tell the shared quota
+    (``label`` keeps the texts of a second call apart: X refuses the same text twice)."""
     target = x.post("/sandbox/mentions", json={"text": "quota spender"}).json()["ids"][0]
     for n in range(count):
-        gateway.post_reply(f"Spending post number {n} of the quota window.", target)
+        gateway.post_reply(f"{label} post number {n} of the quota window.", target)
 
 
 def test_a_backlog_beyond_the_quota_is_triaged_before_roasting_and_nothing_is_lost(
@@ -140,3 +145,59 @@ def test_waiting_mentions_take_the_slots_best_first_by_followers(
         assert not bot.replies(ids[100]) and not bot.replies(ids[10])
     for thread in threads:
         thread.join(timeout=30)  # the runner's stop ends their wait for the reset
+
+
+def test_a_post_tried_again_and_refused_by_the_budget_keeps_its_place_among_the_waiting(
+    x: httpx.Client, sandbox_settings: Settings, gateway: XGateway
+) -> None:
+    # Basic's window scaled to 15 min, a reply may answer a mention up to 120 s old: a mention
+    # that has to wait for the reset is skipped. The first POST of a well-followed mention is
+    # refused (automation_block): its next POST, from posting, reserves its own price, which
+    # a $0 cap refuses. It must wait for the budget's hold where it stood, at its score: once
+    # the cap is raised, the one post left goes to it, not to a less-followed one behind it.
+    x.post("/sandbox/limits", json={"tier": "basic", "time_scale": 96})
+    spend_posts(x, gateway, BASIC_POSTS - 3)
+    x.post("/sandbox/faults", json={"post_refusal": "automation_block", "post_refusal_count": 1})
+    settings = sandbox_settings.model_copy(
+        update={
+            "triage": "followers",
+            "max_reply_delay_s": 120.0,
+            "daily_budget_usd": 1.0,
+            "price_x_read_per_post_usd": 0.0,  # reads priced in test_spend
+        }
+    )
+    client, keys = connect_redis(settings), RedisKeys.of(settings)
+    spend, holds, quota = SpendLedger(client, keys, settings), Holds(client, keys), QuotaBook(client, keys)
+    with runner_bench(settings, x, spend=spend) as bot:
+        first = bot.mention("roast me, 1000 follow me", author={"username": "many", "followers_count": 1000})
+        threads = [threading.Thread(target=_deliver_until_stopped, args=(bot, first))]
+        threads[0].start()
+        wait_for(lambda: [h.code for h in holds.active()] == ["automation_block"], 30, "X's refusal")
+        assert bot.state(first)["state"] == "posting" and not bot.replies(first)
+        spend.set_cap_for_today(0.0)  # the next POST's price passes it
+        holds.lift()
+        wait_for(lambda: [h.code for h in holds.active()] == ["daily_budget"], 30, "the budget's hold")
+        # Its POST tried again, refused before it left: still posting, the unit given back (the
+        # book says what X said), and back among the waiting at the score it was admitted with.
+        assert bot.state(first)["state"] == "posting" and not bot.replies(first)
+        wait_for(lambda: client.zscore(bot.keys.post_waiting, first) is not None, 5, "it waits again")
+        assert client.zscore(bot.keys.post_waiting, first) == float(bot.state(first)["triage_score"])
+        counters = x.get("/sandbox/limits").json()["counters"]
+        assert quota.snapshot("post").remaining == min(
+            c["remaining"] for n, c in counters.items() if "post" in n
+        )
+        second = bot.mention("roast me, 10 follow me", author={"username": "few", "followers_count": 10})
+        threads.append(threading.Thread(target=_deliver_until_stopped, args=(bot, second)))
+        threads[1].start()
+        wait_for(lambda: client.zscore(bot.keys.post_waiting, second) is not None, 30, "the second waiting")
+        assert bot.state(second)["state"] == "generating"  # for the budget's hold, as the first
+        spend_posts(x, gateway, quota.snapshot("post").remaining - 1, "Leaving one")  # one post left
+        assert quota.snapshot("post").remaining == 1
+        spend.set_cap_for_today(1.0)  # lifts the budget's hold
+        assert bot.final_state(first)["state"] == "posted"
+        skipped = bot.final_state(second)
+        assert (skipped["state"], skipped.get("reason")) == ("skipped", "quota_triage")
+        assert len(bot.replies(first)) == 1 and not bot.replies(second)
+        assert spend.today().posts == 1
+    for thread in threads:
+        thread.join(timeout=30)
