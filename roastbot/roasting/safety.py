@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
 
-from twitter_text.extract_urls import extract_urls
 from twitter_text.parse_tweet import ParsedResult
 
 from roastbot.roasting import tweet_length
@@ -248,7 +247,7 @@ def _has_link(text: str) -> bool:
     if _SCHEME_OR_WWW.search(text):
         return True
     revealed = _SPOKEN_DOT.sub(".", _BRACKETED_DOT.sub(".", text))
-    return bool(extract_urls(revealed))
+    return bool(tweet_length.extract_urls(revealed))
 
 
 def _third_party_handles(text: str, author_username: str) -> list[str]:

@@ -1,17 +1,22 @@
-"""twitter-text's reading of a text (``parse_tweet``), without its emoji scan where a text holds
-no character an emoji is made of.
+"""twitter-text's reading of a text (``parse_tweet``) and its URLs (``extract_urls``), without
+its emoji scan where a text holds no character an emoji is made of, and without its URL
+pattern where no '.' is followed by a character a top-level domain starts with.
 
 The library scans every text with one pattern of all 3,800 emoji (most of a parse's CPU) and
 weighs each character by walking its weight ranges and running its invalid-character pattern
 on it. A text none of whose characters is in an emoji can have no emoji match, so its parse is
 the library's own loop with no emoji found; each character's weight and validity, functions of
 the character alone, are asked of the library once per character. Texts with such a character
-(and any emoji) are the library's to read. tests/roasting/test_tweet_length.py holds the two
-equal over the quality sets, the offline roaster's drafts and random texts.
+(and any emoji) are the library's to read. Every URL the library finds has a domain: a name,
+'.', then one of its listed top-level domains (or punycode, "xn--"), matched ignoring case; a
+text with no '.' before the first character of one of them has none (a roast's full stops are
+followed by a space). tests/roasting/test_tweet_length.py holds each equal to the library's
+over the quality sets, the offline roaster's drafts and random texts.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 from math import floor
@@ -23,6 +28,8 @@ from twitter_text.get_character_weight import get_character_weight
 from twitter_text.has_invalid_characters import has_invalid_characters
 from twitter_text.parse_tweet import ParsedResult, convert_line_ending, count_utf16_bytes
 from twitter_text.regexp import emoji
+from twitter_text.regexp.valid_cctld import valid_cctld
+from twitter_text.regexp.valid_gtld import valid_gtld
 
 OPTIONS = config["defaults"]  # parse_tweet's own default
 
@@ -46,6 +53,35 @@ def _emoji_characters() -> frozenset[str]:
 _EMOJI_CHARACTERS = _emoji_characters()
 
 
+def _top_level_domain_starts() -> str:
+    """The first character of every top-level domain the URL pattern knows, in both cases
+    (the pattern ignores case; so does the one built of these): the lists are plain
+    alternatives, "(?:(?:com|net|...)(?=[^0-9a-zA-Z@+-]|$))"."""
+    starts = {"x"}  # punycode: "xn--"
+    for pattern in (valid_gtld, valid_cctld):
+        listed = re.fullmatch(r"\(\?:\(\?:(.*)\)\(\?=\[\^0-9a-zA-Z@\+-\]\|\$\)\)", pattern.pattern, re.S)
+        if listed is None:  # the library's data changed: the shortcut would no longer be sound
+            raise RuntimeError("twitter-text's top-level domain lists changed shape")
+        for name in listed.group(1).split("|"):
+            if not name or re.search(r"[\\()\[\]?*+.{}^$|]", name):
+                raise RuntimeError(f"a top-level domain that is not a plain name: {name!r}")
+            starts.add(name[0])
+    return "".join(sorted(starts | {c.upper() for c in starts} | {c.lower() for c in starts}))
+
+
+_MAY_HOLD_URL = re.compile(r"\.[" + re.escape(_top_level_domain_starts()) + "]", re.IGNORECASE)
+
+
+def urls_with_indices(text: str) -> list[dict[str, object]]:
+    """Equal to ``twitter_text.extract_urls.extract_urls_with_indices(text)``."""
+    return extract_urls_with_indices(text) if _MAY_HOLD_URL.search(text) else []
+
+
+def extract_urls(text: str) -> list[str]:
+    """Equal to ``twitter_text.extract_urls.extract_urls(text)``."""
+    return [str(entity["url"]) for entity in urls_with_indices(text)]
+
+
 @lru_cache(maxsize=8192)
 def _weight(char: str) -> int:
     return get_character_weight(char, OPTIONS)
@@ -65,7 +101,7 @@ def parse(text: str) -> ParsedResult:
     scale = OPTIONS["scale"]
     url_weight = OPTIONS["transformed_url_length"] * scale
     limit = OPTIONS["max_weighted_tweet_length"]
-    urls = {entity["indices"][0]: entity for entity in extract_urls_with_indices(normalized)}
+    urls = {entity["indices"][0]: entity for entity in urls_with_indices(normalized)}
     weighted_length = 0
     valid_display_index = 0
     valid = True
@@ -74,7 +110,7 @@ def parse(text: str) -> ParsedResult:
         url = urls.get(char_index)
         if url is not None:
             weighted_length += url_weight
-            char_index += len(url["url"]) - 1
+            char_index += len(str(url["url"])) - 1
         else:
             weighted_length += _weight(normalized[char_index])
         if valid:

@@ -1,7 +1,8 @@
-"""tweet_length.parse equals twitter-text's parse_tweet: on every text the bot reads or writes
-in the quality sets, on the offline roaster's drafts of them, and on random texts built from
-the characters that change a parse (URLs, line endings, wide and invalid characters,
-combining marks that NFC folds, emoji)."""
+"""tweet_length.parse and extract_urls equal twitter-text's parse_tweet and extract_urls: on
+every text the bot reads or writes in the quality sets, on the offline roaster's drafts of
+them, and on random texts built from the characters that change a parse (URLs in any case,
+full stops before letters, line endings, wide and invalid characters, combining marks that
+NFC folds, emoji)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import random
 
 import pytest
 from twitter_text import parse_tweet
+from twitter_text.extract_urls import extract_urls
 
 from bench.quality_data import MentionFactory, load_sets
 from roastbot.roasting import tweet_length
@@ -55,6 +57,16 @@ PIECES = [
     "@ana",
     "#tag",
     "x" * 120,
+    "EXAMPLE.COM",
+    "Shop.Rocks",
+    "a.b",
+    "e.g.",
+    "...",
+    ".k\u212a",
+    "münchen.de",
+    "пример.рф",
+    "xn--80ak6aa92e.com",
+    ".XN--P1AI",
 ]
 
 
@@ -77,6 +89,8 @@ def test_equal_to_the_library_on_the_quality_sets_and_their_roasts() -> None:
     assert sum(tweet_length._EMOJI_CHARACTERS.isdisjoint(text) for text in texts) > len(texts) // 2
     different = [text for text in texts if tweet_length.parse(text) != parse_tweet(text)]
     assert different == []
+    different = [text for text in texts if tweet_length.extract_urls(text) != extract_urls(text)]
+    assert different == []
 
 
 def test_equal_to_the_library_on_random_texts() -> None:
@@ -84,6 +98,7 @@ def test_equal_to_the_library_on_random_texts() -> None:
     for _ in range(1500):
         text = "".join(rng.choice(PIECES) for _ in range(rng.randint(0, 40)))
         assert tweet_length.parse(text) == parse_tweet(text), repr(text)
+        assert tweet_length.extract_urls(text) == extract_urls(text), repr(text)
 
 
 @pytest.mark.parametrize(
@@ -105,3 +120,18 @@ def test_a_text_without_an_emoji_character_is_not_scanned_for_emoji(monkeypatch:
     assert scanned == []
     tweet_length.parse("Bold choice 😷")
     assert scanned == ["Bold choice 😷"]
+
+
+def test_a_text_without_a_full_stop_before_a_domain_letter_is_not_searched_for_urls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    searched: list[str] = []
+    real = tweet_length.extract_urls_with_indices
+    monkeypatch.setattr(
+        tweet_length, "extract_urls_with_indices", lambda text: searched.append(text) or real(text)
+    )
+    assert tweet_length.extract_urls("Bold choice. Keep going... 3.5 stars") == []
+    assert searched == []
+    assert tweet_length.extract_urls("Bold choice.Zzz now") == []  # searched: no such domain
+    assert tweet_length.extract_urls("see Example.COM") == ["Example.COM"]
+    assert searched == ["Bold choice.Zzz now", "see Example.COM"]
