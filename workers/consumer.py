@@ -9,7 +9,7 @@ from roastbot.kafka_wiring import make_producer
 from roastbot.keys import RedisKeys
 from roastbot.quota import QuotaBook
 from roastbot.redis_conn import connect_redis
-from roastbot.roasting import language, roaster_from_settings, safety
+from roastbot.roasting import language, offline, roaster_from_settings, safety
 from roastbot.roasting.metered import metered_roaster
 from roastbot.spend import SpendLedger
 from roastbot.telemetry import Telemetry
@@ -28,6 +28,7 @@ def main() -> int:
     safety.warm_up()  # load the profanity model now, not on the first mention
     if settings.roaster == "offline":
         language.warm_up()  # the offline roaster reads every mention's words in its language
+        offline.warm_up()  # and picks from its joke banks
     kafka_producer = make_producer(settings)
     gateway = XGateway(settings, QuotaBook(client, keys), spend=spend)
 

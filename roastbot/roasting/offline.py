@@ -106,6 +106,14 @@ def sign_offs() -> tuple[str, ...]:
     return tuple(tomllib.loads(source)["sign_offs"]["lines"])
 
 
+def warm_up() -> None:
+    """Read the joke banks and sign-offs now rather than on the first mention: a burst's first
+    mentions start on every pool thread at once, and each one there before the first read was
+    done parsed the TOML files again (functools.cache holds no lock)."""
+    banks()
+    sign_offs()
+
+
 def gives_orders(text: str) -> bool:
     return bool(text) and (has_injection_marker(text) or bool(_ORDERS.search(clean(text))))
 

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
 
-from twitter_text import parse_tweet
-from twitter_text.extract_urls import extract_urls
 from twitter_text.parse_tweet import ParsedResult
 
+from roastbot.roasting import tweet_length
 from roastbot.roasting.normalize import clean, fold_variants, run_lengths, squeeze_runs, word_set
 from roastbot.roasting.profanity import profanity_model
 
@@ -248,7 +247,7 @@ def _has_link(text: str) -> bool:
     if _SCHEME_OR_WWW.search(text):
         return True
     revealed = _SPOKEN_DOT.sub(".", _BRACKETED_DOT.sub(".", text))
-    return bool(extract_urls(revealed))
+    return bool(tweet_length.extract_urls(revealed))
 
 
 def _third_party_handles(text: str, author_username: str) -> list[str]:
@@ -346,8 +345,9 @@ def check_roast(
 @lru_cache(maxsize=4096)
 def parsed_tweet(text: str) -> ParsedResult:
     """twitter-text's reading of ``text``, once per text: the offline roaster measures the draft
-    it keeps and the check measures it again, about 1 ms of CPU each (half of it the emoji scan)."""
-    return parse_tweet(text)
+    it keeps and the check measures it again (``tweet_length``: the library's parse, without
+    its emoji scan where no character of the text is in an emoji)."""
+    return tweet_length.parse(text)
 
 
 def safe_words(words: Iterable[str]) -> list[str]:

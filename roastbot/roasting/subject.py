@@ -203,7 +203,11 @@ def _strip_noise(text: str, own_names: set[str]) -> tuple[str, list[str]]:
     kept = [s for s in _SENTENCE.findall(text) if not _COMMAND_SENTENCE.match(s.strip())]
     text = " ".join(kept)
     for name in own_names:
-        text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", " . ", text, flags=re.I) if name else text
+        # Each name is a pattern of its own, compiled anew for most mentions (re caches 512):
+        # skipped where it cannot match. Among ASCII characters, ignoring case is lower().
+        absent = name.isascii() and text.isascii() and name.lower() not in text.lower()
+        if name and not absent:
+            text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", " . ", text, flags=re.I)
     return text, tag_words
 
 

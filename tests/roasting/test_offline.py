@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from types import SimpleNamespace
 
 import pytest
 
@@ -188,3 +189,18 @@ def test_the_pipeline_approves_offline_roasts_first_time() -> None:
     for request in varied_mentions(40):
         result = generate_safe_roast(roaster, request, request.author_username)
         assert result.approved and result.attempts == 1, (request.text, result)
+
+
+def test_after_warm_up_a_roast_reads_no_joke_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    from roastbot.roasting import offline
+
+    offline.banks.cache_clear()
+    offline.sign_offs.cache_clear()
+    offline.warm_up()
+
+    def no_reading(_source: str) -> object:
+        raise AssertionError("a joke file parsed after the warm-up")
+
+    monkeypatch.setattr(offline, "tomllib", SimpleNamespace(loads=no_reading))  # this module's only
+    request = RoastRequest(mention_id="9", text="@roastbot roast my sourdough starter", author_username="ana")
+    assert offline.OfflineRoaster(seed=1).roast(request).text

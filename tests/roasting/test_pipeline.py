@@ -130,20 +130,14 @@ def test_max_attempts_must_be_positive() -> None:
 
 def test_an_offline_roast_is_measured_by_twitter_text_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """The offline roaster measures the draft it keeps and the safety check measures it again:
-    one twitter-text parse for both (about 1 ms of CPU each)."""
-    import importlib
-
-    from roastbot.roasting import safety
+    one twitter-text parse for both."""
+    from roastbot.roasting import safety, tweet_length
     from roastbot.roasting.offline import OfflineRoaster
 
-    # Every parse scans the text for emoji, whoever calls the library's parse_tweet. (The
-    # package's parse_tweet attribute is the function: the module comes by its full name.)
-    library = importlib.import_module("twitter_text.parse_tweet")
+    # Every parse goes through tweet_length.parse, whoever asks for one.
     parsed: list[str] = []
-    real = library.extract_emojis_with_indices
-    monkeypatch.setattr(
-        library, "extract_emojis_with_indices", lambda text: parsed.append(text) or real(text)
-    )
+    real = tweet_length.parse
+    monkeypatch.setattr(tweet_length, "parse", lambda text: parsed.append(text) or real(text))
     safety.parsed_tweet.cache_clear()
     request = RoastRequest(mention_id="1", text="@roastbot roast my sourdough starter", author_username="ana")
     result = generate_safe_roast(OfflineRoaster(seed=3), request, "ana")

@@ -170,3 +170,34 @@ def test_the_topic_family_follows_the_subject() -> None:
     for text, family in families.items():
         (subject, *_) = subjects_in(text, set())
         assert subject.family == family, (text, subject)
+
+
+def test_own_names_are_stripped_in_any_case_as_by_their_pattern() -> None:
+    """_strip_noise skips a name's pattern where the name cannot occur: the same text either way."""
+    import re
+
+    from bench.quality_data import MentionFactory, load_sets
+    from roastbot.roasting.subject import _strip_noise
+
+    def by_pattern(text: str, names: set[str]) -> str:
+        for name in names:
+            text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", " . ", text, flags=re.I) if name else text
+        return text
+
+    factory, sets = MentionFactory(), load_sets("both")
+    mentions = [factory.mention(item) for name in ("dev", "holdout") for item in sets[name]]
+    cases = [
+        ("Ana ANA ana. anas ana_b", {"ana", ""}),
+        ("roast me, Roastbot!", {"ROASTBOT"}),
+        ("ſam K", {"sam"}),
+    ]
+    for mention in mentions:
+        author = mention.author
+        names = {author.username, author.name} if author else set()
+        cases.append((mention.text, names | {"roastbot"}))
+        cases.append((mention.text.upper(), names))
+    for text, names in cases:
+        stripped, _tags = _strip_noise(text, names)
+        reference, _tags = _strip_noise(text, set())
+        assert stripped == by_pattern(reference, names), (text, names)
+    assert _strip_noise("Ana ANA ana. anas", {"ana"})[0].split() == [".", ".", ".", ".", "anas"]
