@@ -28,13 +28,7 @@ class TriageQueue:
 @cached(FAST_TTL_S)
 def triage_queue(settings: Settings) -> TriageQueue:
     client, keys = console_redis(settings)
-    triage = QuotaTriage(
-        client,
-        keys,
-        order=settings.triage,
-        max_reply_delay_s=settings.max_reply_delay_s,
-        max_age_s=settings.max_mention_age_s,
-    )
+    triage = QuotaTriage.from_settings(client, keys, settings)
     now = time.time()
     with redis_errors(settings):
         members = [m.mention_id for m in triage.waiting(OLDEST_SCAN)]

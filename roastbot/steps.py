@@ -76,13 +76,7 @@ class MentionSteps:
         self.memory = AuthorMemory(client, keys)
         self.reads = CarriedReads(settings, self.rules, self.control, self.holds, self.memory)
         self.engagement = EngagementBook(client, keys, settings)  # posted replies, for the tracker
-        self.triage = QuotaTriage(
-            client,
-            keys,
-            order=settings.triage,
-            max_reply_delay_s=settings.max_reply_delay_s,
-            max_age_s=settings.max_mention_age_s,
-        )
+        self.triage = QuotaTriage.from_settings(client, keys, settings)
 
     # --- claimed: who gets roasted -------------------------------------------------------
     def check_rules(self, run: Run) -> Outcome:
@@ -227,8 +221,11 @@ class MentionSteps:
                 return granted
 
     def give_back_slot(self, run: Run) -> None:
-        """The budget refused the POST's price: the slot back, the mention waiting again."""
-        self.triage.rejoin(run.mention, run.post_slot)
+        """The budget refused the POST's price before it left, so X counted nothing: the unit
+        back to the post quota, the mention waiting again at its score."""
+        if run.post_slot:
+            self.quota.give_back("post", run.post_slot)
+        self.triage.rejoin(run.mention)
         run.slot_granted, run.post_slot = False, None
 
     def read_slot(self, run: Run, answer: object) -> bool | None:

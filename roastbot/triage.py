@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from roastbot.batch import Op, load_script
 from roastbot.keys import RedisKeys
 from roastbot.models import Mention
-from roastbot.quota import QuotaBook, Slot
 from roastbot.redis_conn import RedisClient
-from roastbot.settings import TriageOrder
+from roastbot.settings import Settings, TriageOrder
 
 
 def triage_score(mention: Mention, order: TriageOrder) -> float:
@@ -66,7 +65,16 @@ class QuotaTriage:
         self.order = order
         self.budget_s = min(max_reply_delay_s, max_age_s)
         self._triage = load_script(client, "triage")
-        self._quota = QuotaBook(client, keys)
+
+    @classmethod
+    def from_settings(cls, client: RedisClient, keys: RedisKeys, settings: Settings) -> QuotaTriage:
+        return cls(
+            client,
+            keys,
+            order=settings.triage,
+            max_reply_delay_s=settings.max_reply_delay_s,
+            max_age_s=settings.max_mention_age_s,
+        )
 
     def _ask(self, mention_id: str, score: float, age_s: float, mode: str, now: float | None) -> Verdict:
         now = time.time() if now is None else now
@@ -100,13 +108,11 @@ class QuotaTriage:
         """For a waiting mention: its wait, the better-scored ones going first."""
         return self._ask(mention.id, self.score(mention), mention.age_s(), "turn", now)
 
-    def rejoin(self, mention: Mention, slot: Slot | None) -> None:
-        """A slot handed back: the budget refused the POST's price before it left, so X counted
-        nothing. Its unit goes back to the post quota, and the mention back in the set at its
-        score (the slot took it out): it waits for the budget's hold where it stood, not behind
-        every mention that waits, whether the move to posting or a POST tried again was refused."""
-        if slot is not None:
-            self._quota.give_back("post", slot)
+    def rejoin(self, mention: Mention) -> None:
+        """Back in the set at its score after its slot was handed back (the budget refused the
+        POST's price; the slot took it out): it waits for the budget's hold where it stood, not
+        behind every mention that waits, whether the move to posting or a POST tried again was
+        refused."""
         self.client.zadd(self.keys.post_waiting, {mention.id: self.score(mention)})
 
     def score(self, mention: Mention) -> float:
