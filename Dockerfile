@@ -28,6 +28,7 @@ ENV ROASTBOT_HOME=/app \
     ROASTBOT_PYTHON=/usr/local/bin/python \
     ROASTBOT_SANDBOX=false \
     ROASTBOT_CONSOLE=true \
+    ROASTBOT_WORKERS_AUTOSTART=true \
     SUPERVISOR_PORT=9001 \
     SUPERVISOR_SOCKET=/app/var/run/supervisor.sock \
     SUPERVISOR_USER=roastbot \

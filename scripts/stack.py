@@ -100,6 +100,8 @@ class StackConfig:
             "ROASTBOT_PYTHON": sys.executable,
             "ROASTBOT_SANDBOX": "true" if self.sandbox else "false",
             "ROASTBOT_CONSOLE": "true" if self.console else "false",
+            # In sandbox mode `up` starts the workers once the sandbox answers (see up()).
+            "ROASTBOT_WORKERS_AUTOSTART": "false" if self.sandbox else "true",
             "SUPERVISOR_PORT": str(self.supervisor_port),
             "SUPERVISOR_SOCKET": str(self.supervisor_socket),
             "SUPERVISOR_USER": "roastbot",
@@ -206,12 +208,16 @@ def ensure_topics_with(env: Mapping[str, str]) -> None:
     subprocess.run([sys.executable, "-c", code], cwd=HOME, env=dict(env), check=True)
 
 
+# The programs that call X and the LLM (supervisord.conf): in sandbox mode up() starts them.
+WORKER_GROUPS = ("producer", "tracker", "consumer")
+
 SUPERVISOR_VARIABLES = (
     "ROASTBOT_HOME",
     "ROASTBOT_VAR_DIR",
     "ROASTBOT_PYTHON",
     "ROASTBOT_SANDBOX",
     "ROASTBOT_CONSOLE",
+    "ROASTBOT_WORKERS_AUTOSTART",
     "SUPERVISOR_PORT",
     "SUPERVISOR_SOCKET",
     "SUPERVISOR_USER",
@@ -279,25 +285,38 @@ def up(config: StackConfig, timeout_s: float = 90.0) -> None:
             check=True,
         )
         _wait("supervisord's XML-RPC", lambda: _rpc_answers(config), 30)
-    expected = {"x_sandbox", "llm_fake"} if config.sandbox else set()
+    started = time.monotonic()
 
-    def all_running() -> bool:
-        states = program_states(config)
+    def failing_raised(states: dict[str, str]) -> dict[str, str]:
         failed = [name for name, state in states.items() if state in {"FATAL", "BACKOFF"}]
         if failed and time.monotonic() > started + 30:
             raise RuntimeError(f"programs failing: {failed}; see {config.var_dir / 'log'}")
-        wanted = [n for n in states if config.console or not n.startswith("console")]
-        missing = expected - {name.split(":")[0] for name in states}
-        return not missing and all(states[n] == "RUNNING" for n in wanted)
+        return states
 
-    started = time.monotonic()
-    _wait("every program RUNNING", all_running, timeout_s)
+    def answers_unless_failing(url: str) -> bool:
+        failing_raised(program_states(config))
+        return _answers(f"{url}/sandbox/health")
+
     if config.sandbox:
         # RUNNING in Supervisor's eyes comes before the servers listen; on a loaded machine their
         # imports alone can take half a minute, so they share the start-up budget, not 30 s each.
         for url in (config.x_sandbox_url, config.llm_fake_url):
             left_s = max(10.0, timeout_s - (time.monotonic() - started))
-            _wait(f"{url} to answer", lambda url=url: _answers(f"{url}/sandbox/health"), left_s)
+            _wait(f"{url} to answer", lambda url=url: answers_unless_failing(url), left_s)
+        # Only now the workers (autostart is off for them in sandbox mode): their first calls
+        # find the servers listening instead of counting a connection error on the console.
+        rpc = config.rpc().supervisor
+        for group in WORKER_GROUPS:
+            rpc.startProcessGroup(group, False)
+    expected = {"x_sandbox", "llm_fake"} if config.sandbox else set()
+
+    def all_running() -> bool:
+        states = failing_raised(program_states(config))
+        wanted = [n for n in states if config.console or not n.startswith("console")]
+        missing = expected - {name.split(":")[0] for name in states}
+        return not missing and all(states[n] == "RUNNING" for n in wanted)
+
+    _wait("every program RUNNING", all_running, max(10.0, timeout_s - (time.monotonic() - started)))
     for name, state in sorted(program_states(config).items()):
         print(f"  {name:<24} {state}")
     if config.supervisor_socket != config.var_dir / "run" / "supervisor.sock":

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import subprocess
+from datetime import datetime
 from pathlib import Path
 
 import httpx
 import psutil
 import pytest
 
+from roastbot.keys import RedisKeys
+from roastbot.redis_conn import connect_redis
 from tests.helpers import wait_for
 from tests.stack_fixture import HOME, running_stack
 
@@ -23,8 +26,31 @@ def _get(url: str) -> str | None:
         return None
 
 
-def test_a_sandbox_mention_gets_exactly_one_reply_and_down_leaves_nothing(tmp_path: Path) -> None:
+# The programs that call X (the console reads Redis and Kafka only).
+WORKERS = ("producer", "tracker", "consumer_")
+
+
+def _logged_at(line: str) -> datetime:
+    """The time at the head of a supervisord or a sandbox log line (both local, milliseconds)."""
+    return datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
+
+
+def test_a_fresh_sandbox_stack_starts_without_errors_replies_once_and_down_leaves_nothing(
+    tmp_path: Path,
+) -> None:
     with running_stack(tmp_path, consumers=2, console=True) as stack:
+        log_dir = stack.config.var_dir / "log"
+        # The workers are started after the X sandbox listens (it logs its address just
+        # before): a first poll that finds it not yet listening counts an error on the console.
+        listening = next(
+            line for line in (log_dir / "x_sandbox.log").read_text().splitlines() if "X sandbox on" in line
+        )
+        spawns = [
+            line for line in (log_dir / "supervisord.log").read_text().splitlines() if "spawned: '" in line
+        ]
+        worker_spawns = [line for line in spawns if any(f"'{w}" in line for w in WORKERS)]
+        assert len(worker_spawns) == 4, spawns
+        assert all(_logged_at(line) > _logged_at(listening) for line in worker_spawns), (listening, spawns)
         states = stack.program_states()
         assert set(states) >= {
             "producer:producer",
@@ -56,6 +82,10 @@ def test_a_sandbox_mention_gets_exactly_one_reply_and_down_leaves_nothing(tmp_pa
             "the bot's reply",
         )
         assert [r["by_bot"] for r in replies] == [True]
+        counters = connect_redis(stack.settings).hgetall(RedisKeys.of(stack.settings).counters)
+        # What the Overview's "Errors" adds up.
+        errors = {n: c for n, c in counters.items() if n.startswith(("failed:", "producer_error:"))}
+        assert errors == {}, "a fresh stack counts no error"
         supervisor_pid = int((stack.config.var_dir / "run" / "supervisord.pid").read_text())
         children = [p.pid for p in psutil.Process(supervisor_pid).children(recursive=True)]
         assert len(children) >= 5
