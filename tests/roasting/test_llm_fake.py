@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 
 import httpx
 import pytest
@@ -128,11 +127,10 @@ def test_many_concurrent_requests_wait_in_parallel(llm_fake: FakeLLM) -> None:
             ]
             return [response.status_code for response in await asyncio.gather(*calls)]
 
-    start = time.monotonic()
     statuses = asyncio.run(burst())
-    elapsed = time.monotonic() - start
     assert statuses == [200] * 60
-    assert elapsed < 2.5, f"60 requests at 400 ms took {elapsed:.2f}s"
+    # Half of them inside their 400 ms wait at once (not a timing: a loaded machine slows the
+    # burst down, it does not make a fake that answers one at a time look parallel).
     assert llm_fake.stats()["max_in_flight"] >= 30
 
 
