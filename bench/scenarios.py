@@ -20,6 +20,8 @@ from bench.stacks import StackHandle, isolated_stack, running_stack
 from roastbot.control import Control
 from roastbot.settings import Settings
 
+INJECTION_REQUESTS_PER_S = 20
+
 
 @dataclass
 class Bench:
@@ -59,8 +61,8 @@ class Bench:
         ):
             yield handle
 
-    def injector(self, handle: StackHandle, tag: str) -> Injector:
-        return Injector(handle.config.x_sandbox_url, seed=self.seed, run_tag=tag)
+    def injector(self, handle: StackHandle, tag: str, batch_size: int = 1) -> Injector:
+        return Injector(handle.config.x_sandbox_url, seed=self.seed, run_tag=tag, batch_size=batch_size)
 
     def load_and_measure(
         self,
@@ -73,7 +75,10 @@ class Bench:
         schedule: list[float] | None = None,
         stall_s: float = STALL_S,
     ) -> tuple[dict[str, Any], ledgers.Ledger]:
-        injector = self.injector(handle, f"{name[:4]}{self.seed % 100}")
+        # About twenty requests a second whatever the rate (one a mention at a trickle's 5/s).
+        batch_size = 1 if schedule or not rate else max(1, int(rate / INJECTION_REQUESTS_PER_S))
+        parameters = {**parameters, "injected_mentions_per_request": batch_size}
+        injector = self.injector(handle, f"{name[:4]}{self.seed % 100}", batch_size)
         with measured(handle) as run:
             run.injection = injector.inject(count, rate, schedule=schedule)
             self.say(

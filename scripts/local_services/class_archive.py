@@ -39,11 +39,17 @@ def pending_path(cfg: Config) -> Path:
     return cfg.kafka_dir / PENDING_NAME
 
 
-def jvm_options(cfg: Config, java: str, libs: Path) -> tuple[str, ...]:
-    """Map the archive when there is one, or write it at this broker's exit."""
+def mapping_options(cfg: Config, java: str, libs: Path) -> tuple[str, ...]:
+    """Map the archive when there is one (for a JVM that is not to write it: a tool)."""
     archive = archive_path(cfg, java, libs)
-    if archive.is_file():
-        return (f"-XX:SharedArchiveFile={archive}",)
+    return (f"-XX:SharedArchiveFile={archive}",) if archive.is_file() else ()
+
+
+def jvm_options(cfg: Config, java: str, libs: Path) -> tuple[str, ...]:
+    """A broker's: map the archive when there is one, or write it at this broker's exit."""
+    mapping = mapping_options(cfg, java, libs)
+    if mapping:
+        return mapping
     pending = pending_path(cfg)
     pending.unlink(missing_ok=True)  # a part left by a broker that did not stop cleanly
     return (f"-XX:ArchiveClassesAtExit={pending}",)

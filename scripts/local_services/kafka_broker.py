@@ -238,9 +238,8 @@ def ensure_kafka_libs(cfg: Config) -> Path:
 
 def _run_tool(cfg: Config, java: str, libs: Path, *args: str) -> str:
     # The brokers' class archive when there is one (a tool never writes it: it loads too little).
-    archive = class_archive.archive_path(cfg, java, libs)
-    shared = (f"-XX:SharedArchiveFile={archive}",) if archive.is_file() else ()
-    cmd = [*kafka_java(cfg, java, libs, (*TOOL_JVM_OPTS, *shared)), "kafka.tools.StorageTool", *args]
+    options = (*TOOL_JVM_OPTS, *class_archive.mapping_options(cfg, java, libs))
+    cmd = [*kafka_java(cfg, java, libs, options), "kafka.tools.StorageTool", *args]
     result = subprocess.run(
         cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120, check=False
     )

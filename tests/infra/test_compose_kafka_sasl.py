@@ -18,6 +18,7 @@ from confluent_kafka.admin import AdminClient
 
 from roastbot.kafka_wiring import ensure_topics, kafka_problem, make_consumer, make_producer
 from scripts import services
+from scripts.local_services.class_archive import mapping_options
 from tests.conftest import make_test_settings
 from tests.helpers import free_port, wait_for
 
@@ -87,7 +88,8 @@ def compose_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     libs = services.ensure_kafka_libs(cfg)
     services.ensure_kafka_formatted(cfg, java, libs)
     command = [
-        *services.kafka_java(cfg, java, libs, services.KAFKA_JVM_OPTS),
+        # Killed at the end (no archive written at exit): it only maps the brokers' one.
+        *services.kafka_java(cfg, java, libs, (*services.KAFKA_JVM_OPTS, *mapping_options(cfg, java, libs))),
         "kafka.Kafka",
         str(cfg.kafka_properties),
     ]

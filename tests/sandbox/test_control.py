@@ -49,6 +49,32 @@ def test_count_and_replies_in_a_conversation(control: httpx.Client) -> None:
     assert missing.status_code == 404
 
 
+def test_a_batch_of_mentions_each_its_own_text_and_author_in_one_request(
+    x: tweepy.Client, control: httpx.Client
+) -> None:
+    batch = [
+        {"text": f"roast my number {n}", "author": {"username": f"batcher_{n}", "name": f"B {n}"}}
+        for n in range(5)
+    ]
+    ids = control.post("/sandbox/mentions/batch", json={"mentions": batch}).json()["ids"]
+    assert len(set(ids)) == 5
+    for n, mention_id in enumerate(ids):  # in the order given
+        view = control.get(f"/sandbox/tweets/{mention_id}").json()
+        assert view["tweet"]["text"] == f"@roastbot roast my number {n}"
+        assert view["author"]["username"] == f"batcher_{n}"
+    served = {str(t.id) for t in x.get_users_mentions(BOT_ID, max_results=100).data}
+    assert set(ids) <= served
+    # A reply target that does not exist refuses the whole batch: none of it is created.
+    before = control.get("/sandbox/stats").json()
+    refused = control.post(
+        "/sandbox/mentions/batch",
+        json={"mentions": [{"text": "fine"}, {"text": "x", "in_reply_to_tweet_id": "999"}]},
+    )
+    assert refused.status_code == 404
+    assert control.get("/sandbox/stats").json() == before
+    assert control.post("/sandbox/mentions/batch", json={"mentions": []}).status_code == 422
+
+
 def test_html_view_escapes_text(control: httpx.Client, x: tweepy.Client) -> None:
     tweet_id = mention(control, "<script>alert('roast')</script> & more")
     x.create_tweet(text="Nice try, hacker.", in_reply_to_tweet_id=tweet_id, user_auth=True)
