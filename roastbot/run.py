@@ -55,11 +55,21 @@ class Run:
     avoid: list[str] = field(default_factory=list)
     text_rounds: int = 0  # drafts whose text another mention had (X refuses duplicates)
     draft_info: dict[str, str] = field(default_factory=dict)
+    # What the LLM calls of a step cost, booked by the round trip of the move that follows it
+    # (MentionRunner._move) instead of one round trip a call (roastbot.roasting.metered).
+    bookings: list[Op] = field(default_factory=list)
     # What the last round trip read for the next step (used once, then read afresh).
     standing: Standing | None = None
     switches: RuntimeSwitches | None = None
     holds: list[object] | None = None  # the answers of Holds.active_ops
     history: AuthorHistory | None = None
+
+    def take_bookings(self) -> list[Op]:
+        """The bookings so far, each handed out once (``MentionRunner._book_calls``); the list
+        stays the one a roaster billed to it adds to."""
+        taken = self.bookings.copy()
+        self.bookings.clear()
+        return taken
 
 
 class CarriedReads:

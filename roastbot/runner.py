@@ -173,6 +173,8 @@ class MentionRunner(MentionSteps):
                     # Shutdown, an outage or a bug: the next attempt (or holder) resumes the state.
                     if not run.state.is_final:
                         with contextlib.suppress(redis.RedisError):
+                            self._book_calls(run)  # no move will carry them: the next holder calls anew
+                        with contextlib.suppress(redis.RedisError):
                             self.store.release(run.mention.id, run.state)
                     raise
         except LostClaim as lost:
@@ -227,6 +229,7 @@ class MentionRunner(MentionSteps):
             tracked = {**self._roast_fields(run, record.get("roast", "")), **run.draft_info}
             after.extend(self.engagement.track_ops(reply_id, tracked))
         reads = self.reads.for_state(target)
+        bookings = run.take_bookings()  # see _book_calls
         moved = self.store.move(
             mention.id,
             edge.source,
@@ -236,7 +239,7 @@ class MentionRunner(MentionSteps):
             reply_window_s=self.settings.conversation_window_s,
             stamp=("posting_at",) if target == State.POSTING else (),
             book=book,
-            first=outcome.first,
+            first=(*bookings, *outcome.first),
             guards=outcome.guards,
             after=[*after, *reads],
             **fields,
@@ -245,6 +248,21 @@ class MentionRunner(MentionSteps):
             self.telemetry.mirror(book)
             self.reads.take(run, target, moved.after[len(after) :])
         return moved, fields, target
+
+    def _book_calls(self, run: Run) -> None:
+        """Book the LLM calls the step made (``run.bookings``) in a round trip of their own.
+
+        They ride on the move that follows the step (``_move``: in its ``first``, written
+        whatever its guards answer or when the claim was lost): one round trip fewer per call.
+        Each booking is taken off the run before its round trip, so none is written twice (a
+        refused guard's next move, a retry after an outage): a round trip whose answer was lost
+        may have booked its calls or not, and a process killed between an answer and the move
+        books nothing of it. Either way the call's reservation (its price at LLM_RESERVE_*_TOKENS)
+        stays in the day's total, and the next holder's calls are reserved and booked anew; it
+        is the window a settle in a round trip of its own had, longer by the safety checks."""
+        bookings = run.take_bookings()
+        if bookings:
+            self.store.run_ops(bookings)
 
     def _bookkeeping(
         self,

@@ -268,11 +268,13 @@ class SpendLedger:
 
     def settle_llm(self, reservation: Reservation, usage: RoastDraft | ChatAnswer) -> None:
         """Book an LLM call (a roaster's draft or the guard's answer) from the tokens it used."""
+        self._run(self.settle_llm_ops(reservation, usage))
+
+    def settle_llm_ops(self, reservation: Reservation, usage: RoastDraft | ChatAnswer) -> list[Op]:
+        """``settle_llm`` as ops, for a batch (``settle_ops``)."""
         cost_in, cost_out = self.prices.llm_cost(usage.model, usage.prompt_tokens, usage.completion_tokens)
-        self.settle(
-            reservation,
-            {LLM_INPUT: (cost_in, usage.prompt_tokens), LLM_OUTPUT: (cost_out, usage.completion_tokens)},
-        )
+        charges = {LLM_INPUT: (cost_in, usage.prompt_tokens), LLM_OUTPUT: (cost_out, usage.completion_tokens)}
+        return self.settle_ops(reservation, charges)
 
     # --- reads ------------------------------------------------------------------------
     def record_reads(self, item: str, post_ids: Iterable[str]) -> int:

@@ -29,6 +29,7 @@ from roastbot.outcomes import Permanent, RateLimited, Transient
 from roastbot.quota import QuotaBook, Slot
 from roastbot.retry import RetryPolicy
 from roastbot.roasting import Roaster, RoastRequest, check_roast, generate_safe_roast
+from roastbot.roasting.metered import billed_to
 from roastbot.roasting.pipeline import SafeRoastResult
 from roastbot.rules import OPT_OUT_CONFIRMATION, AuthorRules, wants_opt_out
 from roastbot.run import CarriedReads, Outcome, Run
@@ -144,9 +145,10 @@ class MentionSteps:
             return Outcome(Fact.NO_FRESH_TEXT)
         attempt = run.regenerations + run.text_rounds * rounds
         request = roast_request(mention, attempt, tuple(run.avoid), run.history)
+        roaster = billed_to(self.roaster, run.bookings)  # the calls booked with the move out of here
         result: SafeRoastResult = self.call(
             "roast",
-            lambda: generate_safe_roast(self.roaster, request, request.author_username, max_attempts=rounds),
+            lambda: generate_safe_roast(roaster, request, request.author_username, max_attempts=rounds),
             held_by=GENERATING,
             run=run,
         )

@@ -32,6 +32,7 @@ def build_roaster(
     guard_model: str = "",
     guard_base_url: str = "",
     guard_api_key: str = "",
+    connections: int | None = None,
 ) -> Roaster:
     """A roaster of ``kind`` (one of ROASTER_KINDS); ValueError for anything else.
 
@@ -39,6 +40,8 @@ def build_roaster(
     With ``guard_model``, the roaster comes wrapped with a guard that ``generate_safe_roast``
     asks about every draft that passed the rule checks: on ``guard_base_url`` (an
     OpenAI-compatible endpoint, with ``guard_api_key``) or else on the roaster's own endpoint.
+    ``connections``: how many calls are made at once (a consumer's CONSUMER_CONCURRENCY), the
+    connections each endpoint keeps open between calls (None: the SDK's default pool).
     """
     roaster: Roaster
     if kind in KEY_SETTINGS and not api_key:
@@ -50,6 +53,7 @@ def build_roaster(
             model=model,
             timeout_s=timeout_s,
             persona=load_persona(persona_file),
+            connections=connections,
         )
     elif kind == "openai":
         if not base_url:
@@ -62,6 +66,7 @@ def build_roaster(
             model=model,
             timeout_s=timeout_s,
             persona=load_persona(persona_file),
+            connections=connections,
         )
     elif kind == "offline":
         roaster = OfflineRoaster(seed=seed)
@@ -72,7 +77,9 @@ def build_roaster(
     if guard_base_url:
         if not guard_api_key:
             raise ValueError("a guard on its own base_url needs its api_key (GUARD_API_KEY)")
-        endpoint = openai_endpoint(api_key=guard_api_key, base_url=guard_base_url, timeout_s=timeout_s)
+        endpoint = openai_endpoint(
+            api_key=guard_api_key, base_url=guard_base_url, timeout_s=timeout_s, connections=connections
+        )
     elif isinstance(roaster, ChatRoaster):
         endpoint = roaster.endpoint  # the roaster's endpoint, key and HTTP client
     else:
@@ -82,7 +89,8 @@ def build_roaster(
 
 def roaster_from_settings(settings: Settings, *, persona_file: str | None = None) -> Roaster:
     """The roaster the settings ask for (ROASTER, TOGETHER_* or LLM_*, ROAST_MODEL, LLM_TIMEOUT_S,
-    PERSONA_FILE, GUARD_*); ``persona_file`` overrides PERSONA_FILE (to compare two voices)."""
+    PERSONA_FILE, GUARD_*), keeping a connection open for each of CONSUMER_CONCURRENCY calls at
+    once; ``persona_file`` overrides PERSONA_FILE (to compare two voices)."""
     kind = settings.roaster or "offline"
     if kind == "openai":
         api_key, base_url = settings.llm_api_key, settings.llm_base_url
@@ -99,4 +107,5 @@ def roaster_from_settings(settings: Settings, *, persona_file: str | None = None
         guard_model=settings.guard_model,
         guard_base_url=settings.guard_base_url,
         guard_api_key=settings.guard_api_key.get_secret_value(),
+        connections=settings.consumer_concurrency,
     )

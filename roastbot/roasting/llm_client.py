@@ -89,12 +89,16 @@ class ChatEndpoint:
         self.errors = errors
         self.base_url = base_url
         self.rate_limit_backoff_s = rate_limit_backoff_s
+        # Built now, once: the SDKs build a client's resources on first use, without a lock, and
+        # every pool thread that came to a burst's first mentions before it was done built its
+        # own (a module import and a few objects each, under the GIL the others wait for).
+        self.completions = client.chat.completions
 
     def complete(self, what: str, **request: Any) -> ChatAnswer:
         """One chat completion; every failure of the call leaves as an outcome error."""
         errors = self.errors
         try:
-            response = self.client.chat.completions.create(**request)
+            response = self.completions.create(**request)
         except errors.rate_limit as error:
             reset = reset_at(error.response, self.rate_limit_backoff_s, self.client)  # type: ignore[attr-defined]
             raise RateLimited(f"{what} rate limited (429)", reset) from None
@@ -122,23 +126,62 @@ class ChatEndpoint:
         )
 
 
-def together_endpoint(*, api_key: str, base_url: str, timeout_s: float, **options: Any) -> ChatEndpoint:
-    """Together's SDK adds /v1/ itself: ``base_url`` is the host (https://api.together.ai)."""
+def together_endpoint(
+    *, api_key: str, base_url: str, timeout_s: float, connections: int | None = None, **options: Any
+) -> ChatEndpoint:
+    """Together's SDK adds /v1/ itself: ``base_url`` is the host (https://api.together.ai).
+    ``connections``: calls made at once (``http_client``)."""
     import together  # here, not at the top: the SDK costs a worker ~1 s of CPU to import, and
     # the offline roaster, the producer and the console never call it
 
-    client = together.Together(api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0)
-    errors = SdkErrors.of(together, together.TogetherError)
-    return ChatEndpoint(client, errors, base_url=base_url, **options)
+    client = together.Together(**_client_options(together, api_key, base_url, timeout_s, connections))
+    return ChatEndpoint(client, SdkErrors.of(together, together.TogetherError), base_url=base_url, **options)
 
 
-def openai_endpoint(*, api_key: str, base_url: str, timeout_s: float, **options: Any) -> ChatEndpoint:
-    """The OpenAI SDK appends /chat/completions: ``base_url`` usually ends in /v1."""
+def openai_endpoint(
+    *, api_key: str, base_url: str, timeout_s: float, connections: int | None = None, **options: Any
+) -> ChatEndpoint:
+    """The OpenAI SDK appends /chat/completions: ``base_url`` usually ends in /v1.
+    ``connections``: calls made at once (``http_client``)."""
     import openai  # here for the reason together_endpoint gives
 
-    client = openai.OpenAI(api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0)
-    errors = SdkErrors.of(openai, openai.OpenAIError)
-    return ChatEndpoint(client, errors, base_url=base_url, **options)
+    client = openai.OpenAI(**_client_options(openai, api_key, base_url, timeout_s, connections))
+    return ChatEndpoint(client, SdkErrors.of(openai, openai.OpenAIError), base_url=base_url, **options)
+
+
+def _client_options(
+    sdk: ModuleType, api_key: str, base_url: str, timeout_s: float, connections: int | None
+) -> dict[str, Any]:
+    """What either SDK's client is built with: no retries of its own (ours is the only policy)."""
+    return {
+        "api_key": api_key,
+        "base_url": base_url,
+        "timeout": timeout_s,
+        "max_retries": 0,
+        "http_client": http_client(sdk, timeout_s, connections),
+    }
+
+
+def http_client(sdk: ModuleType, timeout_s: float, connections: int | None) -> Any:
+    """The SDK's own HTTP client (its defaults) keeping at least ``connections`` connections
+    open between calls; None (no ``connections``): the SDK builds its default one.
+
+    Together's pool keeps 20 idle connections, and a consumer makes CONSUMER_CONCURRENCY calls
+    at once (32 by default): past 20 a connection finished with was closed, and the next call
+    opened a new one (32 threads on the LLM fake opened one per call, 192 for 192 calls)."""
+    if connections is None:
+        return None
+    limits = sdk.DEFAULT_CONNECTION_LIMITS  # an httpx (together) or httpx2 (openai) Limits
+    pool = type(limits)(
+        max_connections=_at_least(limits.max_connections, connections),
+        max_keepalive_connections=_at_least(limits.max_keepalive_connections, connections),
+        keepalive_expiry=limits.keepalive_expiry,
+    )
+    return sdk.DefaultHttpxClient(timeout=timeout_s, limits=pool)
+
+
+def _at_least(limit: int | None, floor: int) -> int | None:
+    return None if limit is None else max(limit, floor)  # None: no limit
 
 
 def _count(value: object) -> int:

@@ -30,6 +30,7 @@ class OpenAIRoaster(ChatRoaster):
         max_tokens: int = 120,
         temperature: float = 0.9,
         rate_limit_backoff_s: float = RATE_LIMIT_BACKOFF_S,
+        connections: int | None = None,
     ) -> None:
         # A local server ignores the key, but the SDK refuses to start without one.
         if not api_key:
@@ -43,6 +44,7 @@ class OpenAIRoaster(ChatRoaster):
             base_url=base_url.rstrip("/"),
             timeout_s=timeout_s,
             rate_limit_backoff_s=rate_limit_backoff_s,
+            connections=connections,
         )
         super().__init__(
             endpoint, model=model, persona=persona, max_tokens=max_tokens, temperature=temperature

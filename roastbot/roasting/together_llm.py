@@ -30,6 +30,7 @@ class TogetherRoaster(ChatRoaster):
         max_tokens: int = 120,
         temperature: float = 0.9,
         rate_limit_backoff_s: float = RATE_LIMIT_BACKOFF_S,
+        connections: int | None = None,
     ) -> None:
         if not api_key:
             raise ValueError("the together roaster needs an api_key")
@@ -40,7 +41,11 @@ class TogetherRoaster(ChatRoaster):
                 f"base_url {url!r} must not end in /v1: the together SDK adds /v1/ to every path"
             )
         endpoint = together_endpoint(
-            api_key=api_key, base_url=url, timeout_s=timeout_s, rate_limit_backoff_s=rate_limit_backoff_s
+            api_key=api_key,
+            base_url=url,
+            timeout_s=timeout_s,
+            rate_limit_backoff_s=rate_limit_backoff_s,
+            connections=connections,
         )
         super().__init__(
             endpoint, model=model, persona=persona, max_tokens=max_tokens, temperature=temperature

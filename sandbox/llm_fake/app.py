@@ -60,6 +60,9 @@ class FakeState:
     in_flight: int = 0
     max_in_flight: int = 0
     revoked_keys: set[str] = field(default_factory=set)  # refused with a 401, as a revoked key is
+    # The client ends (host, port) chat completions came from: one per TCP connection, so a
+    # client that reuses its connections shows as few as it keeps open.
+    peers: set[tuple[str, int]] = field(default_factory=set)
 
     def stats(self) -> dict[str, object]:
         return {
@@ -68,6 +71,7 @@ class FakeState:
             "errors": self.counts["errors"],
             "in_flight": self.in_flight,
             "max_in_flight": self.max_in_flight,
+            "connections": len(self.peers),
             "by_outcome": {k: v for k, v in sorted(self.counts.items()) if k.startswith("outcome:")},
         }
 
@@ -127,6 +131,8 @@ def create_app(config: FakeConfig | None = None) -> FastAPI:
         if refused is not None:
             return refused
         state.counts["chat_completions"] += 1
+        if request.client is not None:
+            state.peers.add((request.client.host, request.client.port))
         state.in_flight += 1
         state.max_in_flight = max(state.max_in_flight, state.in_flight)
         try:
@@ -241,6 +247,7 @@ def create_app(config: FakeConfig | None = None) -> FastAPI:
         """Faults back to the start-up configuration, counters to zero."""
         state.faults = state.initial.model_copy()
         state.counts.clear()
+        state.peers.clear()
         state.max_in_flight = state.in_flight
         state.last_request = None
         state.revoked_keys = set()

@@ -12,15 +12,16 @@ import pytest
 import redis
 from prometheus_client import CollectorRegistry
 
-from roastbot.batch import Batch
+from roastbot.batch import Batch, Op
 from roastbot.holds import EVERYTHING, Holds
 from roastbot.keys import RedisKeys
 from roastbot.outcomes import Permanent, Transient
 from roastbot.quota import QuotaBook
 from roastbot.roasting import build_roaster, generate_safe_roast
 from roastbot.roasting.base import RoastDraft, RoastRequest
+from roastbot.roasting.guard import GuardedRoaster
 from roastbot.roasting.llm_client import ChatAnswer
-from roastbot.roasting.metered import MeteredGuard, metered_roaster
+from roastbot.roasting.metered import MeteredGuard, billed_to, metered_roaster
 from roastbot.settings import Settings
 from roastbot.spend import (
     LLM_INPUT,
@@ -218,6 +219,29 @@ def test_guard_calls_are_booked_at_the_guard_models_price(
     assert today.counts == {LLM_INPUT: 800, LLM_OUTPUT: 4}
     assert today.by_item == {LLM_INPUT: 160, LLM_OUTPUT: 2}
     assert today.total == 162  # every reservation settled or refunded
+
+
+def test_a_roaster_billed_to_bookings_leaves_its_calls_and_its_guards_to_them(
+    sandbox_settings: Settings, redis_client: redis.Redis
+) -> None:
+    prices = {MODEL: (0.88, 2.5), GUARD_MODEL: (0.2, 0.2)}
+    settings = sandbox_settings.model_copy(update={"llm_prices_usd_per_mtok": prices})
+    spend = ledger_for(redis_client, settings)
+    # As metered_roaster meters a guarded roaster (its guard a GuardModel; this one has its shape).
+    metered = GuardedRoaster(
+        metered_roaster(UsageRoaster(prompt_tokens=1234, completion_tokens=57), spend),
+        MeteredGuard(UsageGuard("safe"), spend),  # type: ignore[arg-type]
+    )
+    bookings: list[Op] = []
+    roaster = billed_to(metered, bookings)
+    result = generate_safe_roast(roaster, RoastRequest("1", "roast me", "dave"), "dave", max_attempts=1)
+    assert result.draft is not None
+    reserved = spend.today()
+    assert reserved.counts == {} and reserved.total > 0  # reserved before the calls, nothing booked
+    Batch(redis_client).run(bookings)  # the round trip they ride on
+    today = spend.today()
+    assert today.counts == {LLM_INPUT: 1234 + 400, LLM_OUTPUT: 57 + 2}  # the roast and the guard's answer
+    assert today.total == 1086 + 143 + 80 + 1  # settled to the usage
 
 
 def test_two_racing_reservations_for_the_last_cent_one_passes(

@@ -134,6 +134,16 @@ def test_many_concurrent_requests_wait_in_parallel(llm_fake: FakeLLM) -> None:
     assert llm_fake.stats()["max_in_flight"] >= 30
 
 
+def test_stats_count_the_connections_chat_completions_came_over(llm_fake: FakeLLM) -> None:
+    body = {"model": "m", "messages": [{"role": "user", "content": "roast my tabs"}]}
+    with httpx.Client(timeout=10) as first, httpx.Client(timeout=10) as second:
+        for client in (first, first, first, second):
+            client.post(f"{llm_fake.url}/v1/chat/completions", json=body, headers=AUTH).raise_for_status()
+    assert llm_fake.stats()["connections"] == 2
+    llm_fake.reset()
+    assert llm_fake.stats()["connections"] == 0
+
+
 def test_config_from_env_and_cli() -> None:
     env = {
         "LLM_FAKE_PORT": "9999",

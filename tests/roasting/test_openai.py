@@ -3,6 +3,7 @@ fake: one prompt, one outcome mapping, whatever the SDK."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -10,8 +11,8 @@ from openai.types.chat import ChatCompletion
 
 from roastbot.holds import CAUSES, GENERATING, credential_for
 from roastbot.outcomes import Permanent, RateLimited, Transient
-from roastbot.roasting import OpenAIRoaster, RoastRequest, build_roaster, load_persona
-from roastbot.settings import Settings
+from roastbot.roasting import OpenAIRoaster, RoastRequest, build_roaster, load_persona, roaster_from_settings
+from roastbot.settings import Settings, load_settings
 from tests.roasting.conftest import MODEL, FakeLLM
 
 SDKS = ["together", "openai"]
@@ -126,3 +127,51 @@ def test_build_roaster_makes_an_openai_roaster_and_refuses_one_without_a_url() -
         build_roaster("openai", api_key="k", base_url=None, model="m", timeout_s=3, seed=0)
     with pytest.raises(ValueError, match="LLM_API_KEY"):
         build_roaster("openai", api_key=None, base_url="http://x/v1", model="m", timeout_s=3, seed=0)
+
+
+@pytest.mark.parametrize("sdk", SDKS)
+def test_concurrent_calls_keep_one_connection_each_open_between_calls(
+    llm_fake: FakeLLM, sdk: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CONSUMER_CONCURRENCY calls at once, three rounds of them, over as many connections: each
+    stays open for the thread's next call (together's own pool kept 20 open, and a call past
+    them opened a new connection: 96 for 96 calls here)."""
+    concurrency, rounds = 32, 3
+    env = {"ROASTER": sdk, "ROAST_MODEL": MODEL, "CONSUMER_CONCURRENCY": str(concurrency)}
+    if sdk == "openai":
+        env.update(LLM_BASE_URL=f"{llm_fake.url}/v1", LLM_API_KEY="test-key")
+    else:
+        env.update(TOGETHER_BASE_URL=llm_fake.url, TOGETHER_API_KEY="test-key")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    roaster = roaster_from_settings(load_settings(_env_file=None))
+    llm_fake.faults(latency_ms=500, jitter_ms=100)
+    errors: list[Exception] = []
+
+    def calls(index: int) -> None:
+        try:
+            for attempt in range(rounds):
+                roaster.roast(
+                    RoastRequest(str(index), f"@roastbot roast my {index} hobbies", "bob", attempt=attempt)
+                )
+        except Exception as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=calls, args=(index,)) for index in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    stats = llm_fake.stats()
+    assert errors == [] and stats["chat_completions"] == concurrency * rounds, stats
+    assert stats["max_in_flight"] > 20, stats  # more at once than together's pool kept open
+    assert stats["connections"] <= concurrency, stats
+
+
+@pytest.mark.parametrize("sdk", SDKS)
+def test_the_chat_completions_resource_is_built_with_the_client(llm_fake: FakeLLM, sdk: str) -> None:
+    """Built on first use, without a lock, it was built again by every pool thread that reached
+    it first: the endpoint builds it once, before any call."""
+    endpoint = llm_fake.sdk_roaster(sdk).endpoint
+    chat = vars(endpoint.client).get("chat")  # where the SDK's cached_property keeps what it built
+    assert chat is not None and vars(chat).get("completions") is endpoint.completions
