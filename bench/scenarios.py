@@ -92,7 +92,10 @@ class Bench:
 
     # -- 1 ------------------------------------------------------------------------------
     def burst(self) -> list[dict[str, Any]]:
-        count, rate = (2_000, 500.0) if self.quick else (10_000, 500.0)
+        # 300/s, above the 250/s asked of the pipeline: at 425/s the producer, sharing two cores
+        # with consumers that use all they get, fell more than 800 mentions behind X's newest
+        # (the reach of X's mention timeline) and lost some, as it says it would.
+        count, rate = (2_000, 300.0) if self.quick else (10_000, 300.0)
         parameters = {
             "mentions": count,
             "injection_rate_per_s": rate,
