@@ -74,7 +74,17 @@ def adopt(cfg: Config, java: str, libs: Path) -> None:
 
 
 def _maps(java: str, libs: Path, archive: Path) -> bool:
-    check = [java, "-Xshare:on", f"-XX:SharedArchiveFile={archive}", "-cp", f"{libs}/*", "-version"]
+    # A JVM that cannot map it may crash: no crash report in the working directory, no core.
+    quiet_crash = ("-XX:ErrorFile=/dev/null", "-XX:-CreateCoredumpOnCrash")
+    check = [
+        java,
+        *quiet_crash,
+        "-Xshare:on",
+        f"-XX:SharedArchiveFile={archive}",
+        "-cp",
+        f"{libs}/*",
+        "-version",
+    ]
     try:
         return subprocess.run(check, capture_output=True, timeout=60, check=False).returncode == 0
     except (OSError, subprocess.TimeoutExpired):

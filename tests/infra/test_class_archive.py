@@ -68,8 +68,11 @@ def test_an_archive_cut_short_is_thrown_away_not_adopted(setting: tuple[services
     whole = pending.read_bytes()
     pending.write_bytes(whole[: len(whole) // 2])  # as a broker killed while writing it leaves it
 
+    reports_before = set(Path.cwd().glob("hs_err_pid*.log"))
     class_archive.adopt(cfg, java, libs)
     assert not class_archive.archive_path(cfg, java, libs).exists()
     assert not pending.exists()
+    # The JVM that tried to map it crashed, leaving no crash report where it ran.
+    assert set(Path.cwd().glob("hs_err_pid*.log")) == reports_before
     # So the next broker writes one again instead of crashing on this one.
     assert class_archive.jvm_options(cfg, java, libs) == (f"-XX:ArchiveClassesAtExit={pending}",)
