@@ -287,14 +287,13 @@ def up(config: StackConfig, timeout_s: float = 90.0) -> None:
         _wait("supervisord's XML-RPC", lambda: _rpc_answers(config), 30)
     started = time.monotonic()
 
-    def failing_raised(states: dict[str, str]) -> dict[str, str]:
+    def raise_if_failing(states: dict[str, str]) -> None:
         failed = [name for name, state in states.items() if state in {"FATAL", "BACKOFF"}]
         if failed and time.monotonic() > started + 30:
             raise RuntimeError(f"programs failing: {failed}; see {config.var_dir / 'log'}")
-        return states
 
     def answers_unless_failing(url: str) -> bool:
-        failing_raised(program_states(config))
+        raise_if_failing(program_states(config))
         return _answers(f"{url}/sandbox/health")
 
     if config.sandbox:
@@ -311,7 +310,8 @@ def up(config: StackConfig, timeout_s: float = 90.0) -> None:
     expected = {"x_sandbox", "llm_fake"} if config.sandbox else set()
 
     def all_running() -> bool:
-        states = failing_raised(program_states(config))
+        states = program_states(config)
+        raise_if_failing(states)
         wanted = [n for n in states if config.console or not n.startswith("console")]
         missing = expected - {name.split(":")[0] for name in states}
         return not missing and all(states[n] == "RUNNING" for n in wanted)

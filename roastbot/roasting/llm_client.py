@@ -168,7 +168,7 @@ def http_client(sdk: ModuleType, timeout_s: float, connections: int | None) -> A
 
     Together's pool keeps 20 idle connections, and a consumer makes CONSUMER_CONCURRENCY calls
     at once (32 by default): past 20 a connection finished with was closed, and the next call
-    opened a new one (32 threads on the LLM fake opened one per call, 192 for 192 calls)."""
+    opened a new one (32 threads making 3 calls each on the LLM fake opened 96 connections)."""
     if connections is None:
         return None
     limits = sdk.DEFAULT_CONNECTION_LIMITS  # an httpx (together) or httpx2 (openai) Limits

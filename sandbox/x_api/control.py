@@ -159,11 +159,13 @@ async def create_mention_batch(request: Request, body: MentionBatchIn) -> dict[s
     request a mention cost the sandbox more CPU than serving the bot). The ids in the order
     given; all or none (every reply target is checked first)."""
     sandbox = _sandbox(request)
-    for mention in body.mentions:
-        target = mention.in_reply_to_tweet_id
-        if target is not None and sandbox.store.visible(target) is None:
-            raise _unknown(target)
-    return {"ids": [i for mention in body.mentions for i in _create_mentions(sandbox, mention)]}
+    # Under the sandbox's lock: no tweet is deleted between the check and the last creation.
+    with sandbox.lock:
+        for mention in body.mentions:
+            target = mention.in_reply_to_tweet_id
+            if target is not None and sandbox.store.visible(target) is None:
+                raise _unknown(target)
+        return {"ids": [i for mention in body.mentions for i in _create_mentions(sandbox, mention)]}
 
 
 @router.post("/tweets")
