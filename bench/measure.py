@@ -78,11 +78,11 @@ def wait_until_final(
 ) -> bool:
     """Until every mention has a final state, the deadline passes, or nothing moves for
     ``stall_s`` (a quota window scaled longer needs more)."""
-    client, keys = handle.redis(), handle.keys
+    count_final = ledgers.FinalCount(handle.redis(), handle.keys, ids)
     started = last_change = time.monotonic()
     last_done, last_report = -1, 0.0
     while True:
-        done = ledgers.count_final(client, keys, ids)
+        done = count_final()
         now = time.monotonic()
         if done != last_done:
             last_done, last_change = done, now
