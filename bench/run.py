@@ -27,11 +27,12 @@ every one has a final state, and measures:
 It prints a table and one JSON object per scenario, and writes bench/results/<scenario>.json.
 Scenarios:
 
-  burst        10,000 mentions (quick: 2,000) injected at 500/s: at POLL_INTERVAL_S=0.5 each
-               poll finds ~250, well inside X's 800-most-recent reach; 2 consumers, offline roaster.
+  burst        10,000 mentions (quick: 2,000) injected at 300/s: at POLL_INTERVAL_S=0.5 each
+               poll finds ~150, well inside X's 800-most-recent reach; 2 consumers, offline
+               roaster, CONSUMER_CONCURRENCY unset (8 offline).
   llm-bound    2,000 mentions (quick: 500) at once through the together SDK against the LLM fake
                at 1,000 ms latency; one consumer process, then three; 6 partitions,
-               CONSUMER_CONCURRENCY=32.
+               CONSUMER_CONCURRENCY unset (32 with an LLM).
   quota-bound  450 mentions (quick: 250) at once on the Basic tier (100 posts per 24 h per user)
                with time scaled x2880 (a 24 h window lasts 30 s; quick: x4320, 20 s).
   trickle      5 mentions/s for 300 s (quick: 60 s) after 20 s (quick: 10 s) of idling.

@@ -101,7 +101,7 @@ class Bench:
             "injection_rate_per_s": rate,
             "poll_interval_s": 0.5,
             "consumers": 2,
-            "consumer_concurrency": 32,
+            "consumer_concurrency": 8,  # unset: the offline roaster's default
             "partitions": 6,
             "roaster": "offline",
         }
@@ -119,7 +119,7 @@ class Bench:
                 "injection_rate_per_s": 500.0,
                 "llm_latency_ms": 1000,
                 "consumers": consumers,
-                "consumer_concurrency": 32,
+                "consumer_concurrency": 32,  # unset: an LLM roaster's default
                 "partitions": 6,
                 "roaster": "together (LLM fake)",
             }

@@ -134,7 +134,9 @@ class Settings(BaseSettings):
     producer_metrics_port: int = Field(default=9100, ge=0, le=65535)
 
     # Consumer
-    consumer_concurrency: int = Field(default=32, ge=1, le=1024)
+    # Mentions in flight per process; 0: by the roaster, 32 for an LLM (each call waits about a
+    # second) and 8 offline (CPU work: more threads only queue for the GIL, bench/README.md).
+    consumer_concurrency: int = Field(default=0, ge=0, le=1024)
     consumer_max_retries: int = Field(default=5, ge=0, le=50)
     # A bug (an unexpected error) on one message this many times dead-letters it (bug:<Type>).
     consumer_bug_attempts: int = Field(default=3, ge=1, le=50)
@@ -288,6 +290,8 @@ class Settings(BaseSettings):
     def _resolve_roaster(self) -> Settings:
         if self.roaster is None:
             self.roaster = "together" if self.together_api_key.get_secret_value() else "offline"
+        if not self.consumer_concurrency:
+            self.consumer_concurrency = 8 if self.roaster == "offline" else 32
         if self.roaster == "together" and not self.together_api_key.get_secret_value():
             raise ValueError("ROASTER=together needs TOGETHER_API_KEY; set it or use ROASTER=offline")
         if self.roaster == "openai":
@@ -356,18 +360,9 @@ class Settings(BaseSettings):
 
     def secret_values(self) -> list[str]:
         """Every configured secret, for log redaction."""
-        secrets = [
-            self.x_api_key,
-            self.x_api_secret,
-            self.x_access_token,
-            self.x_access_token_secret,
-            self.x_bearer_token,
-            self.together_api_key,
-            self.llm_api_key,
-            self.guard_api_key,
-            self.supervisor_password,
-            self.console_password,
-        ]
+        secrets = [self.x_api_key, self.x_api_secret, self.x_access_token, self.x_access_token_secret]
+        secrets += [self.x_bearer_token, self.together_api_key, self.llm_api_key, self.guard_api_key]
+        secrets += [self.supervisor_password, self.console_password]
         values = [s.get_secret_value() for s in secrets if s.get_secret_value()]
         redis_password = urlparse(self.redis_url).password
         return [*values, redis_password] if redis_password else values

@@ -128,3 +128,14 @@ def test_a_guard_beside_the_offline_roaster_needs_its_own_endpoint(
     with pytest.raises(ConfigError):
         load_settings(_env_file=None, roaster="offline", guard_model="g", guard_base_url="http://h/v1")
     assert "GUARD_BASE_URL needs GUARD_API_KEY" in capsys.readouterr().err
+
+
+def test_consumer_concurrency_unset_follows_the_roaster(monkeypatch: pytest.MonkeyPatch) -> None:
+    """32 mentions in flight for an LLM roaster (each call waits about a second), 8 offline
+    (its work is CPU: more threads only wait for the GIL); a value given is kept."""
+    monkeypatch.delenv("CONSUMER_CONCURRENCY", raising=False)
+    offline = Settings(_env_file=None, roaster="offline")  # type: ignore[call-arg]
+    llm = Settings(_env_file=None, roaster="together", together_api_key="k-123456")  # type: ignore[call-arg]
+    assert (offline.consumer_concurrency, llm.consumer_concurrency) == (8, 32)
+    monkeypatch.setenv("CONSUMER_CONCURRENCY", "12")
+    assert Settings(_env_file=None, roaster="offline").consumer_concurrency == 12  # type: ignore[call-arg]
