@@ -16,7 +16,7 @@ import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from roastbot.roasting.base import RoastDraft, RoastRequest
@@ -186,9 +186,7 @@ class OfflineRoaster:
         reading = read_mention(request)
         values = slots(reading.subject) if reading.subject is not None else {}
         rng = self._rng(request)
-        order = _weighted_shuffle(
-            [(template, weight) for name, weight in reading.banks for template in banks()[name]], rng
-        )
+        order = _weighted_shuffle(*_weighted(reading.banks), rng)
         closing = ""
         if reading.other is not None:
             # The second thing the mention points at gets a closing line (fixed per mention).
@@ -197,7 +195,7 @@ class OfflineRoaster:
         avoided_texts = {_comparable(text) for text in request.avoid_texts}
         avoided = tuple(request.avoid_skeletons)
         # A skeleton counts as used whatever closing line followed it.
-        fresh = [t for t in order if not any(old.startswith(skeleton(t)) for old in avoided)]
+        fresh = [t for t in order if not _used(_skeleton(t), avoided)] if avoided else order
         # An author who had every fitting skeleton lately still gets a roast: the least recent ones.
         candidates = fresh or order
         # Attempt 0 takes the best-fitting template; each regeneration jumps a stride through
@@ -245,10 +243,32 @@ def _stride(size: int) -> int:
     return stride
 
 
-def _weighted_shuffle(weighted: Sequence[tuple[str, int]], rng: random.Random) -> list[str]:
-    # Efraimidis-Spirakis: each key is u^(1/w); heavier items tend to sort first.
-    keyed = sorted(weighted, key=lambda item: rng.random() ** (1 / item[1]), reverse=True)
-    return list(dict.fromkeys(template for template, _ in keyed))
+@cache
+def _weighted(bank_weights: tuple[tuple[str, int], ...]) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """Every template of the banks, in bank order, and each one's shuffle exponent (1 / its
+    bank's weight): a few banks' pairings, built once rather than for every mention."""
+    pairs = [(template, 1 / weight) for name, weight in bank_weights for template in banks()[name]]
+    return tuple(template for template, _ in pairs), tuple(exponent for _, exponent in pairs)
+
+
+def _weighted_shuffle(templates: Sequence[str], exponents: Sequence[float], rng: random.Random) -> list[str]:
+    # Efraimidis-Spirakis: each key is u^(1/w); heavier items tend to sort first. The keys are
+    # drawn in template order, as sorted(key=...) would draw them; sorting their indices is as
+    # stable as sorting the templates.
+    draw = rng.random
+    keys = [draw() ** exponent for exponent in exponents]
+    order = sorted(range(len(keys)), key=keys.__getitem__, reverse=True)
+    return list(dict.fromkeys([templates[index] for index in order]))
+
+
+def _used(template_skeleton: str, avoided: Sequence[str]) -> bool:
+    return any(old.startswith(template_skeleton) for old in avoided)
+
+
+@lru_cache(maxsize=4096)
+def _skeleton(template: str) -> str:
+    # The banks' templates are a few hundred strings, each asked about on every mention.
+    return skeleton(template)
 
 
 def _fits(text: str) -> bool:
