@@ -102,6 +102,12 @@ def parse(text: str) -> ParsedResult:
     url_weight = OPTIONS["transformed_url_length"] * scale
     limit = OPTIONS["max_weighted_tweet_length"]
     urls = {entity["indices"][0]: entity for entity in urls_with_indices(normalized)}
+    if not urls:
+        # No URL: the loop's sum is the characters' weights. When that is within the limit and
+        # no character is invalid, every index passes the loop's test and the last one is kept.
+        weighted_length = sum(map(_weight, normalized))
+        if weighted_length <= limit * scale and not any(map(_invalid, set(normalized))):
+            return _result(text, normalized, weighted_length, len(normalized) - 1, True)
     weighted_length = 0
     valid_display_index = 0
     valid = True
@@ -118,10 +124,20 @@ def parse(text: str) -> ParsedResult:
         if valid and weighted_length <= limit * scale:
             valid_display_index = char_index
         char_index += 1
+    return _result(text, normalized, weighted_length, valid_display_index, valid)
+
+
+def _result(
+    text: str, normalized: str, weighted_length: int, valid_display_index: int, valid: bool
+) -> ParsedResult:
+    """parse_tweet's result from its loop's sums (``weighted_length`` still scaled)."""
+    scale = OPTIONS["scale"]
+    limit = OPTIONS["max_weighted_tweet_length"]
+    valid_display_index = max(valid_display_index, 0)  # an empty text: the loop never ran
     weighted_length = int(weighted_length / scale)
     valid_display_offset = count_utf16_bytes(normalized[: valid_display_index + 1]) - 1
-    normalization_offset = count_utf16_bytes(text) - count_utf16_bytes(normalized)
     text_units = count_utf16_bytes(text)
+    normalization_offset = text_units - count_utf16_bytes(normalized)
     return ParsedResult(
         weightedLength=weighted_length,
         valid=valid and 0 < weighted_length <= limit,
