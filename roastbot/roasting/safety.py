@@ -140,6 +140,10 @@ def _attacks_trait(variants: Sequence[str]) -> bool:
         text = variant.replace("’", "'")
         if _IDENTITY.search(text) or _TRAIT_AS_PUNCHLINE.search(text):
             return True
+        # A match inside a sentence is one in the whole text (the split removes only non-word
+        # characters): without both in the text, no sentence has both.
+        if not (has_trait.search(text) and has_insult.search(text)):
+            continue
         for sentence in _SENTENCE_END.split(text):
             if has_trait.search(sentence) and has_insult.search(sentence):
                 return True
@@ -164,6 +168,7 @@ _DOT = r"(?:[\[({<]\s*(?:dot|\.)\s*[\])}>]|\bdot\b)"
 _SPOKEN_EMAIL = re.compile(
     rf"\w+\s*{_AT}\s*\w+(?:\s*(?:{_DOT}|\.)\s*\w+)+|\w+\s+at\s+\w+(?:\s*{_DOT}\s*\w+)+", re.I
 )
+_SPOKEN_EMAIL_HINT = re.compile(r"[\[({<]|dot", re.I)
 _PHONE = re.compile(r"(?<![\w+])\+?\(?\d[\d \t().\-/]{5,}\d(?!\w)")
 _YEAR_RANGE = re.compile(r"(?:19|20)\d\d\s*[-/]\s*(?:19|20)?\d\d")
 # Shown as nothing but still part of the text: hidden payloads, reordered lines.
@@ -194,7 +199,10 @@ def _has_phone_number(text: str) -> bool:
 
 
 def _has_email(text: str) -> bool:
-    return bool(_EMAIL.search(text) or _SPOKEN_EMAIL.search(text))
+    # Each pattern needs a character or word of its own: an "@", or a bracket or "dot".
+    if "@" in text and _EMAIL.search(text):
+        return True
+    return _SPOKEN_EMAIL_HINT.search(text) is not None and _SPOKEN_EMAIL.search(text) is not None
 
 
 # --- our own prompt, or a model breaking character, showing up in the reply ------------
@@ -215,7 +223,8 @@ _INJECTION_ECHO = re.compile(
 
 
 def _echoes_injection(casefolded: str, variants: Sequence[str]) -> bool:
-    return any(_INJECTION_ECHO.search(text) for text in (casefolded, *variants))
+    # The text is often its only folding: each distinct reading is searched once.
+    return any(_INJECTION_ECHO.search(text) for text in dict.fromkeys((casefolded, *variants)))
 
 
 def has_injection_marker(text: str) -> bool:

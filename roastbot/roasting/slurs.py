@@ -88,7 +88,7 @@ def _is_slur(word: str) -> bool:
 
 def has_slur(variants: Sequence[str], casefolded: str) -> bool:
     """Whether a hate phrase is in the text or any of its foldings, or a word of them is listed."""
-    if _HATE_PHRASES.search(casefolded) or any(_HATE_PHRASES.search(variant) for variant in variants):
+    if any(_HATE_PHRASES.search(text) for text in dict.fromkeys((casefolded, *variants))):
         return True
     # A word in several foldings is asked about once.
     return any(map(_is_slur, {word for variant in variants for word in _WORD.findall(variant)}))
