@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+from collections.abc import Callable
 from math import floor
+from typing import TypeVar
 
 from twitter_text import parse_tweet
 from twitter_text.config import config
@@ -32,6 +33,7 @@ from twitter_text.regexp.valid_cctld import valid_cctld
 from twitter_text.regexp.valid_gtld import valid_gtld
 
 OPTIONS = config["defaults"]  # parse_tweet's own default
+T = TypeVar("T")
 
 
 def _emoji_characters() -> frozenset[str]:
@@ -82,14 +84,23 @@ def extract_urls(text: str) -> list[str]:
     return [str(entity["url"]) for entity in urls_with_indices(text)]
 
 
-@lru_cache(maxsize=8192)
-def _weight(char: str) -> int:
-    return get_character_weight(char, OPTIONS)
+class _PerCharacter(dict[str, T]):
+    """The library's answer for each character, asked once (up to 8,192 characters kept): a
+    dict, so that mapping its look-up over a text runs without a Python call per character."""
+
+    def __init__(self, ask: Callable[[str], T]) -> None:
+        super().__init__()
+        self._ask = ask
+
+    def __missing__(self, char: str) -> T:
+        answer = self._ask(char)
+        if len(self) < 8192:
+            self[char] = answer
+        return answer
 
 
-@lru_cache(maxsize=8192)
-def _invalid(char: str) -> bool:
-    return has_invalid_characters(char)
+_weight = _PerCharacter(lambda char: get_character_weight(char, OPTIONS)).__getitem__
+_invalid = _PerCharacter(has_invalid_characters).__getitem__
 
 
 def parse(text: str) -> ParsedResult:
