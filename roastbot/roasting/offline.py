@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
+from itertools import repeat, starmap
 
 from roastbot.roasting.base import RoastDraft, RoastRequest
 from roastbot.roasting.grammar import skeleton, slots
@@ -253,12 +254,12 @@ def _weighted(bank_weights: tuple[tuple[str, int], ...]) -> tuple[tuple[str, ...
 
 def _weighted_shuffle(templates: Sequence[str], exponents: Sequence[float], rng: random.Random) -> list[str]:
     # Efraimidis-Spirakis: each key is u^(1/w); heavier items tend to sort first. The keys are
-    # drawn in template order, as sorted(key=...) would draw them; sorting their indices is as
-    # stable as sorting the templates.
-    draw = rng.random
-    keys = [draw() ** exponent for exponent in exponents]
+    # drawn in template order, as sorted(key=...) would draw them (pow is the ** operator);
+    # sorting their indices is as stable as sorting the templates.
+    draws = starmap(rng.random, repeat((), len(exponents)))
+    keys = list(map(pow, draws, exponents))
     order = sorted(range(len(keys)), key=keys.__getitem__, reverse=True)
-    return list(dict.fromkeys([templates[index] for index in order]))
+    return list(dict.fromkeys(map(templates.__getitem__, order)))
 
 
 def _used(template_skeleton: str, avoided: Sequence[str]) -> bool:
