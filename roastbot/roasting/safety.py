@@ -222,9 +222,21 @@ _INJECTION_ECHO = re.compile(
 )
 
 
+# A piece of text every alternative of the pattern above contains (it matches case as written):
+# a text with none of them cannot match, and most roasts have none.
+_INJECTION_HINT = re.compile(
+    r"ignor|disregard|forget|override|bypass|system|mode|jailbr|do anything now|prompt|an ai|"
+    r"as a language model|instructions|programming|guidelines|from now on|<|\[|###|игнорир|инструкци|"
+    r"忽略|无视|指令|指示を無視|以前の指示|تجاهل|निर्देश"
+)
+
+
 def _echoes_injection(casefolded: str, variants: Sequence[str]) -> bool:
     # The text is often its only folding: each distinct reading is searched once.
-    return any(_INJECTION_ECHO.search(text) for text in dict.fromkeys((casefolded, *variants)))
+    return any(
+        _INJECTION_HINT.search(text) and _INJECTION_ECHO.search(text)
+        for text in dict.fromkeys((casefolded, *variants))
+    )
 
 
 def has_injection_marker(text: str) -> bool:
