@@ -22,7 +22,7 @@ from itertools import repeat, starmap
 
 from roastbot.roasting.base import RoastDraft, RoastRequest
 from roastbot.roasting.grammar import skeleton, slots
-from roastbot.roasting.normalize import clean
+from roastbot.roasting.normalize import clean, word_set
 from roastbot.roasting.safety import MAX_WEIGHTED_LENGTH, has_injection_marker, parsed_tweet
 from roastbot.roasting.subject import Subject, subjects_in
 from roastbot.roasting.topics import GENERIC
@@ -53,6 +53,16 @@ _ORDERS = re.compile(
     r"|you are no longer|your new (?:role|task|job|persona|instructions)|\b(?:system|assistant|user|admin)\s*:",
     re.I,
 )
+# What every alternative of _ORDERS needs, in a text of ASCII characters (where ignoring case is
+# comparing lower-case): one of these words as a whole word (each alternative that starts at a
+# word boundary ends the word there too), or one of these phrases. Searching the pattern costs
+# about 30 us a mention; most mentions have neither.
+_ORDER_WORDS = word_set(
+    """reply respond answer say write post tweet output print type send tag mention ping cc include add
+    share drop put call text dm email contact whatsapp pretend act roleplay system assistant user admin"""
+)
+_ORDER_PHRASES = ("repeat after me", "copy and paste", "copy & paste", "you are no longer", "your new ")
+_ASCII_WORD = re.compile(r"\w+")
 # Pictographs and their modifiers: a mention made of these has nothing to name.
 _EMOJI = re.compile(
     "[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2300-\u23ff\ufe0f\u200d\U0001f3fb-\U0001f3ff]"
@@ -116,7 +126,17 @@ def warm_up() -> None:
 
 
 def gives_orders(text: str) -> bool:
-    return bool(text) and (has_injection_marker(text) or bool(_ORDERS.search(clean(text))))
+    return bool(text) and (has_injection_marker(text) or _has_orders(clean(text)))
+
+
+def _has_orders(text: str) -> bool:
+    if text.isascii():
+        lowered = text.lower()
+        if _ORDER_WORDS.isdisjoint(_ASCII_WORD.findall(lowered)) and not any(
+            phrase in lowered for phrase in _ORDER_PHRASES
+        ):
+            return False
+    return _ORDERS.search(text) is not None
 
 
 def before_orders(text: str) -> str:
