@@ -16,6 +16,8 @@ from importlib import resources
 from roastbot.roasting.normalize import run_lengths
 
 _WORD = re.compile(r"[a-z]+")
+CACHED_WORD_LENGTH = 48
+"""Longest word whose verdict is kept (a mention's 25,000 letters in a row would fill the cache)."""
 _HATE_PHRASES = re.compile(
     r"\b(?:white (?:power|pride|supremac\w*)|race war|ethnic cleansing|final solution|heil hitler|"
     r"sieg heil|kkk|great replacement|master race|gas the|14 ?88|fourteen words)\b"
@@ -81,8 +83,12 @@ def _blocklist() -> _Blocklist:
     return _Blocklist({k: tuple(v) for k, v in whole.items()}, tuple(inner), frozenset(allowed), any_inner)
 
 
-@lru_cache(maxsize=65536)
 def _is_slur(word: str) -> bool:
+    return _is_listed(word) if len(word) <= CACHED_WORD_LENGTH else _blocklist().matches(word)
+
+
+@lru_cache(maxsize=65536)
+def _is_listed(word: str) -> bool:
     return _blocklist().matches(word)
 
 
