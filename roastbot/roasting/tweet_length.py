@@ -33,6 +33,9 @@ from twitter_text.regexp.valid_cctld import valid_cctld
 from twitter_text.regexp.valid_gtld import valid_gtld
 
 OPTIONS = config["defaults"]  # parse_tweet's own default
+# parse's shortcut for a text within the limit takes every prefix of it to be within it too.
+if min(OPTIONS["default_weight"], *(entry["weight"] for entry in OPTIONS["ranges"])) < 0:
+    raise RuntimeError("twitter-text has a negative character weight: parse's shortcut is unsound")
 T = TypeVar("T")
 
 
