@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from roastbot.roasting.lemmas import lemmatize
@@ -61,6 +61,12 @@ def capitalised(text: str) -> str:
 
 def slots(subject: Subject, prefix: str = "subject") -> dict[str, str]:
     """Every slot a template may name for ``subject`` (``prefix`` names the second subject "other")."""
+    return dict(_slots(subject, prefix))  # the caller's own copy: the cached one stays as built
+
+
+@lru_cache(maxsize=4096)
+def _slots(subject: Subject, prefix: str) -> dict[str, str]:
+    # A subject's slots depend on it alone, and a thread of mentions about it asks again and again.
     phrase = shown(subject)
     plural = not subject.foreign and is_plural(subject.head)
     article = "" if plural else indefinite_article(phrase) + " "

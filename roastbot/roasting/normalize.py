@@ -86,6 +86,8 @@ def clean(text: str) -> str:
 
 def strip_marks(text: str) -> str:
     """Drop accents and other combining marks (é -> e, ñ -> n)."""
+    if text.isascii():  # no ASCII character decomposes or combines
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 
@@ -95,8 +97,14 @@ def fold_variants(text: str) -> tuple[str, ...]:
     """Lower-case, de-obfuscated readings of ``text`` for word and phrase rules."""
     base = strip_marks(clean(text)).casefold().translate(_CONFUSABLES)
     variants: list[str] = []
-    for table in (_LEET_I, _LEET_L):
+    # The two leetspeak tables differ only on "1" and "|": without them the second reading
+    # is the first one again.
+    for table in (_LEET_I, _LEET_L) if "1" in base or "|" in base else (_LEET_I,):
         folded = _INNER_SEPARATORS.sub("", base.translate(table))
+        if _SPACED_LETTERS.search(folded) is None:  # no spaced-out letters: one reading
+            if folded not in variants:
+                variants.append(folded)
+            continue
         # "you are a s l u r": the article may or may not belong to the spaced word.
         for keep_article in (False, True):
             joined = _SPACED_LETTERS.sub(partial(_join_letters, keep_article=keep_article), folded)

@@ -16,12 +16,13 @@ import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
+from itertools import repeat, starmap
 
 from roastbot.roasting.base import RoastDraft, RoastRequest
 from roastbot.roasting.grammar import skeleton, slots
-from roastbot.roasting.normalize import clean
+from roastbot.roasting.normalize import clean, word_set
 from roastbot.roasting.safety import MAX_WEIGHTED_LENGTH, has_injection_marker, parsed_tweet
 from roastbot.roasting.subject import Subject, subjects_in
 from roastbot.roasting.topics import GENERIC
@@ -52,6 +53,16 @@ _ORDERS = re.compile(
     r"|you are no longer|your new (?:role|task|job|persona|instructions)|\b(?:system|assistant|user|admin)\s*:",
     re.I,
 )
+# What every alternative of _ORDERS needs, in a text of ASCII characters (where ignoring case is
+# comparing lower-case): one of these words as a whole word (each alternative that starts at a
+# word boundary ends the word there too), or one of these phrases. Searching the pattern costs
+# about 30 us a mention; most mentions have neither.
+_ORDER_WORDS = word_set(
+    """reply respond answer say write post tweet output print type send tag mention ping cc include add
+    share drop put call text dm email contact whatsapp pretend act roleplay system assistant user admin"""
+)
+_ORDER_PHRASES = ("repeat after me", "copy and paste", "copy & paste", "you are no longer", "your new ")
+_ASCII_WORD = re.compile(r"\w+")
 # Pictographs and their modifiers: a mention made of these has nothing to name.
 _EMOJI = re.compile(
     "[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2300-\u23ff\ufe0f\u200d\U0001f3fb-\U0001f3ff]"
@@ -115,7 +126,17 @@ def warm_up() -> None:
 
 
 def gives_orders(text: str) -> bool:
-    return bool(text) and (has_injection_marker(text) or bool(_ORDERS.search(clean(text))))
+    return bool(text) and (has_injection_marker(text) or _has_orders(clean(text)))
+
+
+def _has_orders(text: str) -> bool:
+    if text.isascii():
+        lowered = text.lower()
+        if _ORDER_WORDS.isdisjoint(_ASCII_WORD.findall(lowered)) and not any(
+            phrase in lowered for phrase in _ORDER_PHRASES
+        ):
+            return False
+    return _ORDERS.search(text) is not None
 
 
 def before_orders(text: str) -> str:
@@ -186,9 +207,7 @@ class OfflineRoaster:
         reading = read_mention(request)
         values = slots(reading.subject) if reading.subject is not None else {}
         rng = self._rng(request)
-        order = _weighted_shuffle(
-            [(template, weight) for name, weight in reading.banks for template in banks()[name]], rng
-        )
+        order = _weighted_shuffle(*_weighted(reading.banks), rng)
         closing = ""
         if reading.other is not None:
             # The second thing the mention points at gets a closing line (fixed per mention).
@@ -197,7 +216,7 @@ class OfflineRoaster:
         avoided_texts = {_comparable(text) for text in request.avoid_texts}
         avoided = tuple(request.avoid_skeletons)
         # A skeleton counts as used whatever closing line followed it.
-        fresh = [t for t in order if not any(old.startswith(skeleton(t)) for old in avoided)]
+        fresh = [t for t in order if not _used(_skeleton(t), avoided)] if avoided else order
         # An author who had every fitting skeleton lately still gets a roast: the least recent ones.
         candidates = fresh or order
         # Attempt 0 takes the best-fitting template; each regeneration jumps a stride through
@@ -245,10 +264,32 @@ def _stride(size: int) -> int:
     return stride
 
 
-def _weighted_shuffle(weighted: Sequence[tuple[str, int]], rng: random.Random) -> list[str]:
-    # Efraimidis-Spirakis: each key is u^(1/w); heavier items tend to sort first.
-    keyed = sorted(weighted, key=lambda item: rng.random() ** (1 / item[1]), reverse=True)
-    return list(dict.fromkeys(template for template, _ in keyed))
+@cache
+def _weighted(bank_weights: tuple[tuple[str, int], ...]) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """Every template of the banks, in bank order, and each one's shuffle exponent (1 / its
+    bank's weight): a few banks' pairings, built once rather than for every mention."""
+    pairs = [(template, 1 / weight) for name, weight in bank_weights for template in banks()[name]]
+    return tuple(template for template, _ in pairs), tuple(exponent for _, exponent in pairs)
+
+
+def _weighted_shuffle(templates: Sequence[str], exponents: Sequence[float], rng: random.Random) -> list[str]:
+    # Efraimidis-Spirakis: each key is u^(1/w); heavier items tend to sort first. The keys are
+    # drawn in template order, as sorted(key=...) would draw them (pow is the ** operator);
+    # sorting their indices is as stable as sorting the templates.
+    draws = starmap(rng.random, repeat((), len(exponents)))
+    keys = list(map(pow, draws, exponents))
+    order = sorted(range(len(keys)), key=keys.__getitem__, reverse=True)
+    return list(dict.fromkeys(map(templates.__getitem__, order)))
+
+
+def _used(template_skeleton: str, avoided: Sequence[str]) -> bool:
+    return any(old.startswith(template_skeleton) for old in avoided)
+
+
+@lru_cache(maxsize=4096)
+def _skeleton(template: str) -> str:
+    # The banks' templates are a few hundred strings, each asked about on every mention.
+    return skeleton(template)
 
 
 def _fits(text: str) -> bool:

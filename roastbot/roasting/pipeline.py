@@ -104,15 +104,19 @@ def _parrots(draft: list[str], sources: list[list[str]]) -> bool:
 
 def _longest_shared_run(first: list[str], second: list[str]) -> tuple[int, int]:
     """(tokens, characters) of the longest token run both lists contain."""
+    # The longest-common-run table, kept only where tokens are equal (elsewhere it holds
+    # (0, 0)): a draft shares few of its tokens with a mention, so most cells never exist.
+    places: dict[str, list[int]] = {}
+    for j, other in enumerate(second, start=1):
+        places.setdefault(other, []).append(j)
     best = (0, 0)
-    previous = [(0, 0)] * (len(second) + 1)
+    previous: dict[int, tuple[int, int]] = {}
     for word in first:
-        current = [(0, 0)] * (len(second) + 1)
-        for j, other in enumerate(second, start=1):
-            if word == other:
-                words, chars = previous[j - 1]
-                current[j] = (words + 1, chars + len(word))
-                best = max(best, current[j])
+        current: dict[int, tuple[int, int]] = {}
+        for j in places.get(word, ()):
+            words, chars = previous.get(j - 1, (0, 0))
+            current[j] = (words + 1, chars + len(word))
+            best = max(best, current[j])
         previous = current
     return best
 

@@ -21,6 +21,7 @@ import re
 import tempfile
 from dataclasses import dataclass
 from functools import cache
+from operator import mul
 from pathlib import Path
 from typing import Any
 
@@ -51,11 +52,16 @@ class LinearProfanityModel:
         for term in self.token.findall(text.lower() if self.lowercase else text):
             if term in self.terms and term not in self.stop_words:
                 counts[term] = counts.get(term, 0) + 1
-        weighted = [(self.terms[term], count * self.terms[term][0]) for term, count in counts.items()]
-        norm = math.sqrt(sum(weight * weight for _, weight in weighted)) or 1.0
+        entries = [self.terms[term] for term in counts]
+        weights = [count * idf for count, (idf, _) in zip(counts.values(), entries, strict=True)]
+        norm = math.sqrt(sum(map(mul, weights, weights))) or 1.0
+        # One column of coefficients per classifier, in term order: the same products summed in
+        # the same order as a loop over the terms, without a Python step for each.
+        columns = list(zip(*(coefficients for _, coefficients in entries), strict=True))
+        columns = columns or [()] * len(self.intercepts)
         total = 0.0
-        for index, (intercept, (a, b)) in enumerate(zip(self.intercepts, self.sigmoids, strict=True)):
-            decision = intercept + sum(entry[1][index] * weight for entry, weight in weighted) / norm
+        for intercept, (a, b), column in zip(self.intercepts, self.sigmoids, columns, strict=True):
+            decision = intercept + sum(map(mul, column, weights)) / norm
             total += _sigmoid(-(a * decision + b))
         return total / len(self.intercepts)
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache, lru_cache
-from importlib import resources
+from functools import lru_cache
 
 from twitter_text.parse_tweet import ParsedResult
 
 from roastbot.roasting import tweet_length
-from roastbot.roasting.normalize import clean, fold_variants, run_lengths, squeeze_runs, word_set
+from roastbot.roasting.normalize import clean, fold_variants, squeeze_runs, word_set
 from roastbot.roasting.profanity import profanity_model
+from roastbot.roasting.slurs import has_slur
 
 PROFANITY_THRESHOLD = 0.85
 """alt-profanity-check probability above which a roast is refused ("your code sucks" is 0.98)."""
@@ -57,77 +57,7 @@ class SafetyVerdict:
     reasons: tuple[str, ...]
 
 
-# --- slurs: a data file, matched word by word after folding ----------------------------
-
-
-@dataclass(frozen=True)
-class _Blocklist:
-    whole_words: dict[str, tuple[tuple[int, ...], ...]]
-    inner: tuple[tuple[str, tuple[int, ...]], ...]
-    allowed: frozenset[str]
-
-    def matches(self, word: str) -> bool:
-        if word in self.allowed:
-            return False
-        letters, counts = run_lengths(word)
-        candidates = [(letters, counts)]
-        for suffix in ("s", "es", "z"):
-            if letters.endswith(suffix) and len(letters) > len(suffix) + 1:
-                candidates.append((letters[: -len(suffix)], counts[: -len(suffix)]))
-        for stem, stem_counts in candidates:
-            for needed in self.whole_words.get(stem, ()):
-                if _enough_repeats(stem_counts, needed):
-                    return True
-        for term, needed in self.inner:
-            start = letters.find(term)
-            while start != -1:
-                if _enough_repeats(counts[start : start + len(term)], needed):
-                    return True
-                start = letters.find(term, start + 1)
-        return False
-
-
-def _enough_repeats(found: tuple[int, ...], needed: tuple[int, ...]) -> bool:
-    # "coon" needs two o's: "cooon" matches, the everyday "con" does not.
-    return all(have >= need for have, need in zip(found, needed, strict=True))
-
-
-@cache
-def _blocklist() -> _Blocklist:
-    source = resources.files("roastbot.roasting").joinpath("blocklist.txt").read_text("utf-8")
-    whole: dict[str, list[tuple[int, ...]]] = {}
-    inner: list[tuple[str, tuple[int, ...]]] = []
-    allowed: set[str] = set()
-    for raw in source.splitlines():
-        line = raw.strip().lower()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("!"):
-            allowed.add(line[1:])
-            continue
-        substring = line.startswith("*")
-        letters, counts = run_lengths(line.lstrip("*"))
-        whole.setdefault(letters, []).append(counts)
-        if substring:
-            inner.append((letters, counts))
-    return _Blocklist({k: tuple(v) for k, v in whole.items()}, tuple(inner), frozenset(allowed))
-
-
-_WORD = re.compile(r"[a-z]+")
-_HATE_PHRASES = re.compile(
-    r"\b(?:white (?:power|pride|supremac\w*)|race war|ethnic cleansing|final solution|heil hitler|"
-    r"sieg heil|kkk|great replacement|master race|gas the|14 ?88|fourteen words)\b"
-)
-
-
-def _has_slur(variants: Sequence[str], casefolded: str) -> bool:
-    blocklist = _blocklist()
-    if _HATE_PHRASES.search(casefolded):
-        return True
-    return any(
-        _HATE_PHRASES.search(variant) or any(blocklist.matches(word) for word in _WORD.findall(variant))
-        for variant in variants
-    )
+# --- slurs: a data file, matched word by word after folding (roasting/slurs.py) --------
 
 
 # --- protected traits --------------------------------------------------------------------
@@ -210,6 +140,10 @@ def _attacks_trait(variants: Sequence[str]) -> bool:
         text = variant.replace("’", "'")
         if _IDENTITY.search(text) or _TRAIT_AS_PUNCHLINE.search(text):
             return True
+        # A match inside a sentence is one in the whole text (the split removes only non-word
+        # characters): without both in the text, no sentence has both.
+        if not (has_trait.search(text) and has_insult.search(text)):
+            continue
         for sentence in _SENTENCE_END.split(text):
             if has_trait.search(sentence) and has_insult.search(sentence):
                 return True
@@ -234,6 +168,7 @@ _DOT = r"(?:[\[({<]\s*(?:dot|\.)\s*[\])}>]|\bdot\b)"
 _SPOKEN_EMAIL = re.compile(
     rf"\w+\s*{_AT}\s*\w+(?:\s*(?:{_DOT}|\.)\s*\w+)+|\w+\s+at\s+\w+(?:\s*{_DOT}\s*\w+)+", re.I
 )
+_SPOKEN_EMAIL_HINT = re.compile(r"[\[({<]|dot", re.I)
 _PHONE = re.compile(r"(?<![\w+])\+?\(?\d[\d \t().\-/]{5,}\d(?!\w)")
 _YEAR_RANGE = re.compile(r"(?:19|20)\d\d\s*[-/]\s*(?:19|20)?\d\d")
 # Shown as nothing but still part of the text: hidden payloads, reordered lines.
@@ -264,7 +199,10 @@ def _has_phone_number(text: str) -> bool:
 
 
 def _has_email(text: str) -> bool:
-    return bool(_EMAIL.search(text) or _SPOKEN_EMAIL.search(text))
+    # Each pattern needs a character or word of its own: an "@", or a bracket or "dot".
+    if "@" in text and _EMAIL.search(text):
+        return True
+    return _SPOKEN_EMAIL_HINT.search(text) is not None and _SPOKEN_EMAIL.search(text) is not None
 
 
 # --- our own prompt, or a model breaking character, showing up in the reply ------------
@@ -284,8 +222,21 @@ _INJECTION_ECHO = re.compile(
 )
 
 
+# A piece of text every alternative of the pattern above contains (it matches case as written):
+# a text with none of them cannot match, and most roasts have none.
+_INJECTION_HINT = re.compile(
+    r"ignor|disregard|forget|override|bypass|system|mode|jailbr|do anything now|prompt|an ai|"
+    r"as a language model|instructions|programming|guidelines|from now on|<|\[|###|игнорир|инструкци|"
+    r"忽略|无视|指令|指示を無視|以前の指示|تجاهل|निर्देश"
+)
+
+
 def _echoes_injection(casefolded: str, variants: Sequence[str]) -> bool:
-    return any(_INJECTION_ECHO.search(text) for text in (casefolded, *variants))
+    # The text is often its only folding: each distinct reading is searched once.
+    return any(
+        _INJECTION_HINT.search(text) and _INJECTION_ECHO.search(text)
+        for text in dict.fromkeys((casefolded, *variants))
+    )
 
 
 def has_injection_marker(text: str) -> bool:
@@ -320,7 +271,7 @@ def check_roast(
     reasons: list[str] = []
     if max(_profanity([text, squeeze_runs(variants[0])])) > profanity_threshold:
         reasons.append(PROFANITY)
-    if _has_slur(variants, casefolded):
+    if has_slur(variants, casefolded):
         reasons.append(SLUR)
     if _attacks_trait(variants):
         reasons.append(PROTECTED_TRAIT)
@@ -386,7 +337,7 @@ def _word_passes_rules(word: str) -> bool:
     variants = fold_variants(word)
     if any(folded in _AVOIDED_WORDS or squeeze_runs(folded) in _AVOIDED_WORDS for folded in variants):
         return False
-    if _has_slur(variants, word.casefold()) or _echoes_injection(word.casefold(), variants):
+    if has_slur(variants, word.casefold()) or _echoes_injection(word.casefold(), variants):
         return False
     has_trait, has_insult = _TRAIT_WITH_INSULT
     return not any(has_trait.search(v) or has_insult.search(v) for v in variants)

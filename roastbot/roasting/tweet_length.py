@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+from collections.abc import Callable
 from math import floor
+from typing import TypeVar
 
 from twitter_text import parse_tweet
 from twitter_text.config import config
@@ -32,6 +33,10 @@ from twitter_text.regexp.valid_cctld import valid_cctld
 from twitter_text.regexp.valid_gtld import valid_gtld
 
 OPTIONS = config["defaults"]  # parse_tweet's own default
+# parse's shortcut for a text within the limit takes every prefix of it to be within it too.
+if min(OPTIONS["default_weight"], *(entry["weight"] for entry in OPTIONS["ranges"])) < 0:
+    raise RuntimeError("twitter-text has a negative character weight: parse's shortcut is unsound")
+T = TypeVar("T")
 
 
 def _emoji_characters() -> frozenset[str]:
@@ -82,14 +87,23 @@ def extract_urls(text: str) -> list[str]:
     return [str(entity["url"]) for entity in urls_with_indices(text)]
 
 
-@lru_cache(maxsize=8192)
-def _weight(char: str) -> int:
-    return get_character_weight(char, OPTIONS)
+class _PerCharacter(dict[str, T]):
+    """The library's answer for each character, asked once (up to 8,192 characters kept): a
+    dict, so that mapping its look-up over a text runs without a Python call per character."""
+
+    def __init__(self, ask: Callable[[str], T]) -> None:
+        super().__init__()
+        self._ask = ask
+
+    def __missing__(self, char: str) -> T:
+        answer = self._ask(char)
+        if len(self) < 8192:
+            self[char] = answer
+        return answer
 
 
-@lru_cache(maxsize=8192)
-def _invalid(char: str) -> bool:
-    return has_invalid_characters(char)
+_weight = _PerCharacter(lambda char: get_character_weight(char, OPTIONS)).__getitem__
+_invalid = _PerCharacter(has_invalid_characters).__getitem__
 
 
 def parse(text: str) -> ParsedResult:
@@ -102,6 +116,12 @@ def parse(text: str) -> ParsedResult:
     url_weight = OPTIONS["transformed_url_length"] * scale
     limit = OPTIONS["max_weighted_tweet_length"]
     urls = {entity["indices"][0]: entity for entity in urls_with_indices(normalized)}
+    if not urls:
+        # No URL: the loop's sum is the characters' weights. When that is within the limit and
+        # no character is invalid, every index passes the loop's test and the last one is kept.
+        weighted_length = sum(map(_weight, normalized))
+        if weighted_length <= limit * scale and not any(map(_invalid, set(normalized))):
+            return _result(text, normalized, weighted_length, len(normalized) - 1, True)
     weighted_length = 0
     valid_display_index = 0
     valid = True
@@ -118,10 +138,20 @@ def parse(text: str) -> ParsedResult:
         if valid and weighted_length <= limit * scale:
             valid_display_index = char_index
         char_index += 1
+    return _result(text, normalized, weighted_length, valid_display_index, valid)
+
+
+def _result(
+    text: str, normalized: str, weighted_length: int, valid_display_index: int, valid: bool
+) -> ParsedResult:
+    """parse_tweet's result from its loop's sums (``weighted_length`` still scaled)."""
+    scale = OPTIONS["scale"]
+    limit = OPTIONS["max_weighted_tweet_length"]
+    valid_display_index = max(valid_display_index, 0)  # an empty text: the loop never ran
     weighted_length = int(weighted_length / scale)
     valid_display_offset = count_utf16_bytes(normalized[: valid_display_index + 1]) - 1
-    normalization_offset = count_utf16_bytes(text) - count_utf16_bytes(normalized)
     text_units = count_utf16_bytes(text)
+    normalization_offset = text_units - count_utf16_bytes(normalized)
     return ParsedResult(
         weightedLength=weighted_length,
         valid=valid and 0 < weighted_length <= limit,

@@ -7,6 +7,7 @@ from importlib import resources
 import pytest
 
 from roastbot.roasting.safety import REASONS, check_roast, safe_words
+from roastbot.roasting.slurs import CACHED_WORD_LENGTH
 
 CLEAN_ROAST = "Your 14 browser tabs are not multitasking, they are a cry for help."
 
@@ -94,6 +95,12 @@ def test_substring_terms_are_caught_inside_compounds() -> None:
     terms = [line for line in blocklist_terms() if len(line) >= 6][:5]
     for term in terms:
         assert "slur" in reasons(f"total{term}energy"), term
+
+
+def test_substring_terms_are_caught_inside_words_too_long_to_cache() -> None:
+    terms = [line for line in blocklist_terms() if len(line) >= 6][:5]
+    for term in terms:
+        assert "slur" in reasons(f"{'x' * CACHED_WORD_LENGTH}{term}energy"), term
 
 
 @pytest.mark.parametrize(
