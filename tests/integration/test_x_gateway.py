@@ -127,18 +127,21 @@ def test_the_bot_account_is_asked_for_once_by_many_threads(x: httpx.Client, gate
 
 
 def test_concurrent_calls_reuse_connections_without_dropping_any(
-    x: httpx.Client, gateway: XGateway, caplog: pytest.LogCaptureFixture
+    x: httpx.Client, sandbox_settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # A consumer's 32 handler threads share one gateway; a slow X keeps their calls open
+    # An LLM consumer's 32 handler threads share one gateway; a slow X keeps their calls open
     # together. A pool smaller than that drops (and logs) a connection after each call.
+    threads = 32
+    settings = sandbox_settings.model_copy(update={"consumer_concurrency": threads})
+    gateway = XGateway(settings, QuotaBook(connect_redis(settings), RedisKeys.of(settings)))
     gateway.bot_user()
     x.post("/sandbox/faults", json={"latency_ms": 300, "endpoints": ["mentions"]})
     with (
         caplog.at_level(logging.WARNING, logger="urllib3.connectionpool"),
-        ThreadPoolExecutor(max_workers=32) as pool,
+        ThreadPoolExecutor(max_workers=threads) as pool,
     ):
-        pages = list(pool.map(lambda _n: gateway.mentions_page(since_id=None), range(32)))
-    assert len(pages) == 32
+        pages = list(pool.map(lambda _n: gateway.mentions_page(since_id=None), range(threads)))
+    assert len(pages) == threads
     dropped = [r for r in caplog.records if "Connection pool is full" in r.getMessage()]
     assert dropped == []
 
