@@ -90,9 +90,7 @@ def test_a_fresh_sandbox_stack_starts_without_errors_replies_once_and_down_leave
         children = [p.pid for p in psutil.Process(supervisor_pid).children(recursive=True)]
         assert len(children) >= 5
         # The consumers yield the CPU to the producer, whose reads must keep up with X's reach.
-        niceness = {
-            " ".join(p.cmdline()[-2:]): p.nice() for p in psutil.Process(supervisor_pid).children()
-        }
+        niceness = {" ".join(p.cmdline()[-2:]): p.nice() for p in psutil.Process(supervisor_pid).children()}
         assert niceness["-m workers.consumer"] == 5 and niceness["-m workers.producer"] == 0, niceness
     assert (
         not psutil.pid_exists(supervisor_pid)
