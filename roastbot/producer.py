@@ -70,6 +70,8 @@ class _Batch:
     sentinel_seen: bool = False
     next_token: str | None = None
     complete: bool = False
+    pages: int = 0  # the walk's length and duration: X's reach moves on while it lasts
+    started: float = field(default_factory=time.monotonic)
 
 
 class MentionProducer:
@@ -262,6 +264,7 @@ class MentionProducer:
             query_since = str(int(batch.since_id) - 1)
         while True:
             page = self.gateway.mentions_page(query_since, batch.next_token)
+            batch.pages += 1
             for fetched in page.mentions:
                 if fetched.mention.id == batch.since_id:
                     batch.sentinel_seen = True
@@ -301,10 +304,13 @@ class MentionProducer:
         oldest = min(batch.mentions, key=int, default="none")
         log.error(
             "mentions between %s and %s may be lost: X serves only the newest %d and they were out of "
-            "reach (or mention %s was deleted); poll more often (POLL_INTERVAL_S)",
+            "reach after a walk of %d pages in %.2f s (or mention %s was deleted); poll more often "
+            "(POLL_INTERVAL_S), and if the walk was slow, X or this machine answered slowly",
             since_id,
             oldest,
             MENTIONS_REACHABLE,
+            batch.pages,
+            time.monotonic() - batch.started,
             since_id,
         )
         self.telemetry.count("producer_error:possible_gap")

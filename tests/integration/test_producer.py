@@ -95,7 +95,7 @@ def test_atomic_burst_beyond_x_reach_is_reported(
 
 
 def test_mentions_pushed_out_of_reach_while_paging_are_reported(
-    x: httpx.Client, sandbox_settings: Settings, redis_client: redis.Redis
+    x: httpx.Client, sandbox_settings: Settings, redis_client: redis.Redis, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Fewer than 800 in the batch, yet a gap: 200 mentions land after the first page, and
     # the oldest 100 of the 700 fall out of X's reach before the walk gets to them.
@@ -122,6 +122,10 @@ def test_mentions_pushed_out_of_reach_while_paging_are_reported(
         )
         wait_for(lambda: set(late) <= set(published_ids(sandbox_settings)), 20, "the late 200 published")
     assert len(published_ids(sandbox_settings)) == 1 + 600 + 200
+    # The report says how long the walk was: 6 pages of 100 (the late 200 came after page 1).
+    gaps = [r.getMessage() for r in caplog.records if "may be lost" in r.getMessage()]
+    assert len(gaps) == 1
+    assert "after a walk of 6 pages in " in gaps[0]
 
 
 def test_a_poll_that_filled_a_page_is_followed_at_once(
