@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import psutil
+
 from bench import ledger as ledgers
 from bench import redis_counts
 from bench.load import Injection
@@ -55,6 +57,17 @@ def prefix_memory(handle: StackHandle) -> tuple[int, int, dict[str, int]]:
             kind = key[len(head) + 1 :].split(":", 1)[0]
             by_kind[kind] = by_kind.get(kind, 0) + (size or 0)
     return sum(by_kind.values()), len(keys), dict(sorted(by_kind.items()))
+
+
+def stolen_share(before: Any, after: Any) -> float | None:
+    """Percent of the machine's CPU time between two ``psutil.cpu_times()`` that the
+    hypervisor gave to other guests (steal): a virtual machine's cores are shared, and on this
+    one a run's throughput moved by a fifth with the code unchanged. None where the kernel
+    does not count steal."""
+    if not hasattr(before, "steal"):
+        return None
+    total = sum(after) - sum(before)
+    return round(100 * (after.steal - before.steal) / total, 1) if total > 0 else None
 
 
 def used_memory(handle: StackHandle) -> int:
@@ -107,6 +120,7 @@ class Run:
     prefix_before: int
     started: float = field(default_factory=time.time)
     load_at_start: float = field(default_factory=lambda: round(os.getloadavg()[0], 2))
+    cpu_times_at_start: Any = field(default_factory=psutil.cpu_times)
     injection: Injection | None = None
     finished: float = 0.0
     all_final: bool = False
@@ -157,6 +171,7 @@ def summarize(
             "load_avg_1m": round(os.getloadavg()[0], 2),
             "load_avg_5m": round(os.getloadavg()[1], 2),
             "load_avg_at_start_1m": run.load_at_start,
+            "cpu_steal_percent": stolen_share(run.cpu_times_at_start, psutil.cpu_times()),
         },
         "stack": "isolated" if handle.isolated else "running (its own settings)",
         "at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -1,0 +1,25 @@
+"""The bench reports how much of the machine's CPU the hypervisor took during a run."""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+from bench.measure import stolen_share
+
+Times = namedtuple("Times", "user system idle steal")
+NoSteal = namedtuple("NoSteal", "user system idle")
+
+
+def test_steal_is_the_share_of_all_cpu_time_that_went_to_other_guests() -> None:
+    before = Times(100.0, 50.0, 800.0, 50.0)
+    after = Times(160.0, 70.0, 820.0, 150.0)  # 200 s passed, 100 of them stolen
+    assert stolen_share(before, after) == 50.0
+
+
+def test_no_steal_figure_where_the_kernel_does_not_count_it() -> None:
+    assert stolen_share(NoSteal(1.0, 1.0, 1.0), NoSteal(2.0, 2.0, 2.0)) is None
+
+
+def test_no_figure_when_no_time_passed() -> None:
+    same = Times(1.0, 1.0, 1.0, 1.0)
+    assert stolen_share(same, same) is None
