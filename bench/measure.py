@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
@@ -70,6 +71,29 @@ def stolen_share(before: Any, after: Any) -> float | None:
     return round(100 * (after.steal - before.steal) / total, 1) if total > 0 else None
 
 
+_CALIBRATION_PAYLOAD = {
+    "id": "1867",
+    "text": "roast me " * 20,
+    "author_id": "42",
+    "entities": list(range(20)),
+}
+
+
+def calibration_ms(rounds: int = 5) -> float:
+    """CPU milliseconds of one fixed pure-Python workload (JSON, dicts, strings: the kind of
+    work a consumer does), the best of ``rounds``. The same code costs more CPU time when the
+    host's other guests load the shared cores, which steal does not show: a run's CPU figures
+    compare with another's only when their calibrations agree."""
+    best = math.inf
+    for _ in range(rounds):
+        started = time.process_time()
+        for index in range(2000):
+            text = json.dumps({**_CALIBRATION_PAYLOAD, "n": index})
+            json.loads(text)["text"].split()
+        best = min(best, time.process_time() - started)
+    return round(best * 1000, 2)
+
+
 def used_memory(handle: StackHandle) -> int:
     """INFO used_memory, summed over the primaries of a cluster."""
     return sum(int(info["used_memory"]) for info in primaries_info(handle.redis(), "memory").values())
@@ -121,6 +145,7 @@ class Run:
     started: float = field(default_factory=time.time)
     load_at_start: float = field(default_factory=lambda: round(os.getloadavg()[0], 2))
     cpu_times_at_start: Any = field(default_factory=psutil.cpu_times)
+    calibration_at_start_ms: float = field(default_factory=calibration_ms)
     injection: Injection | None = None
     finished: float = 0.0
     all_final: bool = False
@@ -172,6 +197,7 @@ def summarize(
             "load_avg_5m": round(os.getloadavg()[1], 2),
             "load_avg_at_start_1m": run.load_at_start,
             "cpu_steal_percent": stolen_share(run.cpu_times_at_start, psutil.cpu_times()),
+            "calibration_ms": {"start": run.calibration_at_start_ms, "end": calibration_ms()},
         },
         "stack": "isolated" if handle.isolated else "running (its own settings)",
         "at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -86,7 +86,7 @@ def table(results: list[dict[str, Any]]) -> str:
     head = (
         f"{'scenario':<18}{'injected':>9}{'replied':>8}{'skipped':>8}{'DLQ':>5}{'lost':>5}{'dup':>4}"
         f"{'thr/s':>7}{'p50 s':>8}{'p95 s':>8}{'p99 s':>8}{'cons CPU s/1k':>14}{'prod CPU s/1k':>14}"
-        f"{'peak RSS MB':>12}{'Redis B/m':>10}{'cons CPU ms/m':>14}{'RT/m':>6}{'load':>6}{'steal%':>7}"
+        f"{'peak RSS MB':>12}{'Redis B/m':>10}{'cons CPU ms/m':>14}{'RT/m':>6}{'load':>6}{'steal%':>7}{'cal ms':>7}"
     )
     lines = [head, "-" * len(head)]
     for r in results:
@@ -106,6 +106,7 @@ def table(results: list[dict[str, Any]]) -> str:
             f"{cpu.get('producer', 0):>14.1f}{rss:>12.0f}{r['redis']['bytes_per_mention']:>10}"
             f"{r['cpu_ms_per_mention']['consumers']:>14.2f}{r['redis_round_trips_per_mention']:>6.1f}"
             f"{r['machine']['load_avg_1m']:>6.1f}{_cell(r['machine'].get('cpu_steal_percent')):>7}"
+            f"{_cell(r['machine'].get('calibration_ms', {}).get('end')):>7}"
         )
     return "\n".join(lines)
 
@@ -173,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"(nproc {os.cpu_count()}; cons CPU ms/m: all consumers' CPU per mention; RT/m: their Redis "
         f"round trips per mention; load: 1-min load average at the end; steal%: the machine's CPU time the hypervisor gave "
-        f"to other guests during the run; JSON in {RESULTS.relative_to(HOME)}/)"
+        f"to other guests during the run; cal ms: a fixed "
+        f"pure-Python workload's CPU time at the end (bench/measure.py calibration_ms); JSON in {RESULTS.relative_to(HOME)}/)"
     )
     for line in ratios:
         print(line)
