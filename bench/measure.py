@@ -62,13 +62,18 @@ def prefix_memory(handle: StackHandle) -> tuple[int, int, dict[str, int]]:
 
 def stolen_share(before: Any, after: Any) -> float | None:
     """Percent of the machine's CPU time between two ``psutil.cpu_times()`` that the
-    hypervisor gave to other guests (steal): a virtual machine's cores are shared, and on this
-    one a run's throughput moved by a fifth with the code unchanged. None where the kernel
-    does not count steal."""
+    hypervisor gave to other guests (steal): a virtual machine's cores are shared with them.
+    None where the kernel does not count steal."""
     if not hasattr(before, "steal"):
         return None
-    total = sum(after) - sum(before)
+    total = _all_cpu_time(after) - _all_cpu_time(before)
     return round(100 * (after.steal - before.steal) / total, 1) if total > 0 else None
+
+
+def _all_cpu_time(times: Any) -> float:
+    """Linux counts the time this machine's own guests ran (guest, guest_nice) in user and
+    nice as well: summed as they are, it would count twice."""
+    return sum(times) - getattr(times, "guest", 0.0) - getattr(times, "guest_nice", 0.0)
 
 
 _CALIBRATION_PAYLOAD = {

@@ -105,8 +105,8 @@ def table(results: list[dict[str, Any]]) -> str:
             f"{_cell(latency['p95']):>8}{_cell(latency['p99']):>8}{consumers_cpu:>14.1f}"
             f"{cpu.get('producer', 0):>14.1f}{rss:>12.0f}{r['redis']['bytes_per_mention']:>10}"
             f"{r['cpu_ms_per_mention']['consumers']:>14.2f}{r['redis_round_trips_per_mention']:>6.1f}"
-            f"{r['machine']['load_avg_1m']:>6.1f}{_cell(r['machine'].get('cpu_steal_percent')):>7}"
-            f"{_cell(r['machine'].get('calibration_ms', {}).get('end')):>7}"
+            f"{r['machine']['load_avg_1m']:>6.1f}{_cell(r['machine']['cpu_steal_percent']):>7}"
+            f"{_cell(r['machine']['calibration_ms']['end']):>7}"
         )
     return "\n".join(lines)
 
@@ -173,9 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     print(table(results))
     print(
         f"(nproc {os.cpu_count()}; cons CPU ms/m: all consumers' CPU per mention; RT/m: their Redis "
-        f"round trips per mention; load: 1-min load average at the end; steal%: the machine's CPU time the hypervisor gave "
-        f"to other guests during the run; cal ms: a fixed "
-        f"pure-Python workload's CPU time at the end (bench/measure.py calibration_ms); JSON in {RESULTS.relative_to(HOME)}/)"
+        f"round trips per mention; load: 1-min load average at the end; steal%: the share of the machine's "
+        f"CPU time the hypervisor gave to other guests during the run; cal ms: a fixed pure-Python "
+        f"workload's CPU time at the end (bench/measure.py calibration_ms); JSON in {RESULTS.relative_to(HOME)}/)"
     )
     for line in ratios:
         print(line)
