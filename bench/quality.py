@@ -5,7 +5,7 @@
 
 The roaster comes from ``roaster_from_settings`` (settings from the environment, with ROASTER,
 ROAST_SEED and PERSONA_FILE taken from the options), each mention is built as the producer
-publishes it and turned into a request by ``roastbot.steps.roast_request``, and each roast is
+publishes it and turned into a request by ``roastbot.roast_request.roast_request``, and each roast is
 written by ``generate_safe_roast`` with ROAST_MAX_ATTEMPTS drafts, as the consumer does. Per-author
 memory as the consumer keeps it: every request carries the author's last three roasts of this
 run (newest first) as ``recent_roasts`` and the skeletons they got as ``avoid_skeletons``.
@@ -38,9 +38,9 @@ from pydantic import ValidationError  # noqa: E402
 from bench.quality_data import SLICES, Item, MentionFactory, load_sets  # noqa: E402
 from bench.quality_metrics import Record, summarize  # noqa: E402
 from roastbot.outcomes import Permanent, RateLimited, Transient  # noqa: E402
+from roastbot.roast_request import roast_request  # noqa: E402
 from roastbot.roasting import Roaster, generate_safe_roast, roaster_from_settings  # noqa: E402
 from roastbot.settings import Settings  # noqa: E402
-from roastbot.steps import roast_request  # noqa: E402
 
 ROASTERS = ("offline", "together", "openai")
 FAKE_API_KEY = "quality-harness"

@@ -3,7 +3,7 @@
     .venv/bin/python bench/roast_cpu.py [--passes N] [--json-only]
 
 The same workload every run: every mention of the quality dev set (tests/data/quality), each
-turned into a request as the consumer does (``roastbot.steps.roast_request``): once at first
+turned into a request as the consumer does (``roastbot.roast_request.roast_request``): once at first
 sight (after a warm-up on the holdout set loads the models and word data), then ``--passes``
 times over with the words already vetted. Process CPU time (not wall time), so a busy machine inflates the figures less;
 the load average is printed with them. One JSON object on the last line.
@@ -24,11 +24,11 @@ HOME = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(HOME))
 
 from bench.quality_data import MentionFactory, load_sets  # noqa: E402
+from roastbot.roast_request import roast_request  # noqa: E402
 from roastbot.roasting import check_roast, generate_safe_roast  # noqa: E402
 from roastbot.roasting.base import RoastRequest  # noqa: E402
 from roastbot.roasting.offline import OfflineRoaster  # noqa: E402
 from roastbot.roasting.safety import parsed_tweet  # noqa: E402
-from roastbot.steps import roast_request  # noqa: E402
 
 
 def cpu_ms_per_call(calls: Sequence[Callable[[], object]], passes: int) -> float:

@@ -58,6 +58,9 @@ class Run:
     # What the LLM calls of a step cost, booked by the round trip of the move that follows it
     # (MentionRunner._move) instead of one round trip a call (roastbot.roasting.metered).
     bookings: list[Op] = field(default_factory=list)
+    # The first LLM call's price, reserved with the move into generating (MentionSteps.admit):
+    # that call takes it (roastbot.roasting.metered), the step refunds it if no call did.
+    prepaid: list[Reservation] = field(default_factory=list)
     # What the last round trip read for the next step (used once, then read afresh).
     standing: Standing | None = None
     switches: RuntimeSwitches | None = None

@@ -226,7 +226,9 @@ class SpendLedger:
     def reserve(self, item: str, amount: int, raise_hold: bool = True) -> Reservation:
         """Add ``amount`` to today's total unless that passes the cap; BudgetReached if it would
         (and, unless ``raise_hold`` is False, the budget hold stops posting and generating)."""
-        op, reservation = self.reserve_op(item, amount, raise_hold)
+        return self._reserved(*self.reserve_op(item, amount, raise_hold))
+
+    def _reserved(self, op: Op, reservation: Reservation) -> Reservation:
         granted = self._reserve(keys=list(op.keys), args=list(op.args))
         if int(granted) == 1:
             return reservation
@@ -241,12 +243,16 @@ class SpendLedger:
         item = self.prices.post_item(text, summoned)
         return self.reserve(item, self.prices.of(item))
 
-    def reserve_llm(self, model: str) -> Reservation:
-        """A call's price before its usage is known: LLM_RESERVE_*_TOKENS at the model's price."""
+    def llm_reservation_op(self, model: str) -> tuple[Op, Reservation]:
+        """``reserve_llm`` as an op (``reserve_op``)."""
         cost_in, cost_out = self.prices.llm_cost(
             model, self.settings.llm_reserve_prompt_tokens, self.settings.llm_reserve_completion_tokens
         )
-        return self.reserve(LLM, cost_in + cost_out)
+        return self.reserve_op(LLM, cost_in + cost_out)
+
+    def reserve_llm(self, model: str) -> Reservation:
+        """A call's price before its usage is known: LLM_RESERVE_*_TOKENS at the model's price."""
+        return self._reserved(*self.llm_reservation_op(model))
 
     def refund(self, reservation: Reservation) -> None:
         """The call failed: nothing was billed."""

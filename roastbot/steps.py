@@ -17,7 +17,7 @@ from typing import TypeVar
 from confluent_kafka import Producer
 
 from roastbot.approvals import Decision
-from roastbot.author_memory import AuthorHistory, AuthorMemory
+from roastbot.author_memory import AuthorMemory
 from roastbot.batch import Op
 from roastbot.control import Control
 from roastbot.engagement import EngagementBook
@@ -28,8 +28,9 @@ from roastbot.models import Mention
 from roastbot.outcomes import Permanent, RateLimited, Transient
 from roastbot.quota import QuotaBook, Slot
 from roastbot.retry import RetryPolicy
-from roastbot.roasting import Roaster, RoastRequest, check_roast, generate_safe_roast
-from roastbot.roasting.metered import billed_to
+from roastbot.roast_request import roast_request
+from roastbot.roasting import Roaster, check_roast, generate_safe_roast
+from roastbot.roasting.metered import billed_to, first_call_meter
 from roastbot.roasting.pipeline import SafeRoastResult
 from roastbot.rules import OPT_OUT_CONFIRMATION, AuthorRules, wants_opt_out
 from roastbot.run import CarriedReads, Outcome, Run
@@ -111,14 +112,26 @@ class MentionSteps:
         return self.admit(run, self.rules.reserve_op(mention, settings.per_conversation_limit, window, limit))
 
     def admit(self, run: Run, reserve: Op) -> Outcome:
-        """The limits' slots (``reserve``), then quota triage, last of the rules: a mention the
-        post quota cannot reach in time is skipped now, before any roast is written for it (LLM
-        calls cost too). Both guard the move to generating, in its round trip."""
-        mention = run.mention
+        """The first LLM call's price (none for the offline roaster), the limits' slots
+        (``reserve``), then quota triage, last of the rules: a mention the post quota cannot
+        reach in time is skipped now, before any roast is written for it (LLM calls cost too).
+        All guard the move to generating, in its round trip (the price first: the call takes
+        it, one round trip fewer). A refused price raises the budget hold, and the mention is
+        admitted again once no hold stops generating; a price others refused is refunded."""
+        mention, meter = run.mention, first_call_meter(self.roaster)
+        price, reservation = meter[0].llm_reservation_op(meter[1]) if meter else (None, None)
 
         def refused(done: bool, answers: list[object]) -> Outcome | None:
             if done:
+                run.prepaid = [reservation] if reservation else []
                 return None
+            if meter and reservation:
+                granted, answers = answers[0], answers[1:]
+                if str(granted) != "1":  # the budget refused: nothing after it ran
+                    self.raise_hold(meter[0].refused(granted, reservation))
+                    self.wait_while_held(GENERATING)
+                    return self.admit(run, reserve)
+                meter[0].refund(reservation)
             if answers[0]:  # a limit refused (its name): the triage never ran
                 return Outcome(Fact.RULE_SKIP, str(answers[0]))
             self.rules.give_back(mention)
@@ -128,7 +141,7 @@ class MentionSteps:
             "triage_score": repr(self.triage.score(mention)),
             "mention_created_at": f"{mention.created_at.timestamp():.3f}",
         }
-        guards = (reserve, self.triage.admit_op(mention))
+        guards = (*([price] if price else []), reserve, self.triage.admit_op(mention))
         return Outcome(Fact.RULES_PASSED, fields=fields, guards=guards, on_guards=refused)
 
     # --- generating: the one place a roast is written ------------------------------------
@@ -145,13 +158,17 @@ class MentionSteps:
             return Outcome(Fact.NO_FRESH_TEXT)
         attempt = run.regenerations + run.text_rounds * rounds
         request = roast_request(mention, attempt, tuple(run.avoid), run.history)
-        roaster = billed_to(self.roaster, run.bookings)  # the calls booked with the move out of here
-        result: SafeRoastResult = self.call(
-            "roast",
-            lambda: generate_safe_roast(roaster, request, request.author_username, max_attempts=rounds),
-            held_by=GENERATING,
-            run=run,
-        )
+        # The calls booked with the move out of here, the first with the price admit reserved.
+        roaster = billed_to(self.roaster, run.bookings, run.prepaid)
+        try:
+            result: SafeRoastResult = self.call(
+                "roast",
+                lambda: generate_safe_roast(roaster, request, request.author_username, max_attempts=rounds),
+                held_by=GENERATING,
+                run=run,
+            )
+        finally:
+            self.refund_prepaid(run)  # no call took it (a shutdown in a hold, a draft refused early)
         if result.draft is None:
             self.rules.give_back(mention)
             return Outcome(Fact.UNSAFE, "safety:" + ",".join(result.reasons))
@@ -358,6 +375,11 @@ class MentionSteps:
                 self.raise_hold(error)
                 self.wait_while_held(cause.stops)
 
+    def refund_prepaid(self, run: Run) -> None:
+        meter = first_call_meter(self.roaster)
+        while run.prepaid and meter:
+            meter[0].refund(run.prepaid.pop())
+
     def raise_hold(self, error: Permanent) -> None:
         self.holds.raise_hold(error.code, error.reason, credential_for(error.code, self.settings))
         self.telemetry.count(f"failed:{error.code}")
@@ -372,27 +394,3 @@ class MentionSteps:
 
 class _TooLate(Exception):
     """The post quota cannot reach this mention in time any more (never retried)."""
-
-
-def roast_request(
-    mention: Mention, attempt: int, avoid: tuple[str, ...], history: AuthorHistory | None = None
-) -> RoastRequest:
-    """The roaster's request for a mention; ``history`` (what the author got lately) adds its
-    texts to those to avoid, its skeletons to the skeletons to avoid, and its last three
-    roasts as material an LLM must not repeat."""
-    author = mention.author
-    history = history or AuthorHistory()
-    return RoastRequest(
-        mention_id=mention.id,
-        text=mention.text,
-        author_username=author.username if author else "",
-        author_name=author.name if author else "",
-        author_description=author.description if author else "",
-        referenced_text=mention.referenced_text,
-        referenced_author_username=mention.referenced_author_username,
-        attempt=attempt,
-        # The author's older roasts first: an LLM prompt shows the newest entries of this list.
-        avoid_texts=(*(text for text in reversed(history.texts) if text not in avoid), *avoid),
-        recent_roasts=history.recent,
-        avoid_skeletons=history.skeletons,
-    )

@@ -14,9 +14,9 @@ import redis
 from roastbot.author_memory import AuthorMemory
 from roastbot.keys import AUTHOR_MEMORY_CAP, AUTHOR_MEMORY_WINDOW_S, RedisKeys
 from roastbot.models import Mention
+from roastbot.roast_request import roast_request
 from roastbot.roasting import OfflineRoaster, RoastDraft, RoastRequest
 from roastbot.settings import Settings
-from roastbot.steps import roast_request
 from tests.integration.runner_bench import runner_bench
 
 pytestmark = pytest.mark.integration

@@ -139,7 +139,10 @@ def test_the_budget_stops_generating_before_an_llm_call_would_pass_it(
         mention_id = bot.mention("roast my standing desk that I never stand at")
         wait_for(Holds(client, keys).active, 30, "the budget hold")
         time.sleep(OBSERVE_S)
-        assert bot.state(mention_id).get("state") == "generating"  # waits before the LLM is asked
+        # Waits before the LLM is asked, not admitted to generating: its first call's price is
+        # reserved with that move, and refused there; nothing of it stays in the day's total.
+        assert bot.state(mention_id).get("state") == "claimed"
+        assert spend.today().total == 0
         assert llm.get("/sandbox/stats").json()["chat_completions"] == 0
 
         spend.set_cap_for_today(1.0)

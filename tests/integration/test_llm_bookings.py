@@ -10,8 +10,10 @@ from contextlib import AbstractContextManager
 import httpx
 import pytest
 
+from roastbot.holds import Holds
 from roastbot.keys import RedisKeys
 from roastbot.redis_conn import connect_redis
+from roastbot.retry import Interrupted
 from roastbot.roasting.base import RoastDraft, RoastRequest
 from roastbot.roasting.metered import metered_roaster
 from roastbot.settings import Settings
@@ -108,3 +110,37 @@ def test_calls_answered_before_a_failure_are_booked_and_the_failed_one_refunded(
         assert bot.state(mention_id)["state"] == "generating"  # handed back for the next attempt
     assert roaster.calls == 2
     assert llm_calls_booked(spend.today(), 1), spend.today()
+
+
+def test_the_first_calls_price_a_limit_refused_with_the_move_is_refunded(
+    priced: Settings, x: httpx.Client
+) -> None:
+    """The first call's price is reserved with the move to generating, before the limits'
+    slots: when a limit refuses the move, that price goes back (no call was made)."""
+    settings = priced.model_copy(update={"per_author_limit_per_hour": 1})
+    roaster = TokenRoaster()
+    context, spend = bench_with(settings, x, roaster)
+    with context as bot:
+        assert bot.deliver(bot.mention("roast my tabs", author={"username": "twice"}))["state"] == "posted"
+        second = bot.deliver(bot.mention("roast my tabs again", author={"username": "twice"}))
+    assert second["state"] == "skipped" and second["reason"] == "author_limit", second
+    assert roaster.calls == 1
+    assert llm_calls_booked(spend.today(), 1), spend.today()
+
+
+def test_a_price_reserved_with_the_move_to_generating_and_never_used_is_refunded(
+    priced: Settings, x: httpx.Client
+) -> None:
+    """A hold stops generating and the worker shuts down while the mention waits in it: the
+    price reserved for its first call goes back to the day's total."""
+    roaster = TokenRoaster()
+    context, spend = bench_with(priced, x, roaster)
+    with context as bot:
+        Holds(bot.runner.store.client, bot.keys).raise_hold("llm_auth", "the LLM refused the API key")
+        bot.runner.policy.stop_event.set()  # the wait for the hold ends at once: a shutdown
+        mention_id = bot.mention("roast my tabs")
+        with pytest.raises(Interrupted):
+            bot.deliver(mention_id)
+        assert bot.state(mention_id)["state"] == "generating"  # admitted: its price was reserved
+    assert roaster.calls == 0
+    assert llm_calls_booked(spend.today(), 0), spend.today()  # reads apart

@@ -32,9 +32,10 @@ pytestmark = pytest.mark.integration
 ROUND_TRIPS_PER_POSTED_MENTION = 5
 
 
-# An LLM roast adds its call's reservation, made before the call; what the call cost is booked
-# with the move to ready (3). Was 7 (the booking a round trip of its own).
-ROUND_TRIPS_PER_POSTED_LLM_ROAST = ROUND_TRIPS_PER_POSTED_MENTION + 1
+# An LLM roast costs no round trip more: its first call's price is reserved with the move to
+# generating (2), what the call cost is booked with the move to ready (3). Was 7 (the
+# reservation and the booking each a round trip of its own), then 6 (the reservation).
+ROUND_TRIPS_PER_POSTED_LLM_ROAST = ROUND_TRIPS_PER_POSTED_MENTION
 
 
 def counted_run(bot: RunnerBench, mention: Mention, monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
@@ -82,7 +83,7 @@ def test_a_posted_mention_costs_at_most_its_round_trips(
         assert sum(callers.values()) <= ROUND_TRIPS_PER_POSTED_MENTION, listed(callers)
 
 
-def test_a_posted_llm_roast_costs_one_round_trip_more(
+def test_a_posted_llm_roast_costs_no_round_trip_more(
     x: httpx.Client, sandbox_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = sandbox_settings.model_copy(update={"llm_prices_usd_per_mtok": {MODEL: (0.88, 2.5)}})

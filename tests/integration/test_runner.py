@@ -13,9 +13,9 @@ import pytest
 from roastbot.approvals import Decision
 from roastbot.author_memory import AuthorMemory
 from roastbot.models import utc_now
+from roastbot.roast_request import roast_request
 from roastbot.roasting import generate_safe_roast
 from roastbot.settings import Settings
-from roastbot.steps import roast_request
 from tests.integration.conftest import read_topic
 from tests.integration.runner_bench import runner_bench
 

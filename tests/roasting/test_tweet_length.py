@@ -14,9 +14,9 @@ from twitter_text import parse_tweet
 from twitter_text.extract_urls import extract_urls
 
 from bench.quality_data import MentionFactory, load_sets
+from roastbot.roast_request import roast_request
 from roastbot.roasting import tweet_length
 from roastbot.roasting.offline import OfflineRoaster
-from roastbot.steps import roast_request
 
 PIECES = [
     "roast",
