@@ -42,9 +42,9 @@ status:
 	-$(PY) scripts/services.py status
 	-$(PY) scripts/stack.py status
 
-# With the lean cluster subset (marker cluster_ci, 4-7 min here) on the chaos runs' worker,
-# after them (tests/conftest.py): like the chaos runs its failovers judge recovery by
-# deadlines, and 2 cores carry one such load at a time.
+# With the lean cluster subset (marker cluster_ci, about 3 min here) on a worker of its own
+# beside the chaos runs (tests/conftest.py): its failovers judge recovery by deadlines as the
+# chaos runs do, one failover at a time on that worker, one private cluster at a time.
 CLUSTER_SELECTION := $(if $(filter 0,$(CLUSTER_TESTS)),--ignore=tests/cluster,-m "not cluster or cluster_ci")
 test: venv deps
 	$(PY) scripts/services.py up
