@@ -240,8 +240,7 @@ class SpendLedger:
         return self.reserve_op(item, self.prices.of(item))
 
     def reserve_post(self, text: str, summoned: bool = True) -> Reservation:
-        item = self.prices.post_item(text, summoned)
-        return self.reserve(item, self.prices.of(item))
+        return self._reserved(*self.post_reservation_op(text, summoned))
 
     def llm_reservation_op(self, model: str) -> tuple[Op, Reservation]:
         """``reserve_llm`` as an op (``reserve_op``)."""

@@ -119,7 +119,7 @@ class MentionSteps:
         it, one round trip fewer). A refused price raises the budget hold, and the mention is
         admitted again once no hold stops generating; a price others refused is refunded."""
         mention, meter = run.mention, first_call_meter(self.roaster)
-        price, reservation = meter[0].llm_reservation_op(meter[1]) if meter else (None, None)
+        price, reservation = meter.ledger.llm_reservation_op(meter.model) if meter else (None, None)
 
         def refused(done: bool, answers: list[object]) -> Outcome | None:
             if done:
@@ -128,10 +128,10 @@ class MentionSteps:
             if meter and reservation:
                 granted, answers = answers[0], answers[1:]
                 if str(granted) != "1":  # the budget refused: nothing after it ran
-                    self.raise_hold(meter[0].refused(granted, reservation))
+                    self.raise_hold(meter.ledger.refused(granted, reservation))
                     self.wait_while_held(GENERATING)
                     return self.admit(run, reserve)
-                meter[0].refund(reservation)
+                meter.ledger.refund(reservation)
             if answers[0]:  # a limit refused (its name): the triage never ran
                 return Outcome(Fact.RULE_SKIP, str(answers[0]))
             self.rules.give_back(mention)
@@ -376,9 +376,9 @@ class MentionSteps:
                 self.wait_while_held(cause.stops)
 
     def refund_prepaid(self, run: Run) -> None:
-        meter = first_call_meter(self.roaster)
-        while run.prepaid and meter:
-            meter[0].refund(run.prepaid.pop())
+        """The price admit reserved, back to the day's total (only ever made with a meter)."""
+        if run.prepaid and (meter := first_call_meter(self.roaster)):
+            meter.ledger.refund(run.prepaid.pop())
 
     def raise_hold(self, error: Permanent) -> None:
         self.holds.raise_hold(error.code, error.reason, credential_for(error.code, self.settings))

@@ -25,7 +25,7 @@ def metered_call(
     """One LLM call reserved at the model's price, then settled from the usage it reports: at
     once, or as ops added to ``bookings`` for a later round trip to write (``billed_to``). A call
     that fails is refunded at once (a failed request is not billed). A reservation in
-    ``prepaid`` (made with the move into generating: ``first_call_reservation_op``) is taken
+    ``prepaid`` (made with the move into generating: ``first_call_meter``) is taken
     off it and used instead of a round trip of its own; settling books the difference."""
     reservation = prepaid.pop() if prepaid else ledger.reserve_llm(model)
     try:
@@ -115,16 +115,14 @@ def billed_to(roaster: Roaster, bookings: list[Op], prepaid: list[Reservation] |
     return roaster
 
 
-def first_call_meter(roaster: Roaster) -> tuple[SpendLedger, str] | None:
-    """The ledger and the model of a roast's first metered LLM call, whose price the move into
-    generating reserves (one round trip fewer per roast; ``billed_to``'s ``prepaid`` hands it to
-    that call): the roaster's, or its guard's when only the guard is metered. None when no
-    call is metered (the offline roaster costs nothing). Settling books what the call cost."""
+def first_call_meter(roaster: Roaster) -> MeteredRoaster | MeteredGuard | None:
+    """The meter (its ledger and model) of a roast's first metered LLM call, whose price the
+    move into generating reserves (one round trip fewer per roast; ``billed_to``'s ``prepaid``
+    hands it to that call): the roaster's, or its guard's when only the guard is metered. None
+    when no call is metered (the offline roaster costs nothing). Settling books what it cost."""
     if isinstance(roaster, GuardedRoaster):
         inner = first_call_meter(roaster.inner)
         if inner is None and isinstance(roaster.guard, MeteredGuard):
-            return roaster.guard.ledger, roaster.guard.model
+            return roaster.guard
         return inner
-    if isinstance(roaster, MeteredRoaster):
-        return roaster.ledger, roaster.model
-    return None
+    return roaster if isinstance(roaster, MeteredRoaster) else None
