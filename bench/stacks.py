@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import shlex
-import socket
 import sys
 import tempfile
 import time
@@ -23,6 +22,7 @@ import httpx
 
 HOME = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(HOME))
+from bench.ports import free_port  # noqa: E402
 from roastbot.kafka_wiring import delete_topics  # noqa: E402
 from roastbot.keys import RedisKeys  # noqa: E402
 from roastbot.redis_conn import RedisClient, connect_redis  # noqa: E402
@@ -30,21 +30,10 @@ from roastbot.settings import SANDBOX_X_CREDENTIALS, Settings  # noqa: E402
 from roastbot.telemetry import held_partitions  # noqa: E402
 from scripts import stack  # noqa: E402
 
-SHARED_PORTS = frozenset({6379, 8501, 8700, 8701, 9001, 9092, 9093, 9100})
 # From spawn to every partition held: a consumer takes about 40 s to start at load 10 on the 2
 # cores here (its imports and the roaster's models, before it joins the group), twice that at
 # load 20; 60 s failed the Kafka leader-kill test and the bench on the clusters at load 19.
 READY_TIMEOUT_S = 180.0
-
-
-def free_port() -> int:
-    """A free TCP port on loopback that is not one of the dev stack's defaults."""
-    while True:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        if port not in SHARED_PORTS:
-            return port
 
 
 @dataclass

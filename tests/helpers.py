@@ -10,6 +10,8 @@ from collections.abc import Callable
 from typing import TypeVar
 from urllib.parse import urlparse
 
+from bench.ports import free_port
+
 T = TypeVar("T")
 
 
@@ -23,12 +25,6 @@ def wait_for(condition: Callable[[], T], timeout_s: float, what: str, every_s: f
             return last
         time.sleep(every_s)
     raise AssertionError(f"timed out after {timeout_s}s waiting for {what} (last value: {last!r})")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class ServerThread:

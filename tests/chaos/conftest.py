@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.stacks import free_port
+from bench.ports import free_port
 from scripts import services
 
 
@@ -27,10 +27,7 @@ def chaos_seed() -> int:
 
 
 def _private_config(tmp_path: Path) -> services.Config:
-    ports: set[int] = set()
-    while len(ports) < 3:
-        ports.add(free_port())
-    kafka_port, controller_port, redis_port = sorted(ports)
+    kafka_port, controller_port, redis_port = free_port(), free_port(), free_port()
     return services.Config.from_env(
         {
             **os.environ,

@@ -19,6 +19,7 @@ import redis
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from bench.ports import SHARED_PORTS
 from scripts import services
 from tests.helpers import free_port, wait_for
 
@@ -26,7 +27,6 @@ HOME = Path(__file__).resolve().parent.parent.parent
 SCRIPT = HOME / "scripts" / "services.py"
 
 integration = pytest.mark.integration
-SHARED_PORTS = {9092, 9093, 6379}
 
 
 @dataclass
@@ -53,12 +53,7 @@ class Instance:
 
 
 def isolated_env(var_dir: Path) -> dict[str, str]:
-    ports: set[int] = set()
-    while len(ports) < 3:
-        port = free_port()
-        if port not in SHARED_PORTS:
-            ports.add(port)
-    kafka_port, controller_port, redis_port = sorted(ports)
+    kafka_port, controller_port, redis_port = free_port(), free_port(), free_port()
     return {
         **os.environ,
         "ROASTBOT_VAR_DIR": str(var_dir),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -14,18 +13,13 @@ import httpx
 import pytest
 import uvicorn
 
+from bench.ports import free_port
 from roastbot.roasting import OpenAIRoaster, RoastRequest, TogetherRoaster
 from roastbot.roasting.chat_roaster import ChatRoaster
 from sandbox.llm_fake import FakeConfig, create_app
 
 CORPUS_PATH = Path(__file__).resolve().parent.parent / "data" / "hostile_mentions.json"
 MODEL = "fake/roaster-1"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
