@@ -36,9 +36,16 @@ def test_kafka_broker_restart(tmp_path: Path, chaos_seed: int, private_kafka: se
             60,
             "the producer to publish the first mentions",
         )
-        # ...and the broker goes while they work through it.
+        # ...and the broker goes while they work through it: at a random point of their
+        # progress, not of a clock (on a quiet machine two consumers drain the backlog in a few
+        # seconds, so a pause of a second could land after the last of it).
+        kill_after = rng.randint(first // 20, first // 4)
         control.set_switch("paused", False)
-        time.sleep(rng.uniform(0.5, 1.5))  # pacing: a random point in the consumers' work
+        wait_for(
+            lambda: int(client.hget(stack.keys.counters, "posted") or 0) >= kill_after,
+            120,
+            f"the consumers to post {kill_after} of the backlog",
+        )
         # ...and mentions keep coming while it is away: the producer cannot publish them. At
         # 20/s they stay well inside the 800 most recent that X lets the producer read.
         late = BackgroundLoad(stack, second, rate_per_s=20, seed=chaos_seed + 1).start()
@@ -54,11 +61,13 @@ def test_kafka_broker_restart(tmp_path: Path, chaos_seed: int, private_kafka: se
     assert services.inspect("kafka", private_kafka)["kafka"].pid != broker
     assert ledger.by_final_label()["posted"] > CHAOS_MENTIONS * 0.9, dict(ledger.by_final_label())
     # The outage was felt on both sides (or the test proved nothing): mentions that arrived
-    # while the broker was away, and consumers with work left in Kafka when it went.
+    # while the broker was away, and consumers with work left when it went. librdkafka
+    # prefetches, so that work may sit in their fetch queues rather than in the broker; what
+    # they finish after the broker went down, they commit across the outage.
     during = [o for o in ledger.outcomes if o.created_at and down_at < o.created_at < up_at]
     assert len(during) > 20, f"{len(during)} mentions arrived in the {up_at - down_at:.0f}s outage"
-    backlog = [o for o in ledger.outcomes[:first] if o.finished_at and o.finished_at > up_at]
-    assert backlog, "the consumers had finished everything before the broker went down"
+    backlog = [o for o in ledger.outcomes[:first] if o.finished_at and o.finished_at > down_at]
+    assert len(backlog) > first // 2, f"only {len(backlog)} of {first} were left when the broker went"
 
 
 def test_redis_restart(tmp_path: Path, chaos_seed: int, private_redis: services.Config) -> None:
