@@ -3,9 +3,11 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# Three pytest-xdist workers: tests/chaos on one, every other file whole to a free one of the
-# other two (tests/conftest.py). Most tests wait on servers and subprocesses, not the CPU.
-PYTEST_WORKERS ?= 3
+# Four pytest-xdist workers: tests/chaos on one, the cluster failovers on a second, every
+# other file whole to a free one (tests/conftest.py). Most tests wait on servers and
+# subprocesses, not the CPU; the ports their stacks bind come from a block per worker
+# (bench/ports.py), so four stacks starting at once never pick the same one.
+PYTEST_WORKERS ?= 4
 # `make test CLUSTER_TESTS=0` leaves the cluster failovers out while working.
 CLUSTER_TESTS ?= 1
 
