@@ -3,11 +3,12 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# Four pytest-xdist workers: tests/chaos on one, the cluster failovers on a second, every
+# Five pytest-xdist workers: tests/chaos on one, the cluster failovers on a second, every
 # other file whole to a free one (tests/conftest.py). Most tests wait on servers and
-# subprocesses, not the CPU; the ports their stacks bind come from a block per worker
-# (bench/ports.py), so four stacks starting at once never pick the same one.
-PYTEST_WORKERS ?= 4
+# subprocesses, not the CPU: with five, the chaos runs (about 350 s one after another) are
+# the run's critical path. The ports their stacks bind come from a block per worker
+# (bench/ports.py), so stacks starting at once never pick the same one.
+PYTEST_WORKERS ?= 5
 # `make test CLUSTER_TESTS=0` leaves the cluster failovers out while working.
 CLUSTER_TESTS ?= 1
 

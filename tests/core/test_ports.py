@@ -44,7 +44,7 @@ def test_one_worker_hands_out_each_port_once_before_it_wraps() -> None:
 
 
 def test_a_port_someone_listens_on_is_skipped() -> None:
-    # 31,9xx: the block of slot 11, which no run here has (the Makefile runs 4 workers).
+    # 31,9xx: the block of slot 11, which no run here has (the Makefile runs 5 workers).
     with socket.create_server(("127.0.0.1", 31_905)):
         with pytest.raises(RuntimeError, match="in use"):
             ports.PortAllocator(range(31_905, 31_906)).take()
