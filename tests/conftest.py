@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -37,11 +37,17 @@ _LIGHT_CHAOS_FILES = ("tests/chaos/test_audit.py", "tests/chaos/test_regressions
 # time and one failover at a time. Queued behind the chaos runs they made that worker's chain
 # about 500 s of a 543 s run; beside them they overlap it instead (measured in the commit).
 CLUSTER_RUNS = "tests/cluster"
+# The dependency-fault runs (X and LLM storms, about 90 s; no broker or Redis goes down) go
+# with the failovers: behind the chaos runs they made that chain about 340 s, the run's
+# critical path with five workers; beside them both chains stay under the other workers' load.
+_FAULT_FILES_WITH_THE_FAILOVERS = ("tests/chaos/test_dependency_faults.py",)
 _FOLDER_ORDER = (CHAOS_RUNS, CLUSTER_RUNS, "tests/e2e", "tests/infra", "tests/integration", "tests/console")
 
 
 def scope_of(nodeid: str) -> str:
     module = nodeid.split("::", 1)[0]
+    if module in _FAULT_FILES_WITH_THE_FAILOVERS:
+        return CLUSTER_RUNS
     if module.startswith(CHAOS_RUNS + "/") and module not in _LIGHT_CHAOS_FILES:
         return CHAOS_RUNS
     if module.startswith(CLUSTER_RUNS + "/"):
@@ -68,6 +74,16 @@ def chaos_runs_left(assigned: dict[str, dict[str, bool]]) -> int:
     return sum(not done for done in assigned.get(CHAOS_RUNS, {}).values())
 
 
+def next_scope(queue: Iterable[str], assigned: dict[str, dict[str, bool]]) -> str:
+    """The file (or unit) to hand a worker next, from ``queue`` in xdist's order (most tests
+    first): the lowest rank. But behind its last chaos run a worker gets the highest rank's
+    smallest file, whatever is quickest: it runs after the run's longest chain."""
+    ordered = list(queue)
+    if chaos_runs_left(assigned):
+        return max(reversed(ordered), key=scope_rank)
+    return min(ordered, key=scope_rank)
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     """How ``make test`` splits the suite over its pytest-xdist workers: the chaos runs go
     whole to one worker, one test after another (each loads the machine on its own and judges
@@ -82,9 +98,9 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
             return scope_of(nodeid)
 
         def _assign_work_unit(self, node: object) -> None:
-            # min() keeps xdist's order (most tests first) among scopes of the same rank.
-            first = min(self.workqueue, key=scope_rank)
-            self.workqueue.move_to_end(first, last=False)
+            self.workqueue.move_to_end(
+                next_scope(self.workqueue, self.assigned_work.get(node, {})), last=False
+            )
             super()._assign_work_unit(node)
 
         def _reschedule(self, node: object) -> None:
