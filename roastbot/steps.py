@@ -66,6 +66,8 @@ class MentionSteps:
         self.kafka_producer = kafka_producer  # dead letters go through it
         self.gateway = gateway
         self.roaster = roaster
+        # Whose price the move into generating reserves (admit): fixed by how the roaster is built.
+        self.first_meter = first_call_meter(roaster)
         self.telemetry = telemetry
         self.store = store
         self.policy = policy
@@ -118,7 +120,7 @@ class MentionSteps:
         All guard the move to generating, in its round trip (the price first: the call takes
         it, one round trip fewer). A refused price raises the budget hold, and the mention is
         admitted again once no hold stops generating; a price others refused is refunded."""
-        mention, meter = run.mention, first_call_meter(self.roaster)
+        mention, meter = run.mention, self.first_meter
         price, reservation = meter.ledger.llm_reservation_op(meter.model) if meter else (None, None)
 
         def refused(done: bool, answers: list[object]) -> Outcome | None:
@@ -377,8 +379,8 @@ class MentionSteps:
 
     def refund_prepaid(self, run: Run) -> None:
         """The price admit reserved, back to the day's total (only ever made with a meter)."""
-        if run.prepaid and (meter := first_call_meter(self.roaster)):
-            meter.ledger.refund(run.prepaid.pop())
+        if run.prepaid and self.first_meter:
+            self.first_meter.ledger.refund(run.prepaid.pop())
 
     def raise_hold(self, error: Permanent) -> None:
         self.holds.raise_hold(error.code, error.reason, credential_for(error.code, self.settings))
