@@ -52,7 +52,7 @@ class GuardVerdict:
 
 
 class Guard(Protocol):
-    """What the pipeline asks of a guard: a ``GuardModel``, or one behind the budget (spend.MeteredGuard)."""
+    """What the pipeline asks of a guard: a ``GuardModel``, or one behind the budget (metered.MeteredGuard)."""
 
     model: str
 
